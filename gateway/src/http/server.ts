@@ -1,0 +1,112 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { existsSync, readFileSync } from 'node:fs';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Directory } from '../directory/directory.js';
+import { DEMO_USERS } from '../directory/directory.js';
+import type { CallRecords } from '../records/callRecords.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import type { Metrics } from '../metrics.js';
+import type { Logger } from '../log.js';
+import { turnCredentials } from '../turn/credentials.js';
+import { handleUpgrade } from './wsProxy.js';
+
+// The gateway's public face, one HTTPS origin: the softphone, SIP over secure
+// WebSocket at /ws, the client API, health and metrics.
+
+export interface HttpDeps {
+  cfg: GatewayConfig;
+  tls: { cert: string; key: string };
+  softphoneDir: string;
+  turnSecret?: string;
+  directory: Directory;
+  records: CallRecords;
+  supervisor: Supervisor;
+  metrics: Metrics;
+  log: Logger;
+  /** Extra health facts (the decision server, rtpengine sessions). */
+  health: () => Promise<Record<string, unknown>>;
+  /** Refreshes gauges gathered from other processes before a scrape. */
+  beforeScrape?: () => Promise<void>;
+}
+
+/** TURN credentials handed to a browser live this long. */
+const TURN_TTL_SECONDS = 12 * 3600;
+
+export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
+  const { cfg, metrics, log } = deps;
+  const app = Fastify({
+    https: { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) },
+    logger: false,
+  });
+
+  app.server.on('upgrade', (req, socket, head) =>
+    handleUpgrade(
+      {
+        kamailioHost: cfg.listenAddress,
+        kamailioWsPort: cfg.sip.wsPort,
+        allowedOrigins: cfg.http.allowedOrigins,
+        metrics,
+        log,
+      },
+      req,
+      socket,
+      head,
+    ),
+  );
+
+  app.addHook('onSend', async (_req, reply) => {
+    // The softphone needs the microphone and camera of this origin only.
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'no-referrer');
+    reply.header('Permissions-Policy', 'microphone=(self), camera=(self), display-capture=(self)');
+  });
+
+  app.get('/api/client-config', async (req) => {
+    const host = req.headers.host ?? `${cfg.listenAddress}:${cfg.http.port}`;
+    const turnHost = cfg.advertisedAddress ?? cfg.listenAddress;
+    const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
+    if (cfg.turn.enabled && deps.turnSecret) {
+      const { username, credential } = turnCredentials(deps.turnSecret, 'softphone', TURN_TTL_SECONDS);
+      iceServers.push({
+        urls: [`turn:${turnHost}:${cfg.turn.port}?transport=udp`, `turn:${turnHost}:${cfg.turn.port}?transport=tcp`],
+        username,
+        credential,
+      });
+    }
+    return {
+      domain: cfg.domain,
+      wsUrl: `wss://${host}/ws`,
+      iceServers,
+      demoAccounts: cfg.demo.enabled
+        ? DEMO_USERS.map((u) => ({ username: u.username, password: u.password, displayName: u.displayName }))
+        : [],
+      services: { echo: cfg.services.echoExtension, tone: cfg.services.toneExtension },
+    };
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const components = deps.supervisor.status();
+    const extra = await deps.health();
+    const ok = components.every((c) => c.state === 'ready') && extra.decision === 'ready';
+    reply.code(ok ? 200 : 503);
+    return { status: ok ? 'ok' : 'degraded', components, ...extra };
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    await deps.beforeScrape?.().catch((err: unknown) => log.warn({ err }, 'metrics refresh failed'));
+    reply.header('Content-Type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  if (existsSync(deps.softphoneDir)) {
+    await app.register(fastifyStatic, { root: deps.softphoneDir, index: ['index.html'] });
+  } else {
+    log.warn({ dir: deps.softphoneDir }, 'softphone not built; serving a notice at /');
+    app.get('/', async (_req, reply) =>
+      reply.type('text/plain').send('The softphone is not built. Run `npm start` from the repository root.\n'),
+    );
+  }
+
+  return app;
+}

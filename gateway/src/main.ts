@@ -1,0 +1,186 @@
+import { mkdirSync } from 'node:fs';
+import { resolve, join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, ConfigError } from './config/load.js';
+import type { GatewayConfig } from './config/schema.js';
+import { openDb, type Db } from './store/db.js';
+import { Directory } from './directory/directory.js';
+import { Router } from './routing/decide.js';
+import { CallRecords } from './records/callRecords.js';
+import { createDecisionServer } from './kamailio/decisions.js';
+import { renderKamailio } from './kamailio/render.js';
+import { renderRtpengine } from './rtpengine/render.js';
+import { RtpengineControl } from './rtpengine/client.js';
+import { renderCoturn } from './turn/render.js';
+import { renderServices } from './services/render.js';
+import { Supervisor, StartupError } from './supervisor/supervisor.js';
+import type { ProcessSpec, RuntimeDirs } from './supervisor/types.js';
+import { createHttpServer } from './http/server.js';
+import { ensureSelfSignedCert } from './tls/certs.js';
+import { persistentSecret } from './secrets.js';
+import { createMetrics } from './metrics.js';
+import { createLogger, type Logger } from './log.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Gateway {
+  cfg: GatewayConfig;
+  dirs: RuntimeDirs;
+  db: Db;
+  directory: Directory;
+  records: CallRecords;
+  supervisor: Supervisor;
+  rtpengine: RtpengineControl;
+  http: FastifyInstance;
+  decision?: FastifyInstance;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Skip the decision server: tests point Kamailio at a dead or slow one via decision.url. */
+  withoutDecisionServer?: boolean;
+  log?: Logger;
+}
+
+/** Bring the whole stack up: store, decision server, rtpengine, Kamailio, coturn, test services, HTTPS. */
+export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
+  const log = opts.log ?? createLogger(cfg.log.level);
+  const data = resolve(REPO_ROOT, cfg.dataDir);
+  const dirs: RuntimeDirs = { root: REPO_ROOT, data, run: join(data, 'run'), log: join(data, 'log') };
+  for (const d of [dirs.data, dirs.run, dirs.log]) mkdirSync(d, { recursive: true });
+
+  const db = openDb(join(data, 'gateway.sqlite'));
+  const directory = new Directory(db, cfg.domain);
+  directory.syncFromConfig(cfg);
+  const records = new CallRecords(db);
+  const metrics = createMetrics();
+  const router = new Router(cfg, directory);
+
+  let decision: FastifyInstance | undefined;
+  if (!opts.withoutDecisionServer) {
+    decision = createDecisionServer({ router, records, metrics, log });
+    await decision.listen({ host: '127.0.0.1', port: cfg.decision.port });
+  }
+
+  const turnSecret = cfg.turn.secret ?? persistentSecret(join(data, 'secrets', 'turn-secret'));
+  const specs: ProcessSpec[] = [
+    renderRtpengine(cfg, dirs),
+    renderKamailio(cfg, dirs),
+    ...renderServices(cfg, dirs),
+    ...(cfg.turn.enabled ? [renderCoturn(cfg, dirs, turnSecret)] : []),
+  ];
+  const supervisor = new Supervisor(specs, dirs, log);
+  supervisor.on('state', (s) => metrics.componentUp.set({ component: s.name }, s.state === 'ready' ? 1 : 0));
+  supervisor.on('restart', (name) => metrics.componentRestarts.inc({ component: name }));
+  const rtpengine = new RtpengineControl(cfg.listenAddress, cfg.rtpengine.ngPort);
+
+  try {
+    await supervisor.start();
+  } catch (err) {
+    await supervisor.stop();
+    await decision?.close();
+    rtpengine.close();
+    db.close();
+    throw err;
+  }
+
+  const tls =
+    cfg.http.certFile && cfg.http.keyFile
+      ? { cert: resolve(REPO_ROOT, cfg.http.certFile), key: resolve(REPO_ROOT, cfg.http.keyFile) }
+      : ensureSelfSignedCert(join(data, 'tls'), [cfg.listenAddress, cfg.domain, cfg.advertisedAddress ?? ''].filter(Boolean));
+  const http = await createHttpServer({
+    cfg,
+    tls,
+    softphoneDir: resolve(REPO_ROOT, cfg.http.softphoneDir),
+    turnSecret: cfg.turn.enabled ? turnSecret : undefined,
+    directory,
+    records,
+    supervisor,
+    metrics,
+    log,
+    health: async () => ({ decision: opts.withoutDecisionServer ? 'external' : decision ? 'ready' : 'down' }),
+    beforeScrape: async () => metrics.rtpengineSessions.set(await rtpengine.sessionCount()),
+  });
+  await http.listen({ host: cfg.listenAddress, port: cfg.http.port });
+
+  log.info(
+    {
+      https: `https://${cfg.listenAddress}:${cfg.http.port}/`,
+      sip: `${cfg.listenAddress}:${cfg.sip.port} (udp, tcp)`,
+      wss: `wss://${cfg.listenAddress}:${cfg.http.port}/ws`,
+    },
+    'gateway ready',
+  );
+
+  let stopped = false;
+  return {
+    cfg,
+    dirs,
+    db,
+    directory,
+    records,
+    supervisor,
+    rtpengine,
+    http,
+    decision,
+    log,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await http.close();
+      await supervisor.stop();
+      await decision?.close();
+      rtpengine.close();
+      db.close();
+    },
+  };
+}
+
+/** `node gateway/dist/main.js [--config file.yaml]` */
+async function cli(): Promise<void> {
+  const args = process.argv.slice(2);
+  const i = args.indexOf('--config');
+  const file = i >= 0 ? args[i + 1] : process.env.GATEWAY_CONFIG;
+  let cfg: GatewayConfig;
+  try {
+    cfg = loadConfig({ file });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(cfg.log.level);
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(cfg, { log });
+  } catch (err) {
+    if (err instanceof StartupError) {
+      console.error(`gateway: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down');
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  void cli();
+}

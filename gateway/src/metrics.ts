@@ -1,0 +1,59 @@
+import { Registry, Counter, Gauge, Histogram, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of the service; Kamailio and rtpengine figures are collected into the same registry. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  return {
+    registry,
+    decisions: new Counter({
+      name: 'gateway_decisions_total',
+      help: 'Decisions answered to Kamailio, by kind and outcome',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    decisionSeconds: new Histogram({
+      name: 'gateway_decision_seconds',
+      help: 'Time to answer a Kamailio decision request',
+      labelNames: ['kind'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [registry],
+    }),
+    callEvents: new Counter({
+      name: 'gateway_call_events_total',
+      help: 'Call-record events from Kamailio',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    }),
+    componentUp: new Gauge({
+      name: 'gateway_component_up',
+      help: '1 when the supervised component is running and ready',
+      labelNames: ['component'] as const,
+      registers: [registry],
+    }),
+    componentRestarts: new Counter({
+      name: 'gateway_component_restarts_total',
+      help: 'Restarts of a supervised component after it exited',
+      labelNames: ['component'] as const,
+      registers: [registry],
+    }),
+    wsConnections: new Gauge({
+      name: 'gateway_ws_connections',
+      help: 'Open SIP-over-WebSocket connections through the TLS terminator',
+      registers: [registry],
+    }),
+    wsRejected: new Counter({
+      name: 'gateway_ws_rejected_total',
+      help: 'WebSocket handshakes refused, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    rtpengineSessions: new Gauge({
+      name: 'gateway_rtpengine_sessions',
+      help: 'Calls rtpengine is anchoring now',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

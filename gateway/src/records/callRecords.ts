@@ -1,0 +1,91 @@
+import type { Db } from '../store/db.js';
+
+export type CallEvent = 'start' | 'answered' | 'ended' | 'failed';
+
+export interface CallRecord {
+  id: number;
+  callId: string;
+  fromUser: string;
+  toUser: string;
+  direction: string;
+  trunk: string | null;
+  startedAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  status: string;
+  code: number | null;
+  reason: string | null;
+}
+
+interface PendingCall {
+  direction: string;
+  trunk?: string;
+  at: number;
+}
+
+/** Routing context remembered between the decision and Kamailio's `start` event. */
+const PENDING_TTL_MS = 120_000;
+
+/**
+ * Call records (CDRs) from Kamailio's dialog events. The routing decision
+ * knows the call's direction and trunk before Kamailio has accepted it, so it
+ * is kept briefly by Call-ID and joined to the `start` event.
+ */
+export class CallRecords {
+  private readonly pending = new Map<string, PendingCall>();
+
+  constructor(private readonly db: Db) {}
+
+  noteDecision(callId: string, direction: string, trunk?: string): void {
+    const now = Date.now();
+    this.pending.set(callId, { direction, trunk, at: now });
+    // Bounded: forget decisions Kamailio never turned into a call (challenged, rejected).
+    if (this.pending.size > 10_000) {
+      for (const [id, p] of this.pending) if (now - p.at > PENDING_TTL_MS) this.pending.delete(id);
+    }
+  }
+
+  apply(e: { event: CallEvent; callId: string; fromUser: string; toUser: string; code?: number; reason?: string }): void {
+    const now = new Date().toISOString();
+    switch (e.event) {
+      case 'start': {
+        const p = this.pending.get(e.callId);
+        this.pending.delete(e.callId);
+        this.db
+          .prepare(
+            `INSERT INTO call_records (call_id, from_user, to_user, direction, trunk, started_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(call_id) DO NOTHING`,
+          )
+          .run(e.callId, e.fromUser, e.toUser, p?.direction ?? 'local', p?.trunk ?? null, now);
+        break;
+      }
+      case 'answered':
+        this.db
+          .prepare(`UPDATE call_records SET answered_at = ?, status = 'answered', code = 200 WHERE call_id = ? AND answered_at IS NULL`)
+          .run(now, e.callId);
+        break;
+      case 'ended':
+        this.db
+          .prepare(`UPDATE call_records SET ended_at = ?, status = 'ended' WHERE call_id = ? AND ended_at IS NULL`)
+          .run(now, e.callId);
+        break;
+      case 'failed':
+        this.db
+          .prepare(
+            `UPDATE call_records SET ended_at = ?, status = 'failed', code = ?, reason = ? WHERE call_id = ? AND ended_at IS NULL`,
+          )
+          .run(now, e.code ?? null, e.reason ?? null, e.callId);
+        break;
+    }
+  }
+
+  recent(limit = 50): CallRecord[] {
+    return this.db
+      .prepare(
+        `SELECT id, call_id AS callId, from_user AS fromUser, to_user AS toUser, direction, trunk,
+                started_at AS startedAt, answered_at AS answeredAt, ended_at AS endedAt, status, code, reason
+         FROM call_records ORDER BY id DESC LIMIT ?`,
+      )
+      .all(limit) as CallRecord[];
+  }
+}
