@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { resolve, join, dirname } from 'node:path';
+import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError } from './config/load.js';
@@ -21,8 +21,9 @@ import { ensureSelfSignedCert } from './tls/certs.js';
 import { persistentSecret } from './secrets.js';
 import { createMetrics } from './metrics.js';
 import { createLogger, type Logger } from './log.js';
+import { REPO_ROOT } from './paths.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO_ROOT };
 
 export interface Gateway {
   cfg: GatewayConfig;
@@ -48,7 +49,12 @@ export interface StartOptions {
 export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}): Promise<Gateway> {
   const log = opts.log ?? createLogger(cfg.log.level);
   const data = resolve(REPO_ROOT, cfg.dataDir);
-  const dirs: RuntimeDirs = { root: REPO_ROOT, data, run: join(data, 'run'), log: join(data, 'log') };
+  const dirs: RuntimeDirs = {
+    root: REPO_ROOT,
+    data,
+    run: join(data, 'run'),
+    log: join(data, 'log'),
+  };
   for (const d of [dirs.data, dirs.run, dirs.log]) mkdirSync(d, { recursive: true });
 
   const db = openDb(join(data, 'gateway.sqlite'));
@@ -72,7 +78,9 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     ...(cfg.turn.enabled ? [renderCoturn(cfg, dirs, turnSecret)] : []),
   ];
   const supervisor = new Supervisor(specs, dirs, log);
-  supervisor.on('state', (s) => metrics.componentUp.set({ component: s.name }, s.state === 'ready' ? 1 : 0));
+  supervisor.on('state', (s) =>
+    metrics.componentUp.set({ component: s.name }, s.state === 'ready' ? 1 : 0),
+  );
   supervisor.on('restart', (name) => metrics.componentRestarts.inc({ component: name }));
   const rtpengine = new RtpengineControl(cfg.listenAddress, cfg.rtpengine.ngPort);
 
@@ -89,7 +97,10 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   const tls =
     cfg.http.certFile && cfg.http.keyFile
       ? { cert: resolve(REPO_ROOT, cfg.http.certFile), key: resolve(REPO_ROOT, cfg.http.keyFile) }
-      : ensureSelfSignedCert(join(data, 'tls'), [cfg.listenAddress, cfg.domain, cfg.advertisedAddress ?? ''].filter(Boolean));
+      : ensureSelfSignedCert(
+          join(data, 'tls'),
+          [cfg.listenAddress, cfg.domain, cfg.advertisedAddress ?? ''].filter(Boolean),
+        );
   const http = await createHttpServer({
     cfg,
     tls,
@@ -100,7 +111,9 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     supervisor,
     metrics,
     log,
-    health: async () => ({ decision: opts.withoutDecisionServer ? 'external' : decision ? 'ready' : 'down' }),
+    health: async () => ({
+      decision: opts.withoutDecisionServer ? 'external' : decision ? 'ready' : 'down',
+    }),
     beforeScrape: async () => metrics.rtpengineSessions.set(await rtpengine.sessionCount()),
   });
   await http.listen({ host: cfg.listenAddress, port: cfg.http.port });

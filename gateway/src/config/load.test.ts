@@ -65,7 +65,9 @@ describe('config', () => {
   it('refuses demo accounts on a public address', () => {
     const problems = problemsOf(() => parseConfig({ listenAddress: '192.0.2.10' }));
     expect(problems.join()).toContain('demo.enabled');
-    expect(() => parseConfig({ listenAddress: '192.0.2.10', demo: { enabled: false } })).not.toThrow();
+    expect(() =>
+      parseConfig({ listenAddress: '192.0.2.10', demo: { enabled: false } }),
+    ).not.toThrow();
   });
 
   it('refuses an inverted rtpengine port range and a registering trunk without credentials', () => {
@@ -80,9 +82,13 @@ describe('config', () => {
   });
 
   it('a missing file and bad YAML are clear errors', () => {
-    expect(problemsOf(() => loadConfig({ file: '/nonexistent.yaml', env: noEnv }))[0]).toContain('file not found');
+    expect(problemsOf(() => loadConfig({ file: '/nonexistent.yaml', env: noEnv }))[0]).toContain(
+      'file not found',
+    );
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'bad.yaml'), 'sip: [unclosed');
-    expect(problemsOf(() => loadConfig({ file: join(dir, 'bad.yaml'), env: noEnv }))[0]).toContain('not valid YAML');
+    expect(problemsOf(() => loadConfig({ file: join(dir, 'bad.yaml'), env: noEnv }))[0]).toContain(
+      'not valid YAML',
+    );
   });
 });

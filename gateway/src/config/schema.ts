@@ -43,7 +43,10 @@ const userSchema = z.strictObject({
   /** Clear password; stored only as HA1 (RFC 2617/7616 MD5 of user:realm:password). */
   password: z.string().min(8, 'at least 8 characters'),
   /** Caller ID presented on trunk calls (E.164). */
-  callerId: z.string().regex(/^\+\d{6,15}$/, 'E.164 with a leading +').optional(),
+  callerId: z
+    .string()
+    .regex(/^\+\d{6,15}$/, 'E.164 with a leading +')
+    .optional(),
 });
 
 const didSchema = z.strictObject({
@@ -148,7 +151,10 @@ export const configSchema = z
     /** Country context for turning dialled national numbers into E.164. */
     numbering: z
       .strictObject({
-        countryCode: z.string().regex(/^\d{1,3}$/).default('1'),
+        countryCode: z
+          .string()
+          .regex(/^\d{1,3}$/)
+          .default('1'),
         /** Trunk prefix dialled before national numbers (0 in most of the world, 1 in NANP). */
         nationalPrefix: z.string().regex(/^\d*$/).default('1'),
         /** Prefix for international calls (00 in most of the world, 011 in NANP). */
@@ -214,7 +220,11 @@ export const configSchema = z
     const names = new Set<string>();
     cfg.trunks.forEach((t, i) => {
       if (names.has(t.name)) {
-        ctx.addIssue({ code: 'custom', path: ['trunks', i, 'name'], message: `duplicate trunk name "${t.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['trunks', i, 'name'],
+          message: `duplicate trunk name "${t.name}"`,
+        });
       }
       names.add(t.name);
       if (t.register && !t.auth) {

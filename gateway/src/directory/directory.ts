@@ -17,10 +17,30 @@ export interface User {
  * non-loopback address.
  */
 export const DEMO_USERS = [
-  { username: '1001', displayName: 'Alice (demo)', password: 'demo-1001-pw', callerId: '+15550101001' },
-  { username: '1002', displayName: 'Bob (demo)', password: 'demo-1002-pw', callerId: '+15550101002' },
-  { username: '1003', displayName: 'Carol (demo)', password: 'demo-1003-pw', callerId: '+15550101003' },
-  { username: '1004', displayName: 'Dave (demo)', password: 'demo-1004-pw', callerId: '+15550101004' },
+  {
+    username: '1001',
+    displayName: 'Alice (demo)',
+    password: 'demo-1001-pw',
+    callerId: '+15550101001',
+  },
+  {
+    username: '1002',
+    displayName: 'Bob (demo)',
+    password: 'demo-1002-pw',
+    callerId: '+15550101002',
+  },
+  {
+    username: '1003',
+    displayName: 'Carol (demo)',
+    password: 'demo-1003-pw',
+    callerId: '+15550101003',
+  },
+  {
+    username: '1004',
+    displayName: 'Dave (demo)',
+    password: 'demo-1004-pw',
+    callerId: '+15550101004',
+  },
 ] as const;
 
 /** A DID routed to demo user 1001, so inbound trunk calls work out of the box. */
@@ -79,7 +99,9 @@ export class Directory {
   }
 
   listUsers(): User[] {
-    return (this.db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[]).map(toUser);
+    return (this.db.prepare('SELECT * FROM users ORDER BY username').all() as UserRow[]).map(
+      toUser,
+    );
   }
 
   setDid(number: string, username: string): void {
@@ -93,8 +115,7 @@ export class Directory {
   /** The local user a DID (E.164) rings. */
   findDid(number: string): string | undefined {
     const row = this.db.prepare('SELECT username FROM dids WHERE number = ?').get(number) as
-      | { username: string }
-      | undefined;
+      { username: string } | undefined;
     return row?.username;
   }
 
@@ -118,7 +139,12 @@ export class Directory {
         this.db.prepare('DELETE FROM users WHERE demo = 1').run();
       }
       for (const u of cfg.users) {
-        this.upsertUser({ username: u.username, password: u.password, displayName: u.displayName, callerId: u.callerId });
+        this.upsertUser({
+          username: u.username,
+          password: u.password,
+          displayName: u.displayName,
+          callerId: u.callerId,
+        });
       }
       for (const d of cfg.dids) this.setDid(d.number, d.username);
       this.db.prepare('DELETE FROM trunks').run();
@@ -126,7 +152,14 @@ export class Directory {
         'INSERT INTO trunks (name, host, port, transport, register, prefixes) VALUES (?, ?, ?, ?, ?, ?)',
       );
       for (const t of cfg.trunks) {
-        insert.run(t.name, t.host, t.port, t.transport, t.register ? 1 : 0, JSON.stringify(t.prefixes));
+        insert.run(
+          t.name,
+          t.host,
+          t.port,
+          t.transport,
+          t.register ? 1 : 0,
+          JSON.stringify(t.prefixes),
+        );
       }
     })();
   }

@@ -67,9 +67,16 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     const turnHost = cfg.advertisedAddress ?? cfg.listenAddress;
     const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];
     if (cfg.turn.enabled && deps.turnSecret) {
-      const { username, credential } = turnCredentials(deps.turnSecret, 'softphone', TURN_TTL_SECONDS);
+      const { username, credential } = turnCredentials(
+        deps.turnSecret,
+        'softphone',
+        TURN_TTL_SECONDS,
+      );
       iceServers.push({
-        urls: [`turn:${turnHost}:${cfg.turn.port}?transport=udp`, `turn:${turnHost}:${cfg.turn.port}?transport=tcp`],
+        urls: [
+          `turn:${turnHost}:${cfg.turn.port}?transport=udp`,
+          `turn:${turnHost}:${cfg.turn.port}?transport=tcp`,
+        ],
         username,
         credential,
       });
@@ -79,7 +86,11 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
       wsUrl: `wss://${host}/ws`,
       iceServers,
       demoAccounts: cfg.demo.enabled
-        ? DEMO_USERS.map((u) => ({ username: u.username, password: u.password, displayName: u.displayName }))
+        ? DEMO_USERS.map((u) => ({
+            username: u.username,
+            password: u.password,
+            displayName: u.displayName,
+          }))
         : [],
       services: { echo: cfg.services.echoExtension, tone: cfg.services.toneExtension },
     };
@@ -94,7 +105,9 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   });
 
   app.get('/metrics', async (_req, reply) => {
-    await deps.beforeScrape?.().catch((err: unknown) => log.warn({ err }, 'metrics refresh failed'));
+    await deps
+      .beforeScrape?.()
+      .catch((err: unknown) => log.warn({ err }, 'metrics refresh failed'));
     reply.header('Content-Type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
@@ -104,7 +117,9 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   } else {
     log.warn({ dir: deps.softphoneDir }, 'softphone not built; serving a notice at /');
     app.get('/', async (_req, reply) =>
-      reply.type('text/plain').send('The softphone is not built. Run `npm start` from the repository root.\n'),
+      reply
+        .type('text/plain')
+        .send('The softphone is not built. Run `npm start` from the repository root.\n'),
     );
   }
 

@@ -19,7 +19,11 @@ export interface WsProxyOptions {
   log: Logger;
 }
 
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
+export function originAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowed: string[],
+): boolean {
   // Non-browser clients send no Origin; they cannot be driven cross-site, and
   // every request they make is digest-authenticated anyway.
   if (!origin) return true;
@@ -27,7 +31,12 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   return allowed.includes(origin);
 }
 
-export function handleUpgrade(opts: WsProxyOptions, req: IncomingMessage, client: Duplex, head: Buffer): void {
+export function handleUpgrade(
+  opts: WsProxyOptions,
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+): void {
   const refuse = (status: string, reason: string) => {
     opts.metrics.wsRejected.inc({ reason });
     client.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

@@ -50,11 +50,24 @@ export function createDecisionServer(deps: {
     const decision = router.decide(facts);
     const callId = str(q, 'call_id');
     if (facts.method === 'INVITE' && callId && decision.direction !== 'rejected') {
-      records.noteDecision(callId, decision.direction, decision.target.kind === 'trunk' ? decision.target.trunk : undefined);
+      records.noteDecision(
+        callId,
+        decision.direction,
+        decision.target.kind === 'trunk' ? decision.target.trunk : undefined,
+      );
     }
-    metrics.decisions.inc({ kind: 'request', outcome: `${decision.caller.kind}/${decision.target.kind}` });
+    metrics.decisions.inc({
+      kind: 'request',
+      outcome: `${decision.caller.kind}/${decision.target.kind}`,
+    });
     log.debug(
-      { callId, method: facts.method, caller: decision.caller.kind, target: decision.target.kind, ruri: facts.ruriUser },
+      {
+        callId,
+        method: facts.method,
+        caller: decision.caller.kind,
+        target: decision.target.kind,
+        ruri: facts.ruriUser,
+      },
       'routing decision',
     );
     end();

@@ -45,7 +45,14 @@ export class CallRecords {
     }
   }
 
-  apply(e: { event: CallEvent; callId: string; fromUser: string; toUser: string; code?: number; reason?: string }): void {
+  apply(e: {
+    event: CallEvent;
+    callId: string;
+    fromUser: string;
+    toUser: string;
+    code?: number;
+    reason?: string;
+  }): void {
     const now = new Date().toISOString();
     switch (e.event) {
       case 'start': {
@@ -61,12 +68,16 @@ export class CallRecords {
       }
       case 'answered':
         this.db
-          .prepare(`UPDATE call_records SET answered_at = ?, status = 'answered', code = 200 WHERE call_id = ? AND answered_at IS NULL`)
+          .prepare(
+            `UPDATE call_records SET answered_at = ?, status = 'answered', code = 200 WHERE call_id = ? AND answered_at IS NULL`,
+          )
           .run(now, e.callId);
         break;
       case 'ended':
         this.db
-          .prepare(`UPDATE call_records SET ended_at = ?, status = 'ended' WHERE call_id = ? AND ended_at IS NULL`)
+          .prepare(
+            `UPDATE call_records SET ended_at = ?, status = 'ended' WHERE call_id = ? AND ended_at IS NULL`,
+          )
           .run(now, e.callId);
         break;
       case 'failed':

@@ -36,13 +36,24 @@ const invite = (over: Partial<RequestFacts>): RequestFacts => ({
 
 describe('routing decisions', () => {
   it('challenges a request without credentials', () => {
-    expect(router.decide(invite({ authUser: '', realm: '' })).caller).toEqual({ kind: 'challenge' });
+    expect(router.decide(invite({ authUser: '', realm: '' })).caller).toEqual({
+      kind: 'challenge',
+    });
   });
 
   it('refuses unknown users and a From that is not the authenticated user', () => {
-    expect(router.decide(invite({ authUser: 'mallory' })).caller).toMatchObject({ kind: 'reject', code: 403 });
-    expect(router.decide(invite({ fromUser: '1003' })).caller).toMatchObject({ kind: 'reject', code: 403 });
-    expect(router.decide(invite({ realm: 'other' })).caller).toMatchObject({ kind: 'reject', code: 403 });
+    expect(router.decide(invite({ authUser: 'mallory' })).caller).toMatchObject({
+      kind: 'reject',
+      code: 403,
+    });
+    expect(router.decide(invite({ fromUser: '1003' })).caller).toMatchObject({
+      kind: 'reject',
+      code: 403,
+    });
+    expect(router.decide(invite({ realm: 'other' })).caller).toMatchObject({
+      kind: 'reject',
+      code: 403,
+    });
   });
 
   it('user to user is local, with the HA1 to check', () => {
@@ -58,7 +69,10 @@ describe('routing decisions', () => {
       service: 'echo',
       ruri: 'sip:echo@127.0.0.1:5090',
     });
-    expect(router.decide(invite({ ruriUser: '9198' })).target).toMatchObject({ kind: 'service', service: 'tone' });
+    expect(router.decide(invite({ ruriUser: '9198' })).target).toMatchObject({
+      kind: 'service',
+      service: 'tone',
+    });
   });
 
   it('a national number goes to the trunk as E.164 with caller ID and credentials', () => {
@@ -83,21 +97,35 @@ describe('routing decisions', () => {
   });
 
   it('our own DID dialled from inside stays inside', () => {
-    expect(router.decide(invite({ ruriUser: '+15550100100' })).target).toEqual({ kind: 'local', username: '1001' });
+    expect(router.decide(invite({ ruriUser: '+15550100100' })).target).toEqual({
+      kind: 'local',
+      username: '1001',
+    });
   });
 
   it('a trunk reaches DIDs only, without digest', () => {
-    const fromCarrier = invite({ authUser: '', realm: '', srcIp: '127.0.0.2', proto: 'udp', fromUser: '+14155550100' });
+    const fromCarrier = invite({
+      authUser: '',
+      realm: '',
+      srcIp: '127.0.0.2',
+      proto: 'udp',
+      fromUser: '+14155550100',
+    });
     const d = router.decide({ ...fromCarrier, ruriUser: '15550100100' });
     expect(d.caller).toEqual({ kind: 'trunk', trunk: 'carrier' });
     expect(d.target).toEqual({ kind: 'local', username: '1001' });
-    expect(router.decide({ ...fromCarrier, ruriUser: '1002' }).target).toMatchObject({ kind: 'reject', code: 404 });
+    expect(router.decide({ ...fromCarrier, ruriUser: '1002' }).target).toMatchObject({
+      kind: 'reject',
+      code: 404,
+    });
   });
 
   it('a trunk address over WebSocket is not the trunk', () => {
-    expect(router.decide(invite({ authUser: '', srcIp: '127.0.0.2', proto: 'ws' })).caller).toEqual({
-      kind: 'challenge',
-    });
+    expect(router.decide(invite({ authUser: '', srcIp: '127.0.0.2', proto: 'ws' })).caller).toEqual(
+      {
+        kind: 'challenge',
+      },
+    );
   });
 
   it('foreign domains only when the config allows them', () => {
@@ -105,23 +133,36 @@ describe('routing decisions', () => {
       kind: 'uri',
       ruri: 'sip:bob@partner.example',
     });
-    expect(router.decide(invite({ ruriUser: 'bob', ruriHost: 'evil.example' })).target).toMatchObject({
+    expect(
+      router.decide(invite({ ruriUser: 'bob', ruriHost: 'evil.example' })).target,
+    ).toMatchObject({
       kind: 'reject',
       code: 403,
     });
   });
 
   it('unknown extension is 404; MESSAGE never goes to a trunk', () => {
-    expect(router.decide(invite({ ruriUser: '1999' })).target).toMatchObject({ kind: 'reject', code: 404 });
-    expect(router.decide(invite({ method: 'MESSAGE', ruriUser: '4155550100' })).target).toMatchObject({
+    expect(router.decide(invite({ ruriUser: '1999' })).target).toMatchObject({
+      kind: 'reject',
+      code: 404,
+    });
+    expect(
+      router.decide(invite({ method: 'MESSAGE', ruriUser: '4155550100' })).target,
+    ).toMatchObject({
       kind: 'reject',
       code: 403,
     });
   });
 
   it('REGISTER answers HA1 for the AOR owner, and the same 403 for unknown users and mismatches', () => {
-    expect(router.registration({ authUser: '1001', realm: 'localhost', aorUser: '1001' })).toHaveProperty('ha1');
-    const unknown = router.registration({ authUser: 'nobody', realm: 'localhost', aorUser: 'nobody' });
+    expect(
+      router.registration({ authUser: '1001', realm: 'localhost', aorUser: '1001' }),
+    ).toHaveProperty('ha1');
+    const unknown = router.registration({
+      authUser: 'nobody',
+      realm: 'localhost',
+      aorUser: 'nobody',
+    });
     const mismatch = router.registration({ authUser: '1001', realm: 'localhost', aorUser: '1002' });
     expect(unknown).toEqual({ reject: { code: 403, reason: 'Forbidden' } });
     expect(mismatch).toEqual(unknown);

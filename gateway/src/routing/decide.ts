@@ -80,11 +80,19 @@ export class Router {
     if (trunk) return this.fromTrunk(trunk, f);
 
     if (!f.authUser) {
-      return { caller: { kind: 'challenge' }, target: reject(407, 'Proxy Authentication Required'), direction: 'rejected' };
+      return {
+        caller: { kind: 'challenge' },
+        target: reject(407, 'Proxy Authentication Required'),
+        direction: 'rejected',
+      };
     }
     const user = this.directory.findUser(f.authUser);
     if (!user || f.realm !== this.cfg.domain) {
-      return { caller: reject(403, 'Forbidden'), target: reject(403, 'Forbidden'), direction: 'rejected' };
+      return {
+        caller: reject(403, 'Forbidden'),
+        target: reject(403, 'Forbidden'),
+        direction: 'rejected',
+      };
     }
     // Credentials of one user must not place calls as another (caller-ID spoofing).
     if (f.fromUser !== user.username) {
@@ -103,15 +111,26 @@ export class Router {
     const host = f.ruriHost.toLowerCase();
     if (!this.ownHosts.has(host)) {
       return this.uriAllowed(host)
-        ? { kind: 'uri', ruri: `sip:${f.ruriUser ? f.ruriUser + '@' : ''}${f.ruriHost}${f.ruriPort ? ':' + f.ruriPort : ''}` }
+        ? {
+            kind: 'uri',
+            ruri: `sip:${f.ruriUser ? f.ruriUser + '@' : ''}${f.ruriHost}${f.ruriPort ? ':' + f.ruriPort : ''}`,
+          }
         : reject(403, 'Relay to this domain is not allowed');
     }
     const { services, listenAddress } = this.cfg;
     if (f.ruriUser === services.echoExtension) {
-      return { kind: 'service', service: 'echo', ruri: `sip:echo@${listenAddress}:${services.echoPort}` };
+      return {
+        kind: 'service',
+        service: 'echo',
+        ruri: `sip:echo@${listenAddress}:${services.echoPort}`,
+      };
     }
     if (f.ruriUser === services.toneExtension) {
-      return { kind: 'service', service: 'tone', ruri: `sip:tone@${listenAddress}:${services.tonePort}` };
+      return {
+        kind: 'service',
+        service: 'tone',
+        ruri: `sip:tone@${listenAddress}:${services.tonePort}`,
+      };
     }
     if (this.directory.findUser(f.ruriUser)) return { kind: 'local', username: f.ruriUser };
 
@@ -157,7 +176,8 @@ export class Router {
     for (const trunk of this.cfg.trunks) {
       for (const prefix of trunk.prefixes) {
         const p = prefix === '' || prefix.startsWith('+') ? prefix : '+' + prefix;
-        if (e164.startsWith(p) && (!best || p.length > best.length)) best = { trunk, length: p.length };
+        if (e164.startsWith(p) && (!best || p.length > best.length))
+          best = { trunk, length: p.length };
       }
     }
     return best?.trunk;

@@ -1,8 +1,18 @@
 import { describe, it, expect } from 'vitest';
 import { toE164, formatForTrunk } from './numbers.js';
 
-const nanp = { countryCode: '1', nationalPrefix: '1', internationalPrefix: '011', nationalNumberLength: 10 };
-const uk = { countryCode: '44', nationalPrefix: '0', internationalPrefix: '00', nationalNumberLength: 10 };
+const nanp = {
+  countryCode: '1',
+  nationalPrefix: '1',
+  internationalPrefix: '011',
+  nationalNumberLength: 10,
+};
+const uk = {
+  countryCode: '44',
+  nationalPrefix: '0',
+  internationalPrefix: '00',
+  nationalNumberLength: 10,
+};
 
 describe('E.164 normalisation', () => {
   it.each([

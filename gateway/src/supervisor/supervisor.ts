@@ -1,5 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync, rmSync, type WriteStream } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  readFileSync,
+  writeFileSync,
+  rmSync,
+  type WriteStream,
+} from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer } from 'node:net';
 import { join, delimiter } from 'node:path';
@@ -129,7 +136,9 @@ export class Supervisor extends EventEmitter<{
   private async launch(c: Component): Promise<void> {
     this.setState(c, 'starting');
     c.logStream ??= createWriteStream(this.logFile(c), { flags: 'a' });
-    c.logStream.write(`\n--- ${new Date().toISOString()} starting ${c.spec.command} ${c.spec.args.join(' ')}\n`);
+    c.logStream.write(
+      `\n--- ${new Date().toISOString()} starting ${c.spec.command} ${c.spec.args.join(' ')}\n`,
+    );
     const child = spawn(c.spec.command, c.spec.args, {
       env: { ...process.env, ...c.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -144,7 +153,12 @@ export class Supervisor extends EventEmitter<{
     child.once('exit', (code, signal) => this.onExit(c, child, code, signal));
   }
 
-  private onExit(c: Component, child: ChildProcess, code: number | null, signal: string | null): void {
+  private onExit(
+    c: Component,
+    child: ChildProcess,
+    code: number | null,
+    signal: string | null,
+  ): void {
     if (c.child !== child) return;
     c.child = undefined;
     c.lastExit = { code, signal, at: new Date().toISOString() };
@@ -154,7 +168,14 @@ export class Supervisor extends EventEmitter<{
     c.failuresInRow = ranFor > STABLE_AFTER_MS ? 1 : c.failuresInRow + 1;
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (c.failuresInRow - 1));
     this.log.error(
-      { component: c.spec.name, code, signal, ranForMs: ranFor, restartInMs: delay, log: this.logFile(c) },
+      {
+        component: c.spec.name,
+        code,
+        signal,
+        ranForMs: ranFor,
+        restartInMs: delay,
+        log: this.logFile(c),
+      },
       'component exited; restarting',
     );
     this.setState(c, 'backoff');
@@ -169,11 +190,17 @@ export class Supervisor extends EventEmitter<{
     try {
       await waitReady(c.spec.readiness, READY_TIMEOUT_MS, () => c.state === 'starting');
       this.setState(c, 'ready');
-      this.log.info({ component: c.spec.name, pid: c.child?.pid, restarts: c.restarts }, 'component back');
+      this.log.info(
+        { component: c.spec.name, pid: c.child?.pid, restarts: c.restarts },
+        'component back',
+      );
     } catch {
       // Still not answering: the exit handler (or the next kill) schedules the next try.
       if (c.state === 'starting') {
-        this.log.error({ component: c.spec.name }, 'component not ready after restart; killing it to retry');
+        this.log.error(
+          { component: c.spec.name },
+          'component not ready after restart; killing it to retry',
+        );
         c.child?.kill('SIGKILL');
       }
     }
@@ -191,7 +218,13 @@ export class Supervisor extends EventEmitter<{
 
   private setState(c: Component, state: ComponentState): void {
     c.state = state;
-    this.emit('state', { name: c.spec.name, state, pid: c.child?.pid, restarts: c.restarts, lastExit: c.lastExit });
+    this.emit('state', {
+      name: c.spec.name,
+      state,
+      pid: c.child?.pid,
+      restarts: c.restarts,
+      lastExit: c.lastExit,
+    });
   }
 
   private logFile(c: Component): string {
@@ -288,7 +321,11 @@ function probeOnce(probe: ReadinessProbe): Promise<boolean> {
   });
 }
 
-export async function waitReady(probe: ReadinessProbe, timeoutMs: number, stillTrying: () => boolean = () => true): Promise<void> {
+export async function waitReady(
+  probe: ReadinessProbe,
+  timeoutMs: number,
+  stillTrying: () => boolean = () => true,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && stillTrying()) {
     if (await probeOnce(probe)) return;

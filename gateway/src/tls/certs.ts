@@ -7,7 +7,10 @@ import { join } from 'node:path';
  * made once with Debian's openssl. Browsers need HTTPS for getUserMedia and WSS;
  * configure http.certFile/keyFile for a real name.
  */
-export function ensureSelfSignedCert(dir: string, hostnames: string[]): { cert: string; key: string } {
+export function ensureSelfSignedCert(
+  dir: string,
+  hostnames: string[],
+): { cert: string; key: string } {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
   if (existsSync(cert) && existsSync(key)) return { cert, key };
@@ -17,9 +20,25 @@ export function ensureSelfSignedCert(dir: string, hostnames: string[]): { cert: 
     .join(',');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '825',
-      '-subj', '/CN=webrtc-sip-gateway (self-signed)', '-addext', `subjectAltName=${san}`,
-      '-keyout', key, '-out', cert],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '825',
+      '-subj',
+      '/CN=webrtc-sip-gateway (self-signed)',
+      '-addext',
+      `subjectAltName=${san}`,
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
     { stdio: 'ignore' },
   );
   return { cert, key };

@@ -1,0 +1,98 @@
+import { createInterface } from 'node:readline';
+import { join, resolve } from 'node:path';
+import { loadConfig, ConfigError } from '../config/load.js';
+import { openDb } from '../store/db.js';
+import { Directory } from '../directory/directory.js';
+import { REPO_ROOT } from '../paths.js';
+
+// `npm run users -- add <username> [--display-name "Name"] [--caller-id +15551234567]`
+// `npm run users -- remove <username>` · `npm run users -- list` · `npm run users -- did <+E164> <username>`
+// The password is read from the USER_PASSWORD environment variable or asked on
+// the terminal, never taken as an argument (it would land in shell history and ps).
+
+const usage = `usage:
+  npm run users -- list
+  npm run users -- add <username> [--display-name NAME] [--caller-id +E164]   (password: $USER_PASSWORD or prompt)
+  npm run users -- remove <username>
+  npm run users -- did <+E164> <username>`;
+
+async function readPassword(): Promise<string> {
+  if (process.env.USER_PASSWORD) return process.env.USER_PASSWORD;
+  if (!process.stdin.isTTY)
+    throw new Error('no terminal to ask for the password: set USER_PASSWORD');
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  // Hide what is typed.
+  (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
+  process.stdout.write('password: ');
+  const answer = await new Promise<string>((r) => rl.question('', r));
+  rl.close();
+  process.stdout.write('\n');
+  return answer;
+}
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(): Promise<number> {
+  const [command, ...args] = process.argv.slice(2);
+  const cfg = loadConfig({ file: process.env.GATEWAY_CONFIG });
+  const db = openDb(join(resolve(REPO_ROOT, cfg.dataDir), 'gateway.sqlite'));
+  const directory = new Directory(db, cfg.domain);
+  try {
+    switch (command) {
+      case 'list':
+        for (const u of directory.listUsers()) {
+          console.log(
+            `${u.username}\t${u.displayName}\t${u.callerId ?? ''}${u.demo ? '\t(demo)' : ''}`,
+          );
+        }
+        for (const d of directory.listDids()) console.log(`DID ${d.number} → ${d.username}`);
+        return 0;
+      case 'add': {
+        const username = args[0];
+        if (!username) break;
+        const password = await readPassword();
+        if (password.length < 8) throw new Error('the password needs at least 8 characters');
+        const callerId = option(args, '--caller-id');
+        if (callerId && !/^\+\d{6,15}$/.test(callerId))
+          throw new Error('--caller-id must be E.164, like +15551234567');
+        directory.upsertUser({
+          username,
+          password,
+          displayName: option(args, '--display-name'),
+          callerId,
+        });
+        console.log(
+          `user ${username}@${cfg.domain} saved (HA1 only); it can register now, no restart needed`,
+        );
+        return 0;
+      }
+      case 'remove':
+        if (!args[0]) break;
+        console.log(
+          directory.removeUser(args[0]) ? `user ${args[0]} removed` : `no user ${args[0]}`,
+        );
+        return 0;
+      case 'did':
+        if (!args[0] || !args[1]) break;
+        if (!directory.findUser(args[1])) throw new Error(`no user ${args[1]}`);
+        directory.setDid(args[0], args[1]);
+        console.log(`DID ${args[0]} now rings ${args[1]}`);
+        return 0;
+    }
+    console.error(usage);
+    return 2;
+  } finally {
+    db.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof ConfigError ? err.message : `error: ${(err as Error).message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,88 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { pino } from 'pino';
+import { Supervisor, StartupError } from './supervisor.js';
+import type { ProcessSpec, RuntimeDirs } from './types.js';
+
+// Real child processes (node one-liners listening on a TCP port) stand in for
+// Kamailio here: what is under test is the supervision, not the daemon.
+
+const log = pino({ level: 'silent' });
+let supervisor: Supervisor | undefined;
+afterEach(async () => supervisor?.stop());
+
+function dirs(): RuntimeDirs {
+  const data = mkdtempSync(join(tmpdir(), 'sup-'));
+  return { root: data, data, run: data, log: data };
+}
+
+function listener(name: string, port: number, extra: Partial<ProcessSpec> = {}): ProcessSpec {
+  return {
+    name,
+    command: 'node',
+    debianPackage: 'nodejs',
+    args: ['-e', `require('net').createServer(s=>s.end()).listen(${port}, '127.0.0.1')`],
+    ports: [{ proto: 'tcp', host: '127.0.0.1', port }],
+    readiness: { kind: 'tcp', host: '127.0.0.1', port },
+    ...extra,
+  };
+}
+
+describe('supervisor', () => {
+  it('starts in dependency order and reports ready', async () => {
+    const order: string[] = [];
+    supervisor = new Supervisor(
+      [listener('kamailio', 17101, { after: ['rtpengine'] }), listener('rtpengine', 17102)],
+      dirs(),
+      log,
+    );
+    supervisor.on('state', (s) => s.state === 'ready' && order.push(s.name));
+    await supervisor.start();
+    expect(order).toEqual(['rtpengine', 'kamailio']);
+    expect(supervisor.status().every((c) => c.state === 'ready' && c.pid)).toBe(true);
+  });
+
+  it('restarts a crashed component and counts the restart', async () => {
+    supervisor = new Supervisor([listener('rtpengine', 17103)], dirs(), log);
+    await supervisor.start();
+    const firstPid = supervisor.status()[0]?.pid;
+    const back = new Promise<void>((resolve) =>
+      supervisor!.on('state', (s) => s.state === 'ready' && resolve()),
+    );
+    expect(supervisor.kill('rtpengine')).toBe(true);
+    await back;
+    const [status] = supervisor.status();
+    expect(status?.restarts).toBe(1);
+    expect(status?.pid).not.toBe(firstPid);
+    expect(status?.lastExit?.signal).toBe('SIGKILL');
+  });
+
+  it('a missing binary is one line naming it and its Debian package', async () => {
+    supervisor = new Supervisor(
+      [{ ...listener('kamailio', 17104), command: 'kamailio-not-here', debianPackage: 'kamailio' }],
+      dirs(),
+      log,
+    );
+    await expect(supervisor.start()).rejects.toThrow(
+      /kamailio: binary "kamailio-not-here" not found on PATH; install Debian package "kamailio"/,
+    );
+  });
+
+  it('a port already in use is one line naming the port', async () => {
+    const squatter = createServer().listen(17105, '127.0.0.1');
+    await new Promise((r) => squatter.once('listening', r));
+    supervisor = new Supervisor([listener('kamailio', 17105)], dirs(), log);
+    try {
+      const err = await supervisor.start().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StartupError);
+      expect((err as Error).message).toMatch(
+        /kamailio: TCP port 127\.0\.0\.1:17105 is already in use/,
+      );
+    } finally {
+      squatter.close();
+    }
+  });
+});
