@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `npm run bench:gateway` / `npm run bench:softphone`: set up, build, then run the
+# benchmark inside a loopback-only network namespace. Results are written to
+# test/bench/results/ as JSON and Markdown.
+source "$(dirname "$0")/lib.sh"
+
+what="${1:-}"
+case "$what" in
+  gateway | softphone) ;;
+  *) die "usage: bash infra/scripts/bench.sh gateway|softphone" ;;
+esac
+check_node
+ensure_debian_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+ensure_npm_packages
+build_all
+say "Benchmarking the $what (loopback-only network namespace)"
+in_loopback_namespace npx --no-install tsx "test/bench/$what.ts"

@@ -1,0 +1,300 @@
+// Public types of the telephony core. Nothing here mentions SIP.js: the UI codes
+// against these shapes only, so the SIP stack can change without touching it.
+
+/** Which kind of server sits behind the WebSocket; see PBX_PRESETS for what each changes. */
+export type PbxPreset = 'kamailio' | 'asterisk' | 'freeswitch' | 'generic';
+
+/** RFC 4733 telephone-event in RTP (default) or SIP INFO application/dtmf-relay. */
+export type DtmfMode = 'rfc4733' | 'info';
+
+export interface IceServerConfig {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface AudioProcessingConfig {
+  echoCancellation: boolean;
+  noiseSuppression: boolean;
+  autoGainControl: boolean;
+}
+
+/** RFC 4028 session timers. */
+export interface SessionTimerConfig {
+  enabled: boolean;
+  /** Session-Expires we ask for, seconds (RFC 4028 recommends 1800; minimum 90). */
+  expiresSec: number;
+}
+
+export interface PhoneConfig {
+  /** SIP over WebSocket endpoint (RFC 7118), e.g. wss://127.0.0.1:8443/ws. */
+  wsUrl: string;
+  /** Address-of-record, e.g. sip:1001@localhost. */
+  sipUri: string;
+  /** Digest username; defaults to the AOR user part. */
+  authUser?: string;
+  /** Digest password. Held in memory only; never logged, never in a trace export. */
+  password: string;
+  displayName?: string;
+  /** Expires asked for in REGISTER, seconds. Default 600. */
+  registerExpires?: number;
+  iceServers?: IceServerConfig[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  bundlePolicy?: RTCBundlePolicy;
+  rtcpMuxPolicy?: RTCRtcpMuxPolicy;
+  /** Candidates pre-gathered before an offer exists; saves setup time. Default 2. */
+  iceCandidatePoolSize?: number;
+  /** Stop waiting for ICE gathering after this long and send what we have. Default 500 ms. */
+  iceGatheringTimeoutMs?: number;
+  audio?: Partial<AudioProcessingConfig>;
+  dtmfMode?: DtmfMode;
+  pbxPreset?: PbxPreset;
+  /** Overrides the preset's Contact URI parameters. */
+  contactParams?: Record<string, string>;
+  /** Seconds between CRLF keep-alives on the WebSocket (RFC 5626 §4.4.1); 0 disables. */
+  keepAliveIntervalSec?: number;
+  sessionTimers?: Partial<SessionTimerConfig>;
+  /** Answer every incoming call automatically (in addition to INVITEs that request it). */
+  autoAnswer?: boolean;
+  /** Honour Call-Info answer-after / Alert-Info auto-answer on incoming INVITEs. Default true. */
+  honourAutoAnswerHeaders?: boolean;
+  userAgentString?: string;
+  /** Stable per-tab instance id (+sip.instance); a fresh UUID when omitted. */
+  instanceId?: string;
+  /** Reconnect backoff: first delay, cap, in ms. Defaults 500 / 30000. */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Seconds an unanswered incoming call rings before it is rejected with 480. Default 60. */
+  noAnswerTimeoutSec?: number;
+}
+
+/** How a preset changes what the phone sends, and why. */
+export interface PbxPresetDescription {
+  /** Contact URI parameters (e.g. transport=ws). */
+  contactParams: Record<string, string>;
+  /** Add +sip.instance/reg-id (RFC 5626) on REGISTER. */
+  outbound: boolean;
+  /** Default CRLF keep-alive interval, seconds. */
+  keepAliveIntervalSec: number;
+  /** Whether the server is expected to honour RFC 4028 session timers. */
+  sessionTimers: boolean;
+  /** Preferred DTMF mode for this server. */
+  dtmfMode: DtmfMode;
+  why: string;
+}
+
+export type RegistrationState = 'unregistered' | 'registering' | 'registered' | 'failed';
+
+export interface RegistrationEvent {
+  state: RegistrationState;
+  /** Why it failed or ended, e.g. "403 Forbidden" or "transport lost". */
+  reason?: string;
+  /** SIP status code behind a failure, when there was one. */
+  code?: number;
+  /** Epoch ms the binding expires, as granted by the registrar. */
+  expiresAt?: number;
+}
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
+
+export interface ConnectionEvent {
+  state: ConnectionState;
+  /** Reconnect attempt number, 1-based, while reconnecting. */
+  attempt?: number;
+  /** Delay before the next attempt, ms, when one is scheduled. */
+  nextRetryMs?: number;
+  reason?: string;
+}
+
+export type CallDirection = 'outgoing' | 'incoming';
+
+/**
+ * Call states. Outgoing: idle → calling → ringing | early → established ⇄ held → ended.
+ * Incoming: incoming → answering → established ⇄ held → ended. See CALL_TRANSITIONS.
+ */
+export type CallState =
+  | 'idle'
+  | 'calling'
+  | 'ringing'
+  | 'early'
+  | 'incoming'
+  | 'answering'
+  | 'established'
+  | 'held'
+  | 'ended';
+
+export interface CallEndCause {
+  /** SIP status code (final response to the INVITE), absent for BYE/CANCEL/local ends. */
+  code?: number;
+  /** Reason phrase or a short description ("BYE", "Cancelled", "Transport lost"). */
+  reason: string;
+  /** Who ended it. */
+  by: 'local' | 'remote' | 'system';
+}
+
+export type TransferState = 'requested' | 'accepted' | 'trying' | 'succeeded' | 'failed';
+
+/** Progress of a REFER we sent, from the 202 and the NOTIFY message/sipfrag bodies. */
+export interface TransferProgress {
+  kind: 'blind' | 'attended';
+  target: string;
+  state: TransferState;
+  /** Status code from the sipfrag (or the REFER's own final response on failure). */
+  code?: number;
+  reason?: string;
+}
+
+export interface CallTimestamps {
+  createdAt: number;
+  /** First 180/183 (outgoing) or when the INVITE arrived (incoming). */
+  ringingAt?: number;
+  establishedAt?: number;
+  endedAt?: number;
+}
+
+export interface AnswerOptions {
+  video?: boolean;
+}
+
+export interface CallOptions {
+  video?: boolean;
+  /** Extra headers on the INVITE, e.g. ['X-Foo: bar']. */
+  extraHeaders?: string[];
+}
+
+export interface CallStats {
+  /** ms since epoch when sampled. */
+  timestamp: number;
+  codec?: string;
+  bitrateKbpsIn: number;
+  bitrateKbpsOut: number;
+  rttMs?: number;
+  jitterMs?: number;
+  /** Fraction of expected packets lost in the sampled interval, 0..100. */
+  packetLossPct: number;
+  packetsReceived: number;
+  packetsLost: number;
+  /** Inbound audio level 0..1 as reported by WebRTC. */
+  audioLevel?: number;
+  /** ITU-T G.107 E-model R factor and derived MOS for this interval. */
+  rFactor: number;
+  mos: number;
+  /** Selected ICE candidate pair types, e.g. "host/host" or "relay/host". */
+  candidatePair?: string;
+}
+
+export interface CallEvents {
+  /** Any change visible on the handle (state, hold, mute, media, transfer...). */
+  updated: CallHandle;
+  state: { from: CallState; to: CallState };
+  ended: CallEndCause;
+  transfer: TransferProgress;
+  /** DTMF received (SIP INFO); RFC 4733 events are consumed by the media engine. */
+  dtmf: { digit: string; durationMs?: number };
+}
+
+export interface CallHandle {
+  readonly id: string;
+  readonly direction: CallDirection;
+  readonly remoteUri: string;
+  readonly remoteDisplayName?: string;
+  readonly state: CallState;
+  readonly timestamps: Readonly<CallTimestamps>;
+  readonly endCause?: CallEndCause;
+  /** The far end put us on hold (its SDP is sendonly/inactive). */
+  readonly remoteHold: boolean;
+  readonly muted: boolean;
+  /** Video is being sent. */
+  readonly video: boolean;
+  readonly screenSharing: boolean;
+  readonly recording: boolean;
+  /** The INVITE asked to be answered automatically (Call-Info answer-after / Alert-Info). */
+  readonly autoAnswerRequested: boolean;
+  readonly transfer?: TransferProgress;
+  readonly remoteStream?: MediaStream;
+  readonly localStream?: MediaStream;
+
+  on<K extends keyof CallEvents>(event: K, fn: (payload: CallEvents[K]) => void): () => void;
+
+  answer(options?: AnswerOptions): Promise<void>;
+  /** Reject an incoming call (486 Busy Here by default; 603 Decline is common too). */
+  decline(code?: number): Promise<void>;
+  /** CANCEL, BYE or reject, whichever ends the call in its current state. */
+  hangup(): Promise<void>;
+  hold(): Promise<void>;
+  unhold(): Promise<void>;
+  mute(): void;
+  unmute(): void;
+  /** Digits 0-9 * # A-D, one or more. */
+  sendDtmf(digits: string): Promise<void>;
+  blindTransfer(target: string): Promise<TransferProgress>;
+  attendedTransfer(other: CallHandle): Promise<TransferProgress>;
+  startVideo(): Promise<void>;
+  stopVideo(): Promise<void>;
+  switchCamera(deviceId: string): Promise<void>;
+  /** Switch the microphone mid-call (replaceTrack, no re-INVITE). */
+  switchMicrophone(deviceId: string): Promise<void>;
+  startScreenShare(): Promise<void>;
+  stopScreenShare(): Promise<void>;
+  startRecording(): void;
+  stopRecording(): Promise<Blob>;
+  getStats(): Promise<CallStats>;
+  iceRestart(): Promise<void>;
+}
+
+export interface IncomingMessage {
+  from: string;
+  fromDisplayName?: string;
+  to: string;
+  body: string;
+  contentType: string;
+  receivedAt: number;
+}
+
+export type PresenceStatus = 'open' | 'closed' | 'unknown';
+
+export interface PresenceEvent {
+  /** The watched AOR. */
+  target: string;
+  status: PresenceStatus;
+  /** <note> from the PIDF, when present. */
+  note?: string;
+  /** Subscription state: 'active' | 'pending' | 'terminated'. */
+  subscription: 'pending' | 'active' | 'terminated';
+}
+
+export type TraceDirection = 'sent' | 'received';
+
+export interface TraceEntry {
+  seq: number;
+  direction: TraceDirection;
+  /** Epoch ms. */
+  time: number;
+  /** Request-Line or Status-Line. */
+  firstLine: string;
+  /** Call-ID, for grouping a ladder diagram by dialog. */
+  callId?: string;
+  /** CSeq method, e.g. INVITE for a 200 answering an INVITE. */
+  method?: string;
+  /** Full message, already redacted. */
+  text: string;
+}
+
+export interface PhoneEvents {
+  registration: RegistrationEvent;
+  connection: ConnectionEvent;
+  incomingCall: CallHandle;
+  /** A call was created (both directions); emitted before incomingCall. */
+  callAdded: CallHandle;
+  callUpdated: CallHandle;
+  callEnded: CallHandle;
+  message: IncomingMessage;
+  presence: PresenceEvent;
+  trace: TraceEntry;
+  /** Something failed that is not tied to a call (e.g. REGISTER refresh rejected). */
+  error: { message: string; code?: number };
+}
+
+export interface PresenceSubscription {
+  readonly target: string;
+  unsubscribe(): Promise<void>;
+}

@@ -1,0 +1,102 @@
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Real headless Chromium (Debian's) with a WAV tone as its microphone, as
+// ../shared/ENVIRONMENT.md describes. Each softphone under test gets its own
+// browser process so each can have its own tone: one tone per direction is how
+// crossed or looped media is caught.
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** A 16-bit mono 48 kHz sine WAV (24-bit is silently rejected by Chromium). */
+export function toneWav(frequencyHz: number, seconds = 60): string {
+  const dir = join(tmpdir(), 'e2e-tones');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `tone-${frequencyHz}.wav`);
+  if (!existsSync(file)) {
+    execFileSync('sox', ['-n', '-r', '48000', '-b', '16', '-c', '1', file, 'synth', String(seconds), 'sine', String(frequencyHz)]);
+  }
+  return file;
+}
+
+export interface Softphone {
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  close(): Promise<void>;
+}
+
+export async function launchSoftphoneBrowser(opts: { toneHz: number; baseUrl: string }): Promise<Softphone> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Playwright adds --mute-audio in headless mode; remote audio is only decoded
+    // while it plays unmuted, so drop that default.
+    ignoreDefaultArgs: ['--mute-audio'],
+    args: [
+      '--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream',
+      `--use-file-for-fake-audio-capture=${toneWav(opts.toneHz)}`,
+      '--allow-loopback-in-peer-connection',
+      '--autoplay-policy=no-user-gesture-required',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      // Playwright's launch() already gives every browser a fresh, empty profile.
+    ],
+  });
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    permissions: ['microphone', 'camera', 'notifications'],
+    baseURL: opts.baseUrl,
+  });
+  const page = await context.newPage();
+  return { browser, context, page, close: () => browser.close() };
+}
+
+/**
+ * Listens to a remote MediaStream for `ms` and returns the dominant frequency
+ * (Hz) and its level, using WebAudio's AnalyserNode on the stream itself.
+ * Run inside the page: pass the expression that yields the stream.
+ */
+export async function dominantFrequency(
+  page: Page,
+  streamExpression: string,
+  ms = 1500,
+): Promise<{ hz: number; level: number }> {
+  return page.evaluate(
+    async ({ expr, ms }) => {
+      const stream = (0, eval)(expr) as MediaStream | null | undefined;
+      if (!stream || stream.getAudioTracks().length === 0) return { hz: 0, level: 0 };
+      const ctx = new AudioContext();
+      const src = ctx.createMediaStreamSource(stream);
+      const analyser = ctx.createAnalyser();
+      analyser.fftSize = 8192;
+      src.connect(analyser);
+      const bins = new Float32Array(analyser.frequencyBinCount);
+      const sums = new Float32Array(analyser.frequencyBinCount);
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        await new Promise((r) => setTimeout(r, 100));
+        analyser.getFloatFrequencyData(bins);
+        bins.forEach((db, i) => (sums[i] = (sums[i] ?? 0) + Math.pow(10, db / 20)));
+      }
+      let best = 0;
+      sums.forEach((v, i) => {
+        if (v > (sums[best] ?? 0)) best = i;
+      });
+      const hz = (best * ctx.sampleRate) / analyser.fftSize;
+      const level = (sums[best] ?? 0) / (ms / 100);
+      await ctx.close();
+      return { hz, level };
+    },
+    { expr: streamExpression, ms },
+  );
+}
