@@ -106,6 +106,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     tls,
     softphoneDir: resolve(REPO_ROOT, cfg.http.softphoneDir),
     turnSecret: cfg.turn.enabled ? turnSecret : undefined,
+    adminToken: persistentSecret(join(data, 'secrets', 'admin-token')),
     directory,
     records,
     supervisor,
@@ -123,6 +124,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       https: `https://${cfg.listenAddress}:${cfg.http.port}/`,
       sip: `${cfg.listenAddress}:${cfg.sip.port} (udp, tcp)`,
       wss: `wss://${cfg.listenAddress}:${cfg.http.port}/ws`,
+      adminTokenFile: join(data, 'secrets', 'admin-token'),
     },
     'gateway ready',
   );

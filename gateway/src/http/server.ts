@@ -10,6 +10,13 @@ import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { turnCredentials } from '../turn/credentials.js';
 import { handleUpgrade } from './wsProxy.js';
+import { timingSafeEqual } from 'node:crypto';
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 // The gateway's public face, one HTTPS origin: the softphone, SIP over secure
 // WebSocket at /ws, the client API, health and metrics.
@@ -19,6 +26,8 @@ export interface HttpDeps {
   tls: { cert: string; key: string };
   softphoneDir: string;
   turnSecret?: string;
+  /** Bearer token for /api/admin/*. */
+  adminToken: string;
   directory: Directory;
   records: CallRecords;
   supervisor: Supervisor;
@@ -94,6 +103,24 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
         : [],
       services: { echo: cfg.services.echoExtension, tone: cfg.services.toneExtension },
     };
+  });
+
+  // Admin API: call records and the directory, for operators and scripts.
+  app.register(async (admin) => {
+    admin.addHook('onRequest', async (req, reply) => {
+      const given = req.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '';
+      if (!safeEqual(given, deps.adminToken)) {
+        reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'admin token required' });
+      }
+    });
+    admin.get('/api/admin/calls', async (req) => {
+      const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 50) || 50));
+      return deps.records.recent(limit);
+    });
+    admin.get('/api/admin/users', async () => ({
+      users: deps.directory.listUsers().map(({ ha1: _ha1, ...u }) => u),
+      dids: deps.directory.listDids(),
+    }));
   });
 
   app.get('/healthz', async (_req, reply) => {

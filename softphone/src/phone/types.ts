@@ -71,8 +71,10 @@ export interface PhoneConfig {
 export interface PbxPresetDescription {
   /** Contact URI parameters (e.g. transport=ws). */
   contactParams: Record<string, string>;
-  /** Add +sip.instance/reg-id (RFC 5626) on REGISTER. */
-  outbound: boolean;
+  /** Add +sip.instance (RFC 5626 §4.1) to the REGISTER Contact, unique per tab. */
+  instanceId: boolean;
+  /** Add reg-id too (RFC 5626 outbound flows); needs outbound support in the registrar. */
+  regId: boolean;
   /** Default CRLF keep-alive interval, seconds. */
   keepAliveIntervalSec: number;
   /** Whether the server is expected to honour RFC 4028 session timers. */

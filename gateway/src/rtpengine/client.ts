@@ -1,0 +1,100 @@
+import rtpengineClient, { type NgResponse } from 'rtpengine-client';
+
+// Read-only view of rtpengine over its ng control port: how many calls it
+// anchors now and its counters. /metrics uses it, and the integration tests
+// use it to prove that no call leaves a session (and its ports) behind.
+
+export interface RtpengineStats {
+  /** Calls anchored now (sessions owned by this rtpengine). */
+  sessions: number;
+  /** Media streams going through the transcoder now. */
+  transcodedMedia: number;
+  /** Calls since start, and how they ended. */
+  managedSessions: number;
+  timeoutSessions: number;
+  regularTerminatedSessions: number;
+  forcedTerminatedSessions: number;
+  /** RTP/RTCP packets relayed (userspace) since start. */
+  relayedPackets: number;
+  relayedPacketErrors: number;
+}
+
+function num(v: unknown): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  return typeof n === 'number' && Number.isFinite(n) ? n : 0;
+}
+
+function section(r: NgResponse, name: string): Record<string, unknown> {
+  const stats = r.statistics as Record<string, unknown> | undefined;
+  return (stats?.[name] as Record<string, unknown> | undefined) ?? {};
+}
+
+export class RtpengineControl {
+  private readonly client: InstanceType<typeof rtpengineClient.Client>;
+
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    timeoutMs = 1000,
+  ) {
+    this.client = new rtpengineClient.Client({
+      localAddress: host.includes(':') ? undefined : '127.0.0.1',
+      timeout: timeoutMs,
+    });
+    // A late answer to a timed-out command is reported as an 'error' event: not fatal.
+    this.client.on('error', () => undefined);
+  }
+
+  private check(r: NgResponse, what: string): NgResponse {
+    if (r.result === 'error') throw new Error(`rtpengine ${what}: ${r['error-reason'] ?? 'error'}`);
+    return r;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.client.ping(this.port, this.host)).result === 'pong';
+    } catch {
+      return false;
+    }
+  }
+
+  async statistics(): Promise<RtpengineStats> {
+    const r = this.check(await this.client.statistics(this.port, this.host), 'statistics');
+    const current = section(r, 'currentstatistics');
+    const total = section(r, 'totalstatistics');
+    return {
+      sessions: num(current.sessionsown),
+      transcodedMedia: num(current.transcodedmedia),
+      managedSessions: num(total.managedsessions),
+      timeoutSessions: num(total.timeoutsessions),
+      regularTerminatedSessions: num(total.regularterminatedsessions),
+      forcedTerminatedSessions: num(total.forcedterminatedsessions),
+      relayedPackets: num(total.relayedpackets),
+      relayedPacketErrors: num(total.relayedpacketerrors),
+    };
+  }
+
+  /** Calls anchored now; throws when rtpengine does not answer. */
+  async sessionCount(): Promise<number> {
+    return (await this.statistics()).sessions;
+  }
+
+  /** Call-IDs of the calls anchored now. */
+  async callIds(limit = 1000): Promise<string[]> {
+    const r = this.check(await this.client.list(this.port, this.host, { limit }), 'list');
+    return Array.isArray(r.calls) ? r.calls.map(String) : [];
+  }
+
+  /** rtpengine's view of one call (tags, media, packet totals). */
+  async query(callId: string): Promise<NgResponse> {
+    return this.check(await this.client.query(this.port, this.host, { 'call-id': callId }), 'query');
+  }
+
+  close(): void {
+    try {
+      this.client.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,20 @@
+// Public API of the telephony core. The UI imports from here only; no SIP.js
+// type or object crosses this boundary.
+
+export type * from './types';
+export { Phone } from './phone';
+export type { PhoneDependencies, WebSocketConstructor } from './phone';
+export { PBX_PRESETS, ConfigError, normalizeTarget, parseSipUri } from './config';
+export { CALL_TRANSITIONS, IllegalTransitionError, canTransition } from './call-state';
+export { Conference } from './conference';
+export { DeviceManager, LevelMeter } from './media-devices';
+export type { DeviceKind, DeviceLists, DeviceSelection, DeviceManagerEvents } from './media-devices';
+export { StatsSampler, eModel, mosFromR, CODEC_IMPAIRMENTS } from './stats';
+export type { EModelInput, EModelResult, CodecImpairment } from './stats';
+export { TraceRecorder, redactSip } from './trace';
+export { detectAutoAnswer } from './auto-answer';
+export type { AutoAnswerRequest } from './auto-answer';
+export { backoffDelay } from './backoff';
+export { DTMF_TONES, dtmfInfoBody, parseDtmfInfo } from './dtmf';
+export { Emitter } from './emitter';
+export type { Unsubscribe } from './emitter';

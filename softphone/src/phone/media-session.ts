@@ -1,0 +1,369 @@
+// The WebRTC side of one call: a SIP.js SessionDescriptionHandler that owns
+// the RTCPeerConnection. Our own (rather than SIP.js's Web handler) so that the
+// RTCPeerConnection and the devices can be injected, the microphone comes warm
+// from the DeviceManager, a spare peer connection with a pre-gathered candidate
+// pool can be used, and hold / video / screen share / conference mixing are
+// under our control.
+
+import type {
+  BodyAndContentType,
+  SessionDescriptionHandler,
+  SessionDescriptionHandlerModifier,
+  SessionDescriptionHandlerOptions,
+} from 'sip.js';
+import type { DeviceManager } from './media-devices';
+import type { AudioProcessingConfig } from './types';
+import { DTMF_DURATION_MS, DTMF_INTER_TONE_GAP_MS } from './dtmf';
+
+/** Options SIP.js hands us through sessionDescriptionHandlerOptions(ReInvite). */
+export interface MediaSessionOptions extends SessionDescriptionHandlerOptions {
+  constraints?: { audio?: boolean; video?: boolean };
+  /** Offer/answer for hold (RFC 3264 §8.4: a=sendonly, or a=inactive if they hold too). */
+  hold?: boolean;
+  offerOptions?: RTCOfferOptions;
+}
+
+export interface MediaObserver {
+  /** Remote or local tracks changed; re-read the streams. */
+  onMediaChange(): void;
+  /** The far end's offer put us on hold (sendonly/inactive) or took us off it. */
+  onRemoteHold(held: boolean): void;
+  onIceConnectionState(state: RTCIceConnectionState): void;
+}
+
+export interface MediaEnvironment {
+  devices: DeviceManager;
+  audioProcessing: () => AudioProcessingConfig;
+  MediaStream: typeof MediaStream;
+  peerConnections: PeerConnectionSource;
+  iceGatheringTimeoutMs: number;
+}
+
+/**
+ * Hands out RTCPeerConnections, keeping one spare created in advance: its ICE
+ * candidate pool gathers while nobody waits, so the next offer has candidates
+ * at once. The spare is renewed after a while so TURN credentials stay fresh.
+ */
+export class PeerConnectionSource {
+  private spare: { pc: RTCPeerConnection; createdAt: number } | undefined;
+
+  constructor(
+    private readonly RTCPeerConnectionCtor: typeof RTCPeerConnection,
+    private readonly configuration: RTCConfiguration,
+    private readonly maxSpareAgeMs = 5 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  take(): RTCPeerConnection {
+    const spare = this.spare;
+    this.spare = undefined;
+    if (spare && this.now() - spare.createdAt < this.maxSpareAgeMs && spare.pc.signalingState === 'stable') {
+      return spare.pc;
+    }
+    spare?.pc.close();
+    return new this.RTCPeerConnectionCtor(this.configuration);
+  }
+
+  /** Prepares the spare (only worth it when a candidate pool is configured). */
+  prepare(): void {
+    if (this.spare || !this.configuration.iceCandidatePoolSize) return;
+    this.spare = { pc: new this.RTCPeerConnectionCtor(this.configuration), createdAt: this.now() };
+  }
+
+  dispose(): void {
+    this.spare?.pc.close();
+    this.spare = undefined;
+  }
+}
+
+type Kind = 'audio' | 'video';
+
+/** Direction of the first m-line of `kind` in an SDP (session-level attribute as fallback). */
+export function sdpDirection(sdp: string, kind: Kind): RTCRtpTransceiverDirection | undefined {
+  const sections = sdp.split(/\r?\nm=/);
+  const sessionPart = sections[0] ?? '';
+  const media = sections.slice(1).find((s) => s.startsWith(`${kind} `));
+  if (media === undefined) return undefined;
+  const read = (part: string) =>
+    /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(part)?.[1] as RTCRtpTransceiverDirection | undefined;
+  // RFC 2543 hold: connection address 0.0.0.0 means "send nothing to me".
+  if (/^c=IN IP4 0\.0\.0\.0\s*$/m.test(media)) return 'sendonly';
+  return read(media) ?? read(sessionPart) ?? 'sendrecv';
+}
+
+export class MediaSession implements SessionDescriptionHandler {
+  readonly peerConnection: RTCPeerConnection;
+  readonly localStream: MediaStream;
+  readonly remoteStream: MediaStream;
+  observer: MediaObserver | undefined;
+
+  /** We hold the far end. */
+  held = false;
+  /** We want to send video (camera or screen). */
+  sendVideo: boolean;
+  muted = false;
+  /** The microphone track of this call (kept even while a conference mix is sent instead). */
+  private micTrack: MediaStreamTrack | undefined;
+  private videoTrack: MediaStreamTrack | undefined;
+  private videoSource: 'camera' | 'screen' | undefined;
+  /** A mixed track (conference) sent in place of micTrack. */
+  private audioOverride: MediaStreamTrack | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly env: MediaEnvironment,
+    options: { video: boolean },
+  ) {
+    this.sendVideo = options.video;
+    this.peerConnection = env.peerConnections.take();
+    this.localStream = new env.MediaStream();
+    this.remoteStream = new env.MediaStream();
+    this.peerConnection.addEventListener('track', (ev) => {
+      const track = (ev as RTCTrackEvent).track;
+      if (!this.remoteStream.getTrackById(track.id)) this.remoteStream.addTrack(track);
+      track.addEventListener('ended', () => {
+        this.remoteStream.removeTrack(track);
+        this.observer?.onMediaChange();
+      });
+      this.observer?.onMediaChange();
+    });
+    this.peerConnection.addEventListener('iceconnectionstatechange', () => {
+      this.observer?.onIceConnectionState(this.peerConnection.iceConnectionState);
+    });
+  }
+
+  get videoSending(): 'camera' | 'screen' | undefined {
+    return this.sendVideo && this.videoTrack ? this.videoSource : undefined;
+  }
+
+  get microphoneTrack(): MediaStreamTrack | undefined {
+    return this.micTrack;
+  }
+
+  // --- SessionDescriptionHandler -------------------------------------------
+
+  async getDescription(
+    options?: MediaSessionOptions,
+    modifiers?: SessionDescriptionHandlerModifier[],
+  ): Promise<BodyAndContentType> {
+    this.assertOpen();
+    if (options?.constraints?.video !== undefined) this.sendVideo = options.constraints.video;
+    if (options?.hold !== undefined) this.held = options.hold;
+    await this.attachLocalMedia();
+    this.applyDirections();
+    const pc = this.peerConnection;
+    const iceRestart = options?.offerOptions?.iceRestart === true;
+    let description =
+      pc.signalingState === 'have-remote-offer'
+        ? await pc.createAnswer()
+        : await pc.createOffer({ iceRestart });
+    description = await this.applyModifiers(description, modifiers);
+    // Listen before setLocalDescription so no gathering event can slip by.
+    const gathered = this.waitForIceGathering(iceRestart);
+    await pc.setLocalDescription(description);
+    await gathered;
+    const sdp = pc.localDescription?.sdp;
+    if (!sdp) throw new Error('no local description after setLocalDescription');
+    return { body: sdp, contentType: 'application/sdp' };
+  }
+
+  hasDescription(contentType: string): boolean {
+    return contentType.split(';')[0]?.trim().toLowerCase() === 'application/sdp';
+  }
+
+  async setDescription(
+    sdp: string,
+    _options?: MediaSessionOptions,
+    modifiers?: SessionDescriptionHandlerModifier[],
+  ): Promise<void> {
+    this.assertOpen();
+    const pc = this.peerConnection;
+    const type: RTCSdpType = pc.signalingState === 'have-local-offer' ? 'answer' : 'offer';
+    const description = await this.applyModifiers({ type, sdp }, modifiers);
+    await pc.setRemoteDescription(description);
+    if (type === 'offer') {
+      const dir = sdpDirection(sdp, 'audio');
+      this.observer?.onRemoteHold(dir === 'sendonly' || dir === 'inactive');
+    }
+  }
+
+  async rollbackDescription(): Promise<void> {
+    if (this.peerConnection.signalingState !== 'stable') {
+      await this.peerConnection.setLocalDescription({ type: 'rollback' });
+    }
+  }
+
+  /** RFC 4733 telephone-events through the audio sender's RTCDTMFSender. */
+  sendDtmf(tones: string, options?: { duration?: number; interToneGap?: number }): boolean {
+    const dtmf = this.transceiver('audio')?.sender.dtmf;
+    if (!dtmf || !dtmf.canInsertDTMF) return false;
+    dtmf.insertDTMF(tones, options?.duration ?? DTMF_DURATION_MS, options?.interToneGap ?? DTMF_INTER_TONE_GAP_MS);
+    return true;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.micTrack?.stop();
+    this.videoTrack?.stop();
+    this.peerConnection.close();
+    this.observer = undefined;
+  }
+
+  // --- controls used by Call ----------------------------------------------
+
+  setMuted(muted: boolean): void {
+    this.muted = muted;
+    // Disabling (not removing) the track keeps the RTP stream and SSRC alive,
+    // so no renegotiation is needed and the far end's jitter buffer stays primed.
+    if (this.micTrack) this.micTrack.enabled = !muted;
+  }
+
+  /** Reapplies hold state to transceiver directions (after a failed re-INVITE). */
+  applyDirections(): void {
+    const audio = this.transceiver('audio');
+    if (audio && !audio.stopped) audio.direction = this.held ? 'sendonly' : 'sendrecv';
+    const video = this.transceiver('video');
+    if (video && !video.stopped) {
+      const sending = this.sendVideo && !!video.sender.track;
+      video.direction = sending
+        ? this.held
+          ? 'sendonly'
+          : 'sendrecv'
+        : this.held
+          ? 'inactive'
+          : 'recvonly';
+    }
+  }
+
+  async switchMicrophone(deviceId: string): Promise<void> {
+    const track = await this.env.devices.acquireMicrophone(this.env.audioProcessing(), deviceId);
+    track.enabled = !this.muted;
+    const old = this.micTrack;
+    this.micTrack = track;
+    if (!this.audioOverride) await this.transceiver('audio')?.sender.replaceTrack(track);
+    this.swapLocalTrack(old, track);
+    old?.stop();
+  }
+
+  /** Sends `track` (e.g. a conference mix) instead of the microphone; undefined restores it. */
+  async overrideAudio(track: MediaStreamTrack | undefined): Promise<void> {
+    this.audioOverride = track;
+    await this.transceiver('audio')?.sender.replaceTrack(track ?? this.micTrack ?? null);
+  }
+
+  /**
+   * Changes what the video sender carries. Returns true when the SDP must be
+   * renegotiated (a re-INVITE): adding the first video m-line or changing its
+   * direction; a source swap on a live sender is done with replaceTrack alone.
+   */
+  async setVideoSource(source: 'camera' | 'screen' | undefined, deviceId?: string): Promise<boolean> {
+    const tx = this.transceiver('video');
+    const wasSending = this.sendVideo && !!tx?.sender.track;
+    let track: MediaStreamTrack | undefined;
+    if (source === 'camera') track = await this.env.devices.acquireCamera(deviceId);
+    else if (source === 'screen') track = await this.env.devices.acquireScreen();
+    const old = this.videoTrack;
+    this.videoTrack = track;
+    this.videoSource = source;
+    this.sendVideo = !!track;
+    if (tx) await tx.sender.replaceTrack(track ?? null);
+    this.swapLocalTrack(old, track);
+    old?.stop();
+    this.observer?.onMediaChange();
+    if (!tx) return !!track;
+    return wasSending !== !!track;
+  }
+
+  /** Called when the browser's own "Stop sharing" ends the screen track. */
+  onVideoTrackEnded(fn: () => void): void {
+    this.videoTrack?.addEventListener('ended', fn, { once: true });
+  }
+
+  // --- internals -------------------------------------------------------------
+
+  private transceiver(kind: Kind): RTCRtpTransceiver | undefined {
+    return this.peerConnection
+      .getTransceivers()
+      .find((t) => !t.stopped && (t.sender.track?.kind ?? t.receiver.track.kind) === kind);
+  }
+
+  private swapLocalTrack(old: MediaStreamTrack | undefined, next: MediaStreamTrack | undefined): void {
+    if (old) this.localStream.removeTrack(old);
+    if (next) this.localStream.addTrack(next);
+    this.observer?.onMediaChange();
+  }
+
+  /** Puts microphone (and camera, when wanted) tracks on the senders before an offer or answer. */
+  private async attachLocalMedia(): Promise<void> {
+    const pc = this.peerConnection;
+    if (!this.micTrack) {
+      this.micTrack = await this.env.devices.acquireMicrophone(this.env.audioProcessing());
+      this.micTrack.enabled = !this.muted;
+      this.swapLocalTrack(undefined, this.micTrack);
+    }
+    const audioTx = this.transceiver('audio');
+    const audioTrack = this.audioOverride ?? this.micTrack;
+    if (!audioTx) pc.addTransceiver(audioTrack, { direction: 'sendrecv', streams: [this.localStream] });
+    else if (audioTx.sender.track !== audioTrack) await audioTx.sender.replaceTrack(audioTrack);
+
+    if (this.sendVideo && !this.videoTrack) {
+      this.videoTrack = await this.env.devices.acquireCamera();
+      this.videoSource = 'camera';
+      this.swapLocalTrack(undefined, this.videoTrack);
+    }
+    const videoTx = this.transceiver('video');
+    if (this.sendVideo && this.videoTrack) {
+      if (!videoTx) pc.addTransceiver(this.videoTrack, { direction: 'sendrecv', streams: [this.localStream] });
+      else if (videoTx.sender.track !== this.videoTrack) await videoTx.sender.replaceTrack(this.videoTrack);
+    }
+  }
+
+  private async applyModifiers(
+    description: RTCSessionDescriptionInit,
+    modifiers?: SessionDescriptionHandlerModifier[],
+  ): Promise<RTCSessionDescriptionInit> {
+    let d = description;
+    for (const modify of modifiers ?? []) d = await modify(d);
+    return d;
+  }
+
+  /**
+   * Resolves when ICE gathering completes or after iceGatheringTimeoutMs,
+   * whichever is first: SIP carries one SDP (no trickle), and waiting for slow
+   * server-reflexive/relay candidates (up to seconds) delays every call, while
+   * host and most srflx/relay candidates arrive within a few hundred ms.
+   */
+  private waitForIceGathering(restart: boolean): Promise<void> {
+    const pc = this.peerConnection;
+    return new Promise<void>((resolve) => {
+      let sawGathering = !restart;
+      const done = () => {
+        clearTimeout(timer);
+        pc.removeEventListener('icegatheringstatechange', onState);
+        pc.removeEventListener('icecandidate', onCandidate);
+        resolve();
+      };
+      const onState = () => {
+        if (pc.iceGatheringState === 'gathering') sawGathering = true;
+        else if (pc.iceGatheringState === 'complete' && sawGathering) done();
+      };
+      const onCandidate = (ev: Event) => {
+        const candidate = (ev as RTCPeerConnectionIceEvent).candidate;
+        if (candidate) sawGathering = true;
+        else if (sawGathering) done();
+      };
+      const timer = setTimeout(done, this.env.iceGatheringTimeoutMs);
+      pc.addEventListener('icegatheringstatechange', onState);
+      pc.addEventListener('icecandidate', onCandidate);
+      // Without a restart, existing transports may already be done gathering.
+      queueMicrotask(() => {
+        if (!restart && pc.iceGatheringState === 'complete') done();
+      });
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('media session closed');
+  }
+}
