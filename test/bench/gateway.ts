@@ -31,7 +31,7 @@ const BARE_RATES = [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000];
 const GATEWAY_RATES = [50, 100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500];
 const REGISTER_RATES = [100, 250, 500, 750, 1000, 1500, 2000, 3000];
 
-const BENCH_USERS = 200;
+const BENCH_USERS = 3;
 const benchUser = (i: number) => `b${String(i).padStart(4, '0')}`;
 const benchPassword = (i: number) => `bench-pw-${i}`;
 
@@ -123,7 +123,8 @@ async function benchGateway(): Promise<{ search: RateSearch; pdd: SippResult; re
     const reg = await runSipp({
       target,
       scenario: join(HERE, 'sipp', 'register-auth.xml'),
-      injection: [`${benchUser(0)};${benchPassword(0)};;3600;`],
+      injection: [`${benchUser(0)};;;3600;`],
+      auth: { username: benchUser(0), password: benchPassword(0) },
       rate: 1,
       seconds: 1,
       localPort: UAS_PORT,
@@ -132,16 +133,34 @@ async function benchGateway(): Promise<{ search: RateSearch; pdd: SippResult; re
     const uas = startUas();
     await new Promise((r) => setTimeout(r, 500));
     try {
-      const callers = users.slice(1).map((u) => `${u.username};${u.password};${benchUser(0)};`);
+      // One caller account places every call: sipp 3.6.1 cannot take per-call credentials.
+      const caller = { username: benchUser(1), password: benchPassword(1) };
       const run = (rate: number, seconds: number, traceRtt = false) =>
-        runSipp({ target, scenario: join(HERE, 'sipp', 'uac-auth.xml'), injection: callers, rate, seconds, localPort: UAC_PORT, traceRtt });
+        runSipp({
+          target,
+          scenario: join(HERE, 'sipp', 'uac-auth.xml'),
+          injection: [`${caller.username};;${benchUser(0)};`],
+          auth: caller,
+          rate,
+          seconds,
+          localPort: UAC_PORT,
+          traceRtt,
+        });
       const search = await searchRate(GATEWAY_RATES, run);
       await settle();
       const pdd = await run(Math.max(1, Math.round(search.heldRate / 2)), PDD_SECONDS, true);
       log(`REGISTER with digest auth`);
-      const registrations = users.slice(1).map((u) => `${u.username};${u.password};;600;`);
+      const registrant = { username: benchUser(2), password: benchPassword(2) };
       const register = await searchRate(REGISTER_RATES, (rate, seconds) =>
-        runSipp({ target, scenario: join(HERE, 'sipp', 'register-auth.xml'), injection: registrations, rate, seconds, localPort: UAC_PORT + 5 }),
+        runSipp({
+          target,
+          scenario: join(HERE, 'sipp', 'register-auth.xml'),
+          injection: [`${registrant.username};;;600;`],
+          auth: registrant,
+          rate,
+          seconds,
+          localPort: UAC_PORT + 5,
+        }),
       );
       return { search, pdd, register, gateway: cfg };
     } finally {

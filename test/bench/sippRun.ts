@@ -28,6 +28,8 @@ export interface SippRunOptions {
   localPort: number;
   mediaPort?: number;
   traceRtt?: boolean;
+  /** Digest credentials (sipp -au/-ap): one account for every call of the run. */
+  auth?: { username: string; password: string };
 }
 
 export async function runSipp(o: SippRunOptions): Promise<SippResult> {
@@ -53,6 +55,7 @@ export async function runSipp(o: SippRunOptions): Promise<SippResult> {
     writeFileSync(join(dir, 'inject.csv'), ['SEQUENTIAL', ...o.injection].join('\n') + '\n');
     args.push('-inf', join(dir, 'inject.csv'));
   }
+  if (o.auth) args.push('-au', o.auth.username, '-ap', o.auth.password);
   if (o.traceRtt) args.push('-trace_rtt', '-rtt_freq', '1');
   const exitCode = await new Promise<number | null>((resolve) => {
     const child = spawn('sipp', args, { cwd: dir, stdio: 'ignore' });

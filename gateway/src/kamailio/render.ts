@@ -29,14 +29,16 @@ function socket(proto: 'udp' | 'tcp', host: string, port: number): string {
 }
 
 function quoted(value: string, what: string): string {
-  if (/["\\\r\n]/.test(value)) throw new Error(`kamailio: ${what} must not contain quotes, backslashes or newlines`);
+  if (/["\\\r\n]/.test(value))
+    throw new Error(`kamailio: ${what} must not contain quotes, backslashes or newlines`);
   return `"${value}"`;
 }
 
 /** `#!substdef` replaces inside strings too; pick a delimiter the value does not contain. */
 function substdef(id: string, value: string): string {
   const delimiter = ['!', '#', '%', '|', '~', '@', '^'].find((d) => !value.includes(d));
-  if (!delimiter || /[\r\n"]/.test(value)) throw new Error(`kamailio: cannot render ${id}=${value}`);
+  if (!delimiter || /[\r\n"]/.test(value))
+    throw new Error(`kamailio: cannot render ${id}=${value}`);
   return `#!substdef "${delimiter}${id}${delimiter}${value}${delimiter}g"`;
 }
 
@@ -74,7 +76,10 @@ export function renderDefines(cfg: GatewayConfig, dirs: RuntimeDirs): string {
     substdef('AUTHFAIL_WINDOW', String(cfg.protection.failedAuthWindowSec)),
   ];
   if (advertised && advertised !== listen) {
-    lines.push('#!define WITH_ADVERTISED', `#!define ADVERTISED_ADDR ${quoted(advertised, 'advertisedAddress')}`);
+    lines.push(
+      '#!define WITH_ADVERTISED',
+      `#!define ADVERTISED_ADDR ${quoted(advertised, 'advertisedAddress')}`,
+    );
   }
   if (trusted.length > 0) {
     lines.push('#!define WITH_TRUSTED_PEERS', `#!define TRUSTED_PEERS "${trusted.join(',')}"`);
@@ -100,7 +105,8 @@ function dbText(value: string | number): string {
 /** uac_reg's table (schema version 5, as shipped in /usr/share/kamailio/dbtext). */
 export function renderUacreg(cfg: GatewayConfig): string {
   const header =
-    'id(int,auto) l_uuid(string) l_username(string) l_domain(string) r_username(string) r_domain(string) realm(string) auth_username(string) auth_password(string) auth_ha1(string) auth_proxy(string) expires(int) flags(int) reg_delay(int) contact_addr(string) socket(string)';
+    // Optional columns may be empty, which db_text reads as NULL: declare them nullable.
+    'id(int,auto) l_uuid(string) l_username(string) l_domain(string) r_username(string) r_domain(string) realm(string,null) auth_username(string) auth_password(string) auth_ha1(string,null) auth_proxy(string) expires(int) flags(int) reg_delay(int) contact_addr(string,null) socket(string,null)';
   const rows = cfg.trunks
     .filter((t): t is TrunkConfig & { auth: NonNullable<TrunkConfig['auth']> } =>
       Boolean(t.register && t.auth),

@@ -87,7 +87,10 @@ export class RtpengineControl {
 
   /** rtpengine's view of one call (tags, media, packet totals). */
   async query(callId: string): Promise<NgResponse> {
-    return this.check(await this.client.query(this.port, this.host, { 'call-id': callId }), 'query');
+    return this.check(
+      await this.client.query(this.port, this.host, { 'call-id': callId }),
+      'query',
+    );
   }
 
   close(): void {

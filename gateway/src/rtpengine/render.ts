@@ -23,7 +23,9 @@ export function ngPing(cookie = 'ready'): Buffer {
 
 export function rtpengineArgs(cfg: GatewayConfig): string[] {
   const listen = cfg.listenAddress;
-  const ng = listen.includes(':') ? `[${listen}]:${cfg.rtpengine.ngPort}` : `${listen}:${cfg.rtpengine.ngPort}`;
+  const ng = listen.includes(':')
+    ? `[${listen}]:${cfg.rtpengine.ngPort}`
+    : `${listen}:${cfg.rtpengine.ngPort}`;
   // NAT: media bound on listenAddress, advertised in SDP as advertisedAddress.
   const advertised =
     cfg.advertisedAddress && cfg.advertisedAddress !== listen ? `!${cfg.advertisedAddress}` : '';

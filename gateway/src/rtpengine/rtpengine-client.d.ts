@@ -5,7 +5,12 @@ declare module 'rtpengine-client' {
   export type NgResponse = Record<string, unknown> & { result?: string; 'error-reason'?: string };
 
   export class Client extends EventEmitter {
-    constructor(opts?: { localPort?: number; localAddress?: string; timeout?: number; rejectOnError?: boolean });
+    constructor(opts?: {
+      localPort?: number;
+      localAddress?: string;
+      timeout?: number;
+      rejectOnError?: boolean;
+    });
     ping(port: number, host: string): Promise<NgResponse>;
     statistics(port: number, host: string): Promise<NgResponse>;
     list(port: number, host: string, opts?: Record<string, unknown>): Promise<NgResponse>;

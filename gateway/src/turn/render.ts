@@ -33,7 +33,9 @@ export function renderTurnConfig(
 ): string {
   if (/[\r\n]/.test(secret)) throw new Error('turn secret must be one line');
   const listen = cfg.listenAddress;
-  const media = [...new Set([listen, cfg.advertisedAddress].filter((a): a is string => Boolean(a)))];
+  const media = [
+    ...new Set([listen, cfg.advertisedAddress].filter((a): a is string => Boolean(a))),
+  ];
   const peerRules = [
     'denied-peer-ip=0.0.0.0-255.255.255.255',
     'denied-peer-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',

@@ -13,7 +13,9 @@ export interface AutoAnswerRequest {
  * - Alert-Info: <...>;info=auto-answer / Alert-Info: Auto Answer / Ring Answer (Snom, Polycom)
  * `header(name)` returns every value of that header (already split per header line).
  */
-export function detectAutoAnswer(header: (name: string) => string[]): AutoAnswerRequest | undefined {
+export function detectAutoAnswer(
+  header: (name: string) => string[],
+): AutoAnswerRequest | undefined {
   for (const value of header('Call-Info')) {
     const m = /;\s*answer-after\s*=\s*(\d+)/i.exec(value);
     if (m) return { delaySec: Number(m[1]), source: 'Call-Info' };

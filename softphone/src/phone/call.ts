@@ -7,7 +7,13 @@ import { Invitation, Inviter, SessionState } from 'sip.js';
 import type { Core, Info, Notification, Referral, URI } from 'sip.js';
 import { CallStateError, IllegalTransitionError, canTransition } from './call-state';
 import type { ResolvedConfig } from './config';
-import { DTMF_DURATION_MS, DTMF_INTER_TONE_GAP_MS, DTMF_TONES, dtmfInfoBody, parseDtmfInfo } from './dtmf';
+import {
+  DTMF_DURATION_MS,
+  DTMF_INTER_TONE_GAP_MS,
+  DTMF_TONES,
+  dtmfInfoBody,
+  parseDtmfInfo,
+} from './dtmf';
 import { Emitter } from './emitter';
 import type { Unsubscribe } from './emitter';
 import type { MediaObserver, MediaSession, MediaSessionOptions } from './media-session';
@@ -77,6 +83,7 @@ export class Call implements CallHandle, MediaObserver {
   readonly remoteUri: string;
   readonly remoteDisplayName?: string;
   readonly autoAnswerRequested: boolean;
+  readonly videoOffered: boolean;
 
   private _state: CallState;
   private readonly _timestamps: CallTimestamps;
@@ -99,14 +106,18 @@ export class Call implements CallHandle, MediaObserver {
   constructor(
     private readonly ctx: CallContext,
     readonly session: Inviter | Invitation,
-    options: { video: boolean; autoAnswerRequested?: boolean },
+    options: { video: boolean; autoAnswerRequested?: boolean; videoOffered?: boolean },
   ) {
     this.id = `call-${++callSeq}-${Math.floor(ctx.random() * 1e9).toString(36)}`;
     this.direction = session instanceof Inviter ? 'outgoing' : 'incoming';
-    this.remoteUri = session.remoteIdentity.uri.toString();
+    // The address without URI parameters: a transfer target may carry a GRUU
+    // or a proxy's alias parameters that mean nothing to the user.
+    const uri = session.remoteIdentity.uri;
+    this.remoteUri = `${uri.scheme}:${uri.user ? `${uri.user}@` : ''}${uri.host}${uri.port ? `:${uri.port}` : ''}`;
     this.remoteDisplayName = session.remoteIdentity.displayName || undefined;
     this.wantVideo = options.video;
     this.autoAnswerRequested = options.autoAnswerRequested ?? false;
+    this.videoOffered = options.videoOffered ?? false;
     this._state = this.direction === 'outgoing' ? 'idle' : 'incoming';
     this._timestamps = { createdAt: ctx.now() };
     if (this.direction === 'incoming') this._timestamps.ringingAt = ctx.now();
@@ -195,6 +206,12 @@ export class Call implements CallHandle, MediaObserver {
     this.changed();
   }
 
+  onMediaError(error: Error): void {
+    // Only while setting up: a failed re-INVITE keeps the call.
+    if (this._state === 'established' || this._state === 'held') return;
+    this.pendingEndCause ??= { reason: error.message, by: 'system' };
+  }
+
   onRemoteHold(held: boolean): void {
     if (held === this._remoteHold) return;
     this._remoteHold = held;
@@ -220,6 +237,11 @@ export class Call implements CallHandle, MediaObserver {
     this.ctx.onUpdated(this);
   }
 
+  /** Records why the call is about to end when the reason is known outside SIP.js (e.g. replaced). */
+  setEndCause(cause: CallEndCause): void {
+    this.pendingEndCause = cause;
+  }
+
   /** Moves the state machine; illegal moves throw (they are bugs, not conditions). */
   transition(to: CallState): void {
     const from = this._state;
@@ -241,9 +263,12 @@ export class Call implements CallHandle, MediaObserver {
   private onSessionState(state: SessionState): void {
     if (state === SessionState.Established) {
       if (this._state !== 'established' && this._state !== 'held') this.transition('established');
-      this.startSessionTimerFromDialog();
+      // Outgoing calls arm the timer from the 2xx (onAccept, which SIP.js calls after this).
+      if (this.direction === 'incoming') this.armSessionTimer();
     } else if (state === SessionState.Terminated) {
-      this.finish();
+      // SIP.js reports Terminated before it calls the request delegate that
+      // carries the final response (onReject), so read the cause a tick later.
+      queueMicrotask(() => this.finish());
     }
   }
 
@@ -256,6 +281,7 @@ export class Call implements CallHandle, MediaObserver {
         : { reason: 'Session terminated', by: 'system' });
     this.clearSessionTimer();
     if (this.iceRecoveryTimer !== undefined) clearTimeout(this.iceRecoveryTimer);
+    // Finish the file now; stopRecording() still hands it over after the call.
     if (this.recorder?.active) void this.recorder.stop();
     this.transition('ended');
     this.emitter.emit('ended', this._endCause);
@@ -265,20 +291,24 @@ export class Call implements CallHandle, MediaObserver {
 
   // --- call setup --------------------------------------------------------------
 
-  /** Sends the INVITE (outgoing calls). Progress shows in the state; failure ends the call. */
-  async start(extraHeaders: string[] = []): Promise<void> {
+  /** Headers for a new INVITE: RFC 4028 Session-Expires when timers are on. */
+  static inviteHeaders(config: ResolvedConfig): string[] {
+    if (!config.sessionTimers.enabled) return [];
+    return [`Session-Expires: ${config.sessionTimers.expiresSec}`, 'Min-SE: 90'];
+  }
+
+  /**
+   * Sends the INVITE (outgoing calls); extra headers go in the Inviter's own
+   * options (see Call.inviteHeaders). Progress shows in the state; failure ends the call.
+   */
+  async start(): Promise<void> {
     if (!(this.session instanceof Inviter)) throw new Error('start() is for outgoing calls');
     const inviter = this.session;
     this.transition('calling');
-    const headers = [...extraHeaders];
-    if (this.ctx.config.sessionTimers.enabled) {
-      headers.push(`Session-Expires: ${this.ctx.config.sessionTimers.expiresSec}`, 'Min-SE: 90');
-    }
     const options: MediaSessionOptions = { constraints: { audio: true, video: this.wantVideo } };
     try {
       await inviter.invite({
         sessionDescriptionHandlerOptions: options,
-        requestOptions: { extraHeaders: headers },
         requestDelegate: {
           onProgress: (response) => this.onProgress(response),
           onReject: (response) => {
@@ -295,22 +325,24 @@ export class Call implements CallHandle, MediaObserver {
               by: 'remote',
             };
           },
-          onAccept: (response) => {
-            this.acceptedResponse = response;
-          },
+          onAccept: (response) => this.startSessionTimerFromResponse(response),
         },
       });
     } catch (err) {
       // getUserMedia refused, SDP failure, transport down: no INVITE went out.
-      this.pendingEndCause = { reason: err instanceof Error ? err.message : String(err), by: 'system' };
-      if (this.session.state === SessionState.Initial || this.session.state === SessionState.Establishing) {
+      this.pendingEndCause = {
+        reason: err instanceof Error ? err.message : String(err),
+        by: 'system',
+      };
+      if (
+        this.session.state === SessionState.Initial ||
+        this.session.state === SessionState.Establishing
+      ) {
         await this.session.dispose().catch(() => undefined);
       }
       this.finish();
     }
   }
-
-  private acceptedResponse: IncomingResponse | undefined;
 
   private onProgress(response: IncomingResponse): void {
     const code = response.message.statusCode ?? 0;
@@ -332,9 +364,12 @@ export class Call implements CallHandle, MediaObserver {
         extraHeaders: this.sessionTimerAnswerHeaders(),
       });
     } catch (err) {
-      this.pendingEndCause = { reason: err instanceof Error ? err.message : String(err), by: 'system' };
+      this.pendingEndCause ??= {
+        reason: err instanceof Error ? err.message : String(err),
+        by: 'system',
+      };
       if (this.session.state !== SessionState.Terminated) {
-        // 488 if the offer was unusable, 500 otherwise; the caller needs a final response.
+        // We could not produce an answer (no microphone, unusable offer): 488.
         await this.session.reject({ statusCode: 488 }).catch(() => this.session.dispose());
       }
       this.finish();
@@ -361,11 +396,11 @@ export class Call implements CallHandle, MediaObserver {
       case 'calling':
       case 'ringing':
       case 'early':
-        this.pendingEndCause = { code: 487, reason: 'Cancelled', by: 'local' };
+        this.pendingEndCause ??= { code: 487, reason: 'Cancelled', by: 'local' };
         if (this.session instanceof Inviter) await this.session.cancel();
         return;
       default:
-        this.pendingEndCause = { reason: 'Local hangup', by: 'local' };
+        this.pendingEndCause ??= { reason: 'Local hangup', by: 'local' };
         if (this.session.state === SessionState.Established) await this.session.bye();
         else await this.session.dispose();
     }
@@ -384,7 +419,9 @@ export class Call implements CallHandle, MediaObserver {
           this.session
             .invite({
               sessionDescriptionHandlerOptions: options,
-              requestOptions: { extraHeaders: [...extraHeaders, ...this.sessionTimerRefreshHeaders()] },
+              requestOptions: {
+                extraHeaders: [...extraHeaders, ...this.sessionTimerRefreshHeaders()],
+              },
               requestDelegate: {
                 onAccept: (response) => {
                   this.onRefreshAccepted(response);
@@ -394,12 +431,17 @@ export class Call implements CallHandle, MediaObserver {
                   const code = response.message.statusCode ?? 0;
                   if (code === 491 && retry) {
                     // The Call-ID owner waits 2.1–4 s, the other side 0–2 s.
-                    const ownerDelay = this.direction === 'outgoing' ? 2100 + this.ctx.random() * 1900 : 0;
+                    const ownerDelay =
+                      this.direction === 'outgoing' ? 2100 + this.ctx.random() * 1900 : 0;
                     const delay = ownerDelay || this.ctx.random() * 2000;
                     setTimeout(() => attempt(false), delay);
                     return;
                   }
-                  reject(new Error(`re-INVITE rejected: ${code} ${response.message.reasonPhrase ?? ''}`.trim()));
+                  reject(
+                    new Error(
+                      `re-INVITE rejected: ${code} ${response.message.reasonPhrase ?? ''}`.trim(),
+                    ),
+                  );
                 },
               },
             })
@@ -507,7 +549,8 @@ export class Call implements CallHandle, MediaObserver {
   async sendDtmf(digits: string): Promise<void> {
     if (!DTMF_TONES.test(digits)) throw new Error(`invalid DTMF '${digits}'`);
     // Early media IVRs ("press 1 to...") need DTMF before the 200 OK as well.
-    if (!['established', 'early', 'held'].includes(this._state)) throw new CallStateError('send DTMF on', this._state);
+    if (!['established', 'early', 'held'].includes(this._state))
+      throw new CallStateError('send DTMF on', this._state);
     if (this.ctx.config.dtmfMode === 'rfc4733' && this.requireMedia().sendDtmf(digits)) return;
     // INFO mode, or the far end did not negotiate telephone-event.
     if (this.session.state !== SessionState.Established) {
@@ -528,7 +571,10 @@ export class Call implements CallHandle, MediaObserver {
   }
 
   private onInfo(info: Info): void {
-    const dtmf = parseDtmfInfo(info.request.getHeader('content-type') ?? '', info.request.body ?? '');
+    const dtmf = parseDtmfInfo(
+      info.request.getHeader('content-type') ?? '',
+      info.request.body ?? '',
+    );
     if (dtmf) {
       void info.accept();
       this.emitter.emit('dtmf', dtmf);
@@ -556,7 +602,8 @@ export class Call implements CallHandle, MediaObserver {
    */
   async attendedTransfer(other: CallHandle): Promise<TransferProgress> {
     this.requireActive('transfer');
-    if (!(other instanceof Call) || other === this) throw new Error('attendedTransfer needs another call of this phone');
+    if (!(other instanceof Call) || other === this)
+      throw new Error('attendedTransfer needs another call of this phone');
     const dialog = other.session.dialog;
     if (!dialog || (other.state !== 'established' && other.state !== 'held')) {
       throw new CallStateError('transfer to', other.state);
@@ -614,9 +661,15 @@ export class Call implements CallHandle, MediaObserver {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        const result = this._transfer ?? { kind, target, state: 'failed', reason: 'no answer to REFER' };
+        const result = this._transfer ?? {
+          kind,
+          target,
+          state: 'failed',
+          reason: 'no answer to REFER',
+        };
         // RFC 5589: once the transferee reached the target, our leg is done.
-        if (result.state === 'succeeded' && this._state !== 'ended') this.hangup().catch(() => undefined);
+        if (result.state === 'succeeded' && this._state !== 'ended')
+          this.hangup().catch(() => undefined);
         resolve(result);
       };
       update({ state: 'requested' });
@@ -625,7 +678,8 @@ export class Call implements CallHandle, MediaObserver {
         const frag = parseSipFrag(notification.request.body ?? '');
         if (!frag) return;
         if (frag.code < 200) update({ state: 'trying', code: frag.code, reason: frag.reason });
-        else if (frag.code < 300) update({ state: 'succeeded', code: frag.code, reason: frag.reason });
+        else if (frag.code < 300)
+          update({ state: 'succeeded', code: frag.code, reason: frag.reason });
         else update({ state: 'failed', code: frag.code, reason: frag.reason });
       };
       send(onNotify, {
@@ -693,18 +747,18 @@ export class Call implements CallHandle, MediaObserver {
   private sessionTimerRefreshHeaders(): string[] {
     const t = this.sessionTimerConfig;
     if (!t?.weRefresh) return [];
-    return [`Session-Expires: ${t.seconds};refresher=${this.direction === 'outgoing' ? 'uac' : 'uas'}`];
+    return [
+      `Session-Expires: ${t.seconds};refresher=${this.direction === 'outgoing' ? 'uac' : 'uas'}`,
+    ];
   }
 
-  private startSessionTimerFromDialog(): void {
+  /** RFC 4028 §7.2: the 2xx to our INVITE says whether timers run and who refreshes. */
+  private startSessionTimerFromResponse(response: IncomingResponse): void {
     if (!this.ctx.config.sessionTimers.enabled) return;
-    if (this.direction === 'outgoing') {
-      const response = this.acceptedResponse?.message;
-      const se = parseSessionExpires(response?.getHeader('session-expires'));
-      // No Session-Expires in the 2xx: the far end and proxies do not do timers.
-      if (!se) return;
-      this.sessionTimerConfig = { seconds: se.seconds, weRefresh: (se.refresher ?? 'uac') === 'uac' };
-    }
+    const se = parseSessionExpires(response.message.getHeader('session-expires'));
+    // No Session-Expires in the 2xx: the far end and proxies do not do timers.
+    if (!se) return;
+    this.sessionTimerConfig = { seconds: se.seconds, weRefresh: (se.refresher ?? 'uac') === 'uac' };
     this.armSessionTimer();
   }
 
@@ -727,16 +781,22 @@ export class Call implements CallHandle, MediaObserver {
     this.clearSessionTimer();
     if (t.weRefresh) {
       // RFC 4028 §10: refresh at half the interval.
-      this.sessionTimer = setTimeout(() => {
-        this.reinvite().catch(() => undefined);
-      }, (t.seconds * 1000) / 2);
+      this.sessionTimer = setTimeout(
+        () => {
+          this.reinvite().catch(() => undefined);
+        },
+        (t.seconds * 1000) / 2,
+      );
     } else {
       // §10: without a refresh, BYE at Session-Expires minus min(32 s, a third).
       const margin = Math.min(32, t.seconds / 3);
-      this.sessionTimer = setTimeout(() => {
-        this.pendingEndCause = { code: 408, reason: 'Session timer expired', by: 'system' };
-        this.hangup().catch(() => undefined);
-      }, (t.seconds - margin) * 1000);
+      this.sessionTimer = setTimeout(
+        () => {
+          this.pendingEndCause = { code: 408, reason: 'Session timer expired', by: 'system' };
+          this.hangup().catch(() => undefined);
+        },
+        (t.seconds - margin) * 1000,
+      );
     }
   }
 
@@ -753,6 +813,7 @@ export class Call implements CallHandle, MediaObserver {
   }
 
   private requireActive(action: string): void {
-    if (this._state !== 'established' && this._state !== 'held') throw new CallStateError(action, this._state);
+    if (this._state !== 'established' && this._state !== 'held')
+      throw new CallStateError(action, this._state);
   }
 }

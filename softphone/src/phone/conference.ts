@@ -41,7 +41,8 @@ export class Conference {
   add(handle: CallHandle): void {
     if (!(handle instanceof Call)) throw new Error('not a call of this phone');
     if (this.legs.has(handle.id)) return;
-    if (handle.state !== 'established') throw new Error(`call must be established (is ${handle.state})`);
+    if (handle.state !== 'established')
+      throw new Error(`call must be established (is ${handle.state})`);
     const media = handle.media;
     const micTrack = media?.microphoneTrack;
     if (!media || !micTrack) throw new Error('call has no local audio');

@@ -148,7 +148,8 @@ export function resolveConfig(cfg: PhoneConfig): ResolvedConfig {
     throw new ConfigError('registerExpires must be an integer >= 60 seconds');
   }
   const sessionExpires = cfg.sessionTimers?.expiresSec ?? 1800;
-  if (sessionExpires < 90) throw new ConfigError('sessionTimers.expiresSec must be >= 90 (RFC 4028)');
+  if (sessionExpires < 90)
+    throw new ConfigError('sessionTimers.expiresSec must be >= 90 (RFC 4028)');
   return {
     wsUrl: cfg.wsUrl,
     sipUri: cfg.sipUri.startsWith('sip') ? cfg.sipUri : `sip:${cfg.sipUri}`,
@@ -159,9 +160,14 @@ export function resolveConfig(cfg: PhoneConfig): ResolvedConfig {
     registerExpires: expires,
     iceServers: cfg.iceServers ?? [],
     iceTransportPolicy: cfg.iceTransportPolicy ?? 'all',
-    bundlePolicy: cfg.bundlePolicy ?? 'max-bundle',
+    // Not max-bundle: offers from SIP endpoints and media relays (rtpengine,
+    // PBXs) often lack a BUNDLE group, and max-bundle makes Chromium refuse them.
+    bundlePolicy: cfg.bundlePolicy ?? 'balanced',
     rtcpMuxPolicy: cfg.rtcpMuxPolicy ?? 'require',
-    iceCandidatePoolSize: cfg.iceCandidatePoolSize ?? 2,
+    // One pooled session covers the single bundled transport. Chromium (seen
+    // in 156) hands a pool > 1 its next pooled session on the first ICE
+    // restart, with the old ufrag/pwd, so that restart does nothing.
+    iceCandidatePoolSize: cfg.iceCandidatePoolSize ?? 1,
     iceGatheringTimeoutMs: cfg.iceGatheringTimeoutMs ?? 500,
     audio: {
       echoCancellation: cfg.audio?.echoCancellation ?? true,

@@ -8,7 +8,8 @@ export const DTMF_INTER_TONE_GAP_MS = 70;
 
 /** Body of a SIP INFO with Content-Type application/dtmf-relay (the de-facto Cisco format). */
 export function dtmfInfoBody(digit: string, durationMs = DTMF_DURATION_MS): string {
-  if (digit.length !== 1 || !DTMF_TONES.test(digit)) throw new Error(`invalid DTMF digit '${digit}'`);
+  if (digit.length !== 1 || !DTMF_TONES.test(digit))
+    throw new Error(`invalid DTMF digit '${digit}'`);
   return `Signal=${digit.toUpperCase()}\r\nDuration=${durationMs}\r\n`;
 }
 
@@ -20,7 +21,9 @@ export function parseDtmfInfo(
   const type = contentType.split(';')[0]?.trim().toLowerCase();
   if (type === 'application/dtmf') {
     const digit = body.trim();
-    return digit.length === 1 && DTMF_TONES.test(digit) ? { digit: digit.toUpperCase() } : undefined;
+    return digit.length === 1 && DTMF_TONES.test(digit)
+      ? { digit: digit.toUpperCase() }
+      : undefined;
   }
   if (type !== 'application/dtmf-relay') return undefined;
   const signal = /^\s*Signal\s*=\s*(\S)\s*$/im.exec(body)?.[1];

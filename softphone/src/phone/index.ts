@@ -2,13 +2,24 @@
 // type or object crosses this boundary.
 
 export type * from './types';
-export { Phone } from './phone';
+export { Phone, RegistrationError } from './phone';
 export type { PhoneDependencies, WebSocketConstructor } from './phone';
 export { PBX_PRESETS, ConfigError, normalizeTarget, parseSipUri } from './config';
-export { CALL_TRANSITIONS, IllegalTransitionError, canTransition } from './call-state';
+export {
+  CALL_TRANSITIONS,
+  CallStateError,
+  IllegalTransitionError,
+  canTransition,
+} from './call-state';
 export { Conference } from './conference';
 export { DeviceManager, LevelMeter } from './media-devices';
-export type { DeviceKind, DeviceLists, DeviceSelection, DeviceManagerEvents } from './media-devices';
+export type {
+  DeviceInfo,
+  DeviceKind,
+  DeviceLists,
+  DeviceSelection,
+  DeviceManagerEvents,
+} from './media-devices';
 export { StatsSampler, eModel, mosFromR, CODEC_IMPAIRMENTS } from './stats';
 export type { EModelInput, EModelResult, CodecImpairment } from './stats';
 export { TraceRecorder, redactSip } from './trace';

@@ -61,7 +61,8 @@ export class DeviceManager {
   };
 
   constructor(
-    private readonly mediaDevices: MediaDevicesLike | undefined = globalThis.navigator?.mediaDevices,
+    private readonly mediaDevices: MediaDevicesLike | undefined = globalThis.navigator
+      ?.mediaDevices,
     private readonly options: DeviceManagerOptions = {},
   ) {
     this.warmMs = options.warmMicrophoneMs ?? 30_000;
@@ -138,7 +139,10 @@ export class DeviceManager {
     this.emitter.emit('selection', this._selection);
   }
 
-  audioConstraints(processing: AudioProcessingConfig, deviceId = this._selection.microphone): MediaTrackConstraints {
+  audioConstraints(
+    processing: AudioProcessingConfig,
+    deviceId = this._selection.microphone,
+  ): MediaTrackConstraints {
     return {
       ...(deviceId ? { deviceId: { exact: deviceId } } : {}),
       echoCancellation: processing.echoCancellation,
@@ -161,7 +165,10 @@ export class DeviceManager {
    * stream: the call does not pay for getUserMedia (often 100+ ms), and stopping
    * the clone at hang-up leaves the warm source for the next call.
    */
-  async acquireMicrophone(processing: AudioProcessingConfig, deviceId?: string): Promise<MediaStreamTrack> {
+  async acquireMicrophone(
+    processing: AudioProcessingConfig,
+    deviceId?: string,
+  ): Promise<MediaStreamTrack> {
     const id = deviceId ?? this._selection.microphone;
     const key = processingKey(id, processing);
     let source = this.warm?.key === key ? this.warm.stream.getAudioTracks()[0] : undefined;
@@ -255,7 +262,10 @@ export class LevelMeter {
   private readonly buffer: Float32Array<ArrayBuffer>;
   private timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(stream: MediaStream, AudioContextCtor: typeof AudioContext | undefined = globalThis.AudioContext) {
+  constructor(
+    stream: MediaStream,
+    AudioContextCtor: typeof AudioContext | undefined = globalThis.AudioContext,
+  ) {
     if (!AudioContextCtor) throw new Error('Web Audio is not available');
     this.context = new AudioContextCtor();
     this.source = this.context.createMediaStreamSource(stream);

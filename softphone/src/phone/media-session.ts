@@ -29,6 +29,8 @@ export interface MediaObserver {
   /** The far end's offer put us on hold (sendonly/inactive) or took us off it. */
   onRemoteHold(held: boolean): void;
   onIceConnectionState(state: RTCIceConnectionState): void;
+  /** getUserMedia or an offer/answer step failed; SIP.js ends the session next. */
+  onMediaError(error: Error): void;
 }
 
 export interface MediaEnvironment {
@@ -57,7 +59,11 @@ export class PeerConnectionSource {
   take(): RTCPeerConnection {
     const spare = this.spare;
     this.spare = undefined;
-    if (spare && this.now() - spare.createdAt < this.maxSpareAgeMs && spare.pc.signalingState === 'stable') {
+    if (
+      spare &&
+      this.now() - spare.createdAt < this.maxSpareAgeMs &&
+      spare.pc.signalingState === 'stable'
+    ) {
       return spare.pc;
     }
     spare?.pc.close();
@@ -85,7 +91,8 @@ export function sdpDirection(sdp: string, kind: Kind): RTCRtpTransceiverDirectio
   const media = sections.slice(1).find((s) => s.startsWith(`${kind} `));
   if (media === undefined) return undefined;
   const read = (part: string) =>
-    /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(part)?.[1] as RTCRtpTransceiverDirection | undefined;
+    /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(part)?.[1] as
+      RTCRtpTransceiverDirection | undefined;
   // RFC 2543 hold: connection address 0.0.0.0 means "send nothing to me".
   if (/^c=IN IP4 0\.0\.0\.0\s*$/m.test(media)) return 'sendonly';
   return read(media) ?? read(sessionPart) ?? 'sendrecv';
@@ -142,7 +149,14 @@ export class MediaSession implements SessionDescriptionHandler {
 
   // --- SessionDescriptionHandler -------------------------------------------
 
-  async getDescription(
+  getDescription(
+    options?: MediaSessionOptions,
+    modifiers?: SessionDescriptionHandlerModifier[],
+  ): Promise<BodyAndContentType> {
+    return this.reportingErrors(this.createDescription(options, modifiers));
+  }
+
+  private async createDescription(
     options?: MediaSessionOptions,
     modifiers?: SessionDescriptionHandlerModifier[],
   ): Promise<BodyAndContentType> {
@@ -171,9 +185,16 @@ export class MediaSession implements SessionDescriptionHandler {
     return contentType.split(';')[0]?.trim().toLowerCase() === 'application/sdp';
   }
 
-  async setDescription(
+  setDescription(
     sdp: string,
     _options?: MediaSessionOptions,
+    modifiers?: SessionDescriptionHandlerModifier[],
+  ): Promise<void> {
+    return this.reportingErrors(this.applyRemoteDescription(sdp, modifiers));
+  }
+
+  private async applyRemoteDescription(
+    sdp: string,
     modifiers?: SessionDescriptionHandlerModifier[],
   ): Promise<void> {
     this.assertOpen();
@@ -197,7 +218,11 @@ export class MediaSession implements SessionDescriptionHandler {
   sendDtmf(tones: string, options?: { duration?: number; interToneGap?: number }): boolean {
     const dtmf = this.transceiver('audio')?.sender.dtmf;
     if (!dtmf || !dtmf.canInsertDTMF) return false;
-    dtmf.insertDTMF(tones, options?.duration ?? DTMF_DURATION_MS, options?.interToneGap ?? DTMF_INTER_TONE_GAP_MS);
+    dtmf.insertDTMF(
+      tones,
+      options?.duration ?? DTMF_DURATION_MS,
+      options?.interToneGap ?? DTMF_INTER_TONE_GAP_MS,
+    );
     return true;
   }
 
@@ -222,9 +247,10 @@ export class MediaSession implements SessionDescriptionHandler {
   /** Reapplies hold state to transceiver directions (after a failed re-INVITE). */
   applyDirections(): void {
     const audio = this.transceiver('audio');
-    if (audio && !audio.stopped) audio.direction = this.held ? 'sendonly' : 'sendrecv';
+    if (audio && audio.direction !== 'stopped')
+      audio.direction = this.held ? 'sendonly' : 'sendrecv';
     const video = this.transceiver('video');
-    if (video && !video.stopped) {
+    if (video && video.direction !== 'stopped') {
       const sending = this.sendVideo && !!video.sender.track;
       video.direction = sending
         ? this.held
@@ -257,7 +283,10 @@ export class MediaSession implements SessionDescriptionHandler {
    * renegotiated (a re-INVITE): adding the first video m-line or changing its
    * direction; a source swap on a live sender is done with replaceTrack alone.
    */
-  async setVideoSource(source: 'camera' | 'screen' | undefined, deviceId?: string): Promise<boolean> {
+  async setVideoSource(
+    source: 'camera' | 'screen' | undefined,
+    deviceId?: string,
+  ): Promise<boolean> {
     const tx = this.transceiver('video');
     const wasSending = this.sendVideo && !!tx?.sender.track;
     let track: MediaStreamTrack | undefined;
@@ -285,10 +314,16 @@ export class MediaSession implements SessionDescriptionHandler {
   private transceiver(kind: Kind): RTCRtpTransceiver | undefined {
     return this.peerConnection
       .getTransceivers()
-      .find((t) => !t.stopped && (t.sender.track?.kind ?? t.receiver.track.kind) === kind);
+      .find(
+        (t) =>
+          t.direction !== 'stopped' && (t.sender.track?.kind ?? t.receiver.track.kind) === kind,
+      );
   }
 
-  private swapLocalTrack(old: MediaStreamTrack | undefined, next: MediaStreamTrack | undefined): void {
+  private swapLocalTrack(
+    old: MediaStreamTrack | undefined,
+    next: MediaStreamTrack | undefined,
+  ): void {
     if (old) this.localStream.removeTrack(old);
     if (next) this.localStream.addTrack(next);
     this.observer?.onMediaChange();
@@ -304,18 +339,27 @@ export class MediaSession implements SessionDescriptionHandler {
     }
     const audioTx = this.transceiver('audio');
     const audioTrack = this.audioOverride ?? this.micTrack;
-    if (!audioTx) pc.addTransceiver(audioTrack, { direction: 'sendrecv', streams: [this.localStream] });
+    if (!audioTx)
+      pc.addTransceiver(audioTrack, { direction: 'sendrecv', streams: [this.localStream] });
     else if (audioTx.sender.track !== audioTrack) await audioTx.sender.replaceTrack(audioTrack);
 
     if (this.sendVideo && !this.videoTrack) {
-      this.videoTrack = await this.env.devices.acquireCamera();
-      this.videoSource = 'camera';
-      this.swapLocalTrack(undefined, this.videoTrack);
+      try {
+        this.videoTrack = await this.env.devices.acquireCamera();
+        this.videoSource = 'camera';
+        this.swapLocalTrack(undefined, this.videoTrack);
+      } catch {
+        // No camera, or camera permission refused: the call goes ahead with
+        // audio only rather than failing (call.video reads false).
+        this.sendVideo = false;
+      }
     }
     const videoTx = this.transceiver('video');
     if (this.sendVideo && this.videoTrack) {
-      if (!videoTx) pc.addTransceiver(this.videoTrack, { direction: 'sendrecv', streams: [this.localStream] });
-      else if (videoTx.sender.track !== this.videoTrack) await videoTx.sender.replaceTrack(this.videoTrack);
+      if (!videoTx)
+        pc.addTransceiver(this.videoTrack, { direction: 'sendrecv', streams: [this.localStream] });
+      else if (videoTx.sender.track !== this.videoTrack)
+        await videoTx.sender.replaceTrack(this.videoTrack);
     }
   }
 
@@ -361,6 +405,17 @@ export class MediaSession implements SessionDescriptionHandler {
         if (!restart && pc.iceGatheringState === 'complete') done();
       });
     });
+  }
+
+  /** Tells the call why media failed before SIP.js turns the failure into a bare termination. */
+  private async reportingErrors<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.observer?.onMediaError(error);
+      throw error;
+    }
   }
 
   private assertOpen(): void {

@@ -15,12 +15,9 @@ export class CallRecorder {
   private readonly recorder: MediaRecorder;
   private readonly chunks: Blob[] = [];
   private readonly sources: MediaStreamAudioSourceNode[] = [];
+  private result: Promise<Blob> | undefined;
 
-  constructor(
-    env: RecorderEnvironment,
-    local: MediaStreamTrack[],
-    remote: MediaStreamTrack[],
-  ) {
+  constructor(env: RecorderEnvironment, local: MediaStreamTrack[], remote: MediaStreamTrack[]) {
     if (local.length + remote.length === 0) throw new Error('nothing to record: no audio tracks');
     this.context = new env.AudioContext();
     const destination = this.context.createMediaStreamDestination();
@@ -43,8 +40,9 @@ export class CallRecorder {
     return this.recorder.state !== 'inactive';
   }
 
+  /** Stops (once) and resolves with the whole recording; later calls get the same Blob. */
   stop(): Promise<Blob> {
-    return new Promise<Blob>((resolve) => {
+    this.result ??= new Promise<Blob>((resolve) => {
       const finish = () => {
         for (const s of this.sources) s.disconnect();
         void this.context.close();
@@ -57,5 +55,6 @@ export class CallRecorder {
       this.recorder.addEventListener('stop', finish, { once: true });
       this.recorder.stop();
     });
+    return this.result;
   }
 }

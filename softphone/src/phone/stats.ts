@@ -105,12 +105,15 @@ export class StatsSampler {
     const transport = all.find((s) => s.type === 'transport');
     const pair =
       byId.get(String(transport?.selectedCandidatePairId ?? '')) ??
-      all.find((s) => s.type === 'candidate-pair' && s.nominated === true && s.state === 'succeeded');
+      all.find(
+        (s) => s.type === 'candidate-pair' && s.nominated === true && s.state === 'succeeded',
+      );
 
     const codecRecord = byId.get(String(inbound?.codecId ?? outbound?.codecId ?? ''));
-    const codec = typeof codecRecord?.mimeType === 'string'
-      ? codecRecord.mimeType.replace(/^audio\//i, '')
-      : undefined;
+    const codec =
+      typeof codecRecord?.mimeType === 'string'
+        ? codecRecord.mimeType.replace(/^audio\//i, '')
+        : undefined;
 
     const current: Counters = {
       timestamp: num(inbound?.timestamp) ?? num(outbound?.timestamp) ?? this.now(),
@@ -162,7 +165,9 @@ export class StatsSampler {
       rFactor: e.r,
       mos: e.mos,
       candidatePair:
-        local && remote ? `${String(local.candidateType)}/${String(remote.candidateType)}` : undefined,
+        local && remote
+          ? `${String(local.candidateType)}/${String(remote.candidateType)}`
+          : undefined,
     };
   }
 }

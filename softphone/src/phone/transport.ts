@@ -13,10 +13,16 @@ export interface WebSocketLike {
   binaryType: BinaryType;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error' | 'message', listener: (ev: Event) => void): void;
+  addEventListener(
+    type: 'open' | 'close' | 'error' | 'message',
+    listener: (ev: Event) => void,
+  ): void;
 }
 
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
 
 export interface SipWebSocketTransportOptions {
   server: string;
@@ -85,7 +91,9 @@ export class SipWebSocketTransport implements Transport {
       let settled = false;
       const timeout = setTimeout(() => {
         if (settled) return;
-        this.logger.warn(`WebSocket connect timed out after ${this.options.connectionTimeoutMs} ms`);
+        this.logger.warn(
+          `WebSocket connect timed out after ${this.options.connectionTimeoutMs} ms`,
+        );
         ws.close(1000);
       }, this.options.connectionTimeoutMs);
 
@@ -122,7 +130,9 @@ export class SipWebSocketTransport implements Transport {
           return;
         }
         // An error tells SIP.js (and the Phone) the loss was not asked for.
-        const error = this.closingOnPurpose ? undefined : new Error(`WebSocket closed (code ${code})`);
+        const error = this.closingOnPurpose
+          ? undefined
+          : new Error(`WebSocket closed (code ${code})`);
         this.onDisconnect?.(error);
       });
     });

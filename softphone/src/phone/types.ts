@@ -42,7 +42,10 @@ export interface PhoneConfig {
   iceTransportPolicy?: RTCIceTransportPolicy;
   bundlePolicy?: RTCBundlePolicy;
   rtcpMuxPolicy?: RTCRtcpMuxPolicy;
-  /** Candidates pre-gathered before an offer exists; saves setup time. Default 2. */
+  /**
+   * ICE sessions pre-gathered before an offer exists (saves setup time). Default 1;
+   * in Chromium a pool > 1 makes the first ICE restart keep the old credentials.
+   */
   iceCandidatePoolSize?: number;
   /** Stop waiting for ICE gathering after this long and send what we have. Default 500 ms. */
   iceGatheringTimeoutMs?: number;
@@ -211,6 +214,8 @@ export interface CallHandle {
   readonly recording: boolean;
   /** The INVITE asked to be answered automatically (Call-Info answer-after / Alert-Info). */
   readonly autoAnswerRequested: boolean;
+  /** Incoming: the INVITE offered video, so the UI can offer "answer with video". */
+  readonly videoOffered: boolean;
   readonly transfer?: TransferProgress;
   readonly remoteStream?: MediaStream;
   readonly localStream?: MediaStream;

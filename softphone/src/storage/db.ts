@@ -4,7 +4,7 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 
 export interface EncryptedSecret {
   /** AES-GCM nonce, 12 bytes. */
-  iv: Uint8Array;
+  iv: Uint8Array<ArrayBuffer>;
   /** Ciphertext with the GCM tag appended. */
   data: ArrayBuffer;
 }

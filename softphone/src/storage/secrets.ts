@@ -39,7 +39,7 @@ function secretKey(): Promise<CryptoKey> {
 }
 
 /** Additional authenticated data binds each ciphertext to its name (no swapping records). */
-function aad(name: string): Uint8Array {
+function aad(name: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(`softphone:${name}`);
 }
 

@@ -83,16 +83,15 @@ export function defaultSettings(): StoredSettings {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function pick<T extends Obj>(defaults: T, raw: unknown): T {
-  const out = { ...defaults };
-  if (!isObj(raw)) return out;
-  for (const k of Object.keys(defaults) as (keyof T & string)[]) {
-    const d = defaults[k];
+/** Copies from raw every key of defaults whose value has the same primitive type. */
+function pick<T extends object>(defaults: T, raw: unknown): T {
+  const out: Obj = { ...(defaults as Obj) };
+  if (!isObj(raw)) return out as T;
+  for (const [k, d] of Object.entries(defaults)) {
     const v = raw[k];
-    if (v === undefined) continue;
-    if (typeof d === typeof v && !Array.isArray(d)) out[k] = v as T[typeof k];
+    if (v !== undefined && typeof d === typeof v && !Array.isArray(d)) out[k] = v;
   }
-  return out;
+  return out as T;
 }
 
 const oneOf = <T extends string>(v: string, allowed: readonly T[], fallback: T): T =>
@@ -114,10 +113,15 @@ export function parseSettings(json: string | null): StoredSettings {
     'generic',
   );
   const webrtc = pick(d.webrtc, raw.webrtc);
-  webrtc.bundlePolicy = oneOf(webrtc.bundlePolicy, ['balanced', 'max-bundle', 'max-compat'], 'max-bundle');
+  webrtc.bundlePolicy = oneOf(
+    webrtc.bundlePolicy,
+    ['balanced', 'max-bundle', 'max-compat'],
+    'max-bundle',
+  );
   webrtc.rtcpMuxPolicy = oneOf(webrtc.rtcpMuxPolicy, ['require'], 'require');
   webrtc.dtmfMode = oneOf(webrtc.dtmfMode, ['rfc4733', 'info'], 'rfc4733');
-  const rawIce = isObj(raw.webrtc) && Array.isArray(raw.webrtc.iceServers) ? raw.webrtc.iceServers : [];
+  const rawIce =
+    isObj(raw.webrtc) && Array.isArray(raw.webrtc.iceServers) ? raw.webrtc.iceServers : [];
   webrtc.iceServers = rawIce
     .filter(isObj)
     .map((s) => ({

@@ -5,14 +5,7 @@
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
 export type CheckName =
-  | 'webrtc'
-  | 'permission'
-  | 'devices'
-  | 'microphone'
-  | 'speaker'
-  | 'websocket'
-  | 'ice'
-  | 'turn';
+  'webrtc' | 'permission' | 'devices' | 'microphone' | 'speaker' | 'websocket' | 'ice' | 'turn';
 
 export interface CheckResult {
   name: CheckName;
@@ -101,7 +94,8 @@ export async function checkPermission(env: PrecallEnv): Promise<CheckResult> {
   if (!env.mediaDevices) return { name: 'permission', status: 'fail', detail: 'noMediaDevices' };
   let state = 'unknown';
   try {
-    state = (await env.permissions?.query({ name: 'microphone' as PermissionName }))?.state ?? state;
+    state =
+      (await env.permissions?.query({ name: 'microphone' as PermissionName }))?.state ?? state;
   } catch {
     // Firefox and Safari cannot query the microphone permission; ask instead.
   }
@@ -130,7 +124,8 @@ export async function checkDevices(env: PrecallEnv): Promise<CheckResult> {
     cameras: count('videoinput'),
   };
   const labels = all.map((d) => `${d.kind}: ${d.label || d.deviceId.slice(0, 8) || '?'}`);
-  if (data.microphones === 0) return { name: 'devices', status: 'fail', detail: 'noMicrophone', data };
+  if (data.microphones === 0)
+    return { name: 'devices', status: 'fail', detail: 'noMicrophone', data };
   return {
     name: 'devices',
     // Firefox and Safari list no outputs; that only means the speaker cannot be chosen.
@@ -183,8 +178,20 @@ export async function checkMicrophone(
     onLevel(0);
     const pct = Math.round(peak * 100);
     return peak > 0.1
-      ? { name: 'microphone', status: 'pass', detail: 'micLevel', params: { pct }, data: { peak: pct } }
-      : { name: 'microphone', status: 'warn', detail: 'micSilent', params: { pct }, data: { peak: pct } };
+      ? {
+          name: 'microphone',
+          status: 'pass',
+          detail: 'micLevel',
+          params: { pct },
+          data: { peak: pct },
+        }
+      : {
+          name: 'microphone',
+          status: 'warn',
+          detail: 'micSilent',
+          params: { pct },
+          data: { peak: pct },
+        };
   } catch (e) {
     return { name: 'microphone', status: 'fail', detail: 'error', params: { error: errText(e) } };
   } finally {
@@ -194,7 +201,10 @@ export async function checkMicrophone(
 }
 
 /** The minimal OPTIONS (RFC 3261 §11) used to time a SIP round trip over the WebSocket. */
-export function optionsRequest(domain: string, rand: () => string): { text: string; callId: string } {
+export function optionsRequest(
+  domain: string,
+  rand: () => string,
+): { text: string; callId: string } {
   const callId = `${rand()}${rand()}`;
   const text = [
     `OPTIONS sip:${domain} SIP/2.0`,
@@ -222,7 +232,8 @@ export async function checkWebSocket(
   timeoutMs = 5000,
 ): Promise<CheckResult> {
   if (!url) return { name: 'websocket', status: 'fail', detail: 'noServer' };
-  if (!env.WebSocket) return { name: 'websocket', status: 'fail', detail: 'missing', params: { what: 'WebSocket' } };
+  if (!env.WebSocket)
+    return { name: 'websocket', status: 'fail', detail: 'missing', params: { what: 'WebSocket' } };
   const Ws = env.WebSocket;
   const started = env.now();
   let ws: WebSocket;
@@ -236,14 +247,21 @@ export async function checkWebSocket(
       new Promise<void>((resolve, reject) => {
         ws.addEventListener('open', () => resolve());
         ws.addEventListener('error', () => reject(new Error('connection refused or TLS error')));
-        ws.addEventListener('close', (ev) => reject(new Error(`closed (${(ev as CloseEvent).code})`)));
+        ws.addEventListener('close', (ev) =>
+          reject(new Error(`closed (${(ev as CloseEvent).code})`)),
+        );
       }),
       timeoutMs,
       'open',
     );
   } catch (e) {
     ws.close();
-    return { name: 'websocket', status: 'fail', detail: 'wsFailed', params: { url, error: errText(e) } };
+    return {
+      name: 'websocket',
+      status: 'fail',
+      detail: 'wsFailed',
+      params: { url, error: errText(e) },
+    };
   }
   const openMs = Math.round(env.now() - started);
   const protocol = ws.protocol;
@@ -323,7 +341,9 @@ async function loopbackPair(
   try {
     const started = env.now();
     const channel = a.createDataChannel('precall');
-    const opened = new Promise<void>((resolve) => channel.addEventListener('open', () => resolve()));
+    const opened = new Promise<void>((resolve) =>
+      channel.addEventListener('open', () => resolve()),
+    );
     const gatherA = gathered(a, true);
     const gatherB = gathered(b, false);
     const offer = await a.createOffer();
@@ -364,7 +384,13 @@ export async function checkIce(
       .join(' ');
     const data = { candidates: summary || '(none)', connectMs: r.connectMs ?? -1 };
     if (!r.connected) {
-      return { name: 'ice', status: 'fail', detail: 'iceFailed', params: { candidates: data.candidates }, data };
+      return {
+        name: 'ice',
+        status: 'fail',
+        detail: 'iceFailed',
+        params: { candidates: data.candidates },
+        data,
+      };
     }
     return {
       name: 'ice',
@@ -388,10 +414,21 @@ export async function checkTurn(
   );
   if (turn.length === 0) return { name: 'turn', status: 'warn', detail: 'noTurn' };
   try {
-    const r = await loopbackPair(env, { iceServers: turn, iceTransportPolicy: 'relay' }, timeoutMs, false);
+    const r = await loopbackPair(
+      env,
+      { iceServers: turn, iceTransportPolicy: 'relay' },
+      timeoutMs,
+      false,
+    );
     const relays = r.types.relay ?? 0;
     return relays > 0
-      ? { name: 'turn', status: 'pass', detail: 'turnOk', params: { n: relays }, data: { relay: relays } }
+      ? {
+          name: 'turn',
+          status: 'pass',
+          detail: 'turnOk',
+          params: { n: relays },
+          data: { relay: relays },
+        }
       : { name: 'turn', status: 'fail', detail: 'turnNone', data: { relay: 0 } };
   } catch (e) {
     return { name: 'turn', status: 'fail', detail: 'error', params: { error: errText(e) } };

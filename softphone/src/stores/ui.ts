@@ -5,7 +5,14 @@ import { ref, watch } from 'vue';
 import { i18n, isLanguage, preferredLanguage, setLanguage, type Language } from '../i18n';
 import { loadSettings, saveSettings } from '../storage/settings';
 
-export const VIEWS = ['phone', 'history', 'contacts', 'diagnostics', 'precall', 'settings'] as const;
+export const VIEWS = [
+  'phone',
+  'history',
+  'contacts',
+  'diagnostics',
+  'precall',
+  'settings',
+] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 export function viewFromHash(hash: string): ViewName | undefined {
@@ -26,6 +33,8 @@ export const useUiStore = defineStore('ui', () => {
   const announcement = ref('');
   const announcementSeq = ref(0);
   const toasts = ref<Toast[]>([]);
+  /** What is typed in the dial input (history and contacts fill it too). */
+  const dialDraft = ref('');
   /** Contact whose chat is open in the contacts view. */
   const chatPeer = ref<string | undefined>();
   let toastSeq = 0;
@@ -42,7 +51,6 @@ export const useUiStore = defineStore('ui', () => {
   function toast(text: string, kind: Toast['kind'] = 'error', ttlMs = 6000): void {
     const id = ++toastSeq;
     toasts.value.push({ id, kind, text });
-    if (kind === 'error') announce(text);
     if (ttlMs > 0) setTimeout(() => dismiss(id), ttlMs);
   }
 
@@ -80,6 +88,7 @@ export const useUiStore = defineStore('ui', () => {
     announcement,
     announcementSeq,
     toasts,
+    dialDraft,
     chatPeer,
     go,
     announce,

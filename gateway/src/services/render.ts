@@ -1,0 +1,111 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GatewayConfig } from '../config/schema.js';
+import type { ProcessSpec, RuntimeDirs } from '../supervisor/types.js';
+import { optionsProbe } from '../kamailio/render.js';
+
+// The two built-in destinations a newcomer can dial at once, each a
+// long-running sipp UAS (scenarios in infra/sipp/):
+//   echo (services.echoExtension): answers and sends every RTP packet back (-rtp_echo)
+//   tone (services.toneExtension): answers and streams a 440 Hz tone (rtp_stream)
+// Both speak G.711 u-law; rtpengine transcodes for callers that cannot.
+//
+// Media ports, from services.mediaPortBase (B):
+//   echo: B (RTP) and B+2 (sipp's second echo socket)
+//   tone: from B+10 upward (sipp's rtp_stream sockets)
+
+/** The tone file sipp streams; tone-uas.xml names it relative to its working directory (dirs.run). */
+export const TONE_FILE = 'tone-uas.ulaw';
+export const TONE_HZ = 440;
+const TONE_SECONDS = 30;
+
+/** Raw 8 kHz mono u-law, as sipp's rtp_stream wants (not WAV). Made once with sox. */
+export function ensureToneFile(dir: string, hz = TONE_HZ, seconds = TONE_SECONDS): string {
+  const file = join(dir, TONE_FILE);
+  const bytes = 8000 * seconds;
+  if (!existsSync(file) || statSync(file).size !== bytes) {
+    try {
+      execFileSync(
+        'sox',
+        [
+          '-n',
+          '-r',
+          '8000',
+          '-c',
+          '1',
+          '-t',
+          'ul',
+          file,
+          'synth',
+          String(seconds),
+          'sine',
+          String(hz),
+        ],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+    } catch (err) {
+      throw new Error(
+        `tone service: "sox" could not make ${file} (install Debian package "sox"): ${(err as Error).message}`,
+      );
+    }
+  }
+  return file;
+}
+
+function sippSpec(
+  name: 'echo' | 'tone',
+  cfg: GatewayConfig,
+  dirs: RuntimeDirs,
+  port: number,
+  extra: string[],
+  mediaPorts: number[],
+): ProcessSpec {
+  const host = cfg.listenAddress;
+  return {
+    name,
+    command: 'sipp',
+    debianPackage: 'sip-tester',
+    args: [
+      '-sf',
+      join(dirs.root, 'infra', 'sipp', `${name}-uas.xml`),
+      '-i',
+      host,
+      '-p',
+      String(port),
+      '-mi',
+      host,
+      ...extra,
+      // unexpected INFO/NOTIFY/OPTIONS/UPDATE in a call get a 200, not an aborted call
+      '-aa',
+      '-nostdin',
+      // no statistics screen on stdout: it would fill the component log
+      '-trace_err',
+      '-error_file',
+      join(dirs.log, `${name}-sipp-errors.log`),
+    ],
+    ports: [
+      { proto: 'udp', host, port },
+      ...mediaPorts.map((p) => ({ proto: 'udp' as const, host, port: p })),
+    ],
+    readiness: { kind: 'udp', host, port, payload: optionsProbe(host, port, name) },
+  };
+}
+
+export function renderServices(cfg: GatewayConfig, dirs: RuntimeDirs): ProcessSpec[] {
+  const base = cfg.services.mediaPortBase;
+  ensureToneFile(dirs.run);
+  return [
+    sippSpec(
+      'echo',
+      cfg,
+      dirs,
+      cfg.services.echoPort,
+      ['-mp', String(base), '-rtp_echo'],
+      [base, base + 2],
+    ),
+    sippSpec('tone', cfg, dirs, cfg.services.tonePort, ['-mp', String(base + 10)], [base + 10]),
+  ];
+}

@@ -1,0 +1,198 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { useAccountStore, parseClientConfig, buildPhoneConfig } from './account';
+import { useUiStore } from './ui';
+import { useCallsStore } from './calls';
+import { useDiagnosticsStore } from './diagnostics';
+import { resetCoreServices, setCoreServices } from './core';
+import { CLIENT_CONFIG, fakeCore, mockClientConfig } from '../testing/fake-phone';
+import { defaultSettings, loadSettings } from '../storage/settings';
+import { saveSecret } from '../storage/secrets';
+
+let core: ReturnType<typeof fakeCore>;
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  core = fakeCore();
+  setCoreServices(core.services);
+});
+afterEach(() => {
+  resetCoreServices();
+  vi.unstubAllGlobals();
+});
+
+describe('client config', () => {
+  it('accepts the gateway answer and rejects junk', () => {
+    expect(parseClientConfig(CLIENT_CONFIG)?.demoAccounts).toHaveLength(2);
+    expect(parseClientConfig({ domain: 'x', wsUrl: 'http://nope' })).toBeUndefined();
+    expect(parseClientConfig('hello')).toBeUndefined();
+  });
+
+  it('falls back to the settings page when /api/client-config is unreachable', async () => {
+    mockClientConfig(null);
+    const account = useAccountStore();
+    await account.init();
+    expect(account.configState).toBe('unavailable');
+    expect(useUiStore().view).toBe('settings');
+    expect(core.phones).toHaveLength(0);
+  });
+});
+
+describe('demo sign-in', () => {
+  it('one click creates one Phone configured for the gateway and shows it registered', async () => {
+    mockClientConfig();
+    const account = useAccountStore();
+    await account.init();
+    expect(account.demoAccounts.map((d) => d.username)).toEqual(['1001', '1002']);
+
+    expect(await account.signInDemo('1001')).toBe(true);
+    expect(core.phones).toHaveLength(1);
+    const cfg = core.phones[0]!.config;
+    expect(cfg).toMatchObject({
+      wsUrl: 'wss://127.0.0.1:8443/ws',
+      sipUri: 'sip:1001@localhost',
+      authUser: '1001',
+      password: 'demo-1001-pw',
+      displayName: 'Alice',
+      pbxPreset: 'kamailio',
+      iceServers: CLIENT_CONFIG.iceServers,
+    });
+    expect(core.phones[0]!.start).toHaveBeenCalledOnce();
+    expect(account.registration).toBe('registered');
+    expect(account.connection).toBe('connected');
+    expect(account.identity?.uri).toBe('sip:1001@localhost');
+    // The demo password is not persisted: it comes from the gateway each time.
+    expect(JSON.stringify(localStorage)).not.toContain('demo-1001-pw');
+    expect(loadSettings().demoUser).toBe('1001');
+    expect(loadSettings().autoLogin).toBe(true);
+  });
+
+  it('signs in again by itself after a reload', async () => {
+    mockClientConfig();
+    const a = useAccountStore();
+    await a.init();
+    await a.signInDemo('1002');
+    setActivePinia(createPinia());
+    const again = useAccountStore();
+    await again.init();
+    expect(again.signedIn).toBe(true);
+    expect(core.phones.at(-1)!.config.sipUri).toBe('sip:1002@localhost');
+  });
+
+  it('fans phone events out to the other stores', async () => {
+    mockClientConfig();
+    const account = useAccountStore();
+    await account.init();
+    await account.signInDemo('1001');
+    const phone = core.phones[0]!;
+    phone.emit('registration', { state: 'failed', reason: '403 Forbidden', code: 403 });
+    expect(account.registration).toBe('failed');
+    expect(account.registrationReason).toBe('403 Forbidden');
+    phone.emit('connection', { state: 'disconnected', attempt: 2, nextRetryMs: 4000 });
+    expect(account.reconnect).toEqual({ attempt: 2, nextRetryMs: 4000 });
+    phone.emit('trace', {
+      seq: 1,
+      direction: 'sent',
+      time: 1,
+      firstLine: 'REGISTER sip:localhost SIP/2.0',
+      text: 'REGISTER …',
+    });
+    expect(useDiagnosticsStore().trace).toHaveLength(1);
+    phone.ring('sip:1002@localhost', 'Bob');
+    expect(useCallsStore().incoming).toHaveLength(1);
+    phone.emit('error', { message: 'refresh rejected' });
+    expect(useUiStore().toasts.at(-1)?.text).toContain('refresh rejected');
+  });
+
+  it('signing out stops the phone, forgets the lines and turns auto sign-in off', async () => {
+    mockClientConfig();
+    const account = useAccountStore();
+    await account.init();
+    await account.signInDemo('1001');
+    const phone = core.phones[0]!;
+    phone.call('1002');
+    await account.signOut();
+    expect(phone.stop).toHaveBeenCalledOnce();
+    expect(account.signedIn).toBe(false);
+    expect(account.registration).toBe('unregistered');
+    expect(useCallsStore().live).toHaveLength(0);
+    expect(loadSettings().autoLogin).toBe(false);
+  });
+});
+
+describe('own server', () => {
+  it('signs in with the decrypted password and the settings’ WebRTC options', async () => {
+    mockClientConfig(null);
+    const account = useAccountStore();
+    const s = defaultSettings();
+    await account.saveAccount({
+      account: {
+        wsUrl: 'wss://pbx.example.com:8089/ws',
+        sipUri: 'sip:2001@pbx.example.com',
+        authUser: '',
+        displayName: '',
+        pbxPreset: 'asterisk',
+      },
+      webrtc: {
+        ...s.webrtc,
+        relayOnly: true,
+        dtmfMode: 'info',
+        iceServers: [
+          { urls: 'turn:t.example.com:3478 stun:s.example.com', username: 'u', credential: 'pw' },
+        ],
+      },
+      call: s.call,
+      autoLogin: false,
+      password: 'pbx-secret',
+    });
+    expect(await account.signIn()).toBe(true);
+    expect(core.phones[0]!.config).toMatchObject({
+      wsUrl: 'wss://pbx.example.com:8089/ws',
+      sipUri: 'sip:2001@pbx.example.com',
+      authUser: undefined,
+      password: 'pbx-secret',
+      pbxPreset: 'asterisk',
+      iceTransportPolicy: 'relay',
+      dtmfMode: 'info',
+      iceServers: [
+        {
+          urls: ['turn:t.example.com:3478', 'stun:s.example.com'],
+          username: 'u',
+          credential: 'pw',
+        },
+      ],
+      autoAnswer: false,
+    });
+  });
+
+  it('refuses to sign in without a password', async () => {
+    const account = useAccountStore();
+    account.settings.account.wsUrl = 'wss://x/ws';
+    account.settings.account.sipUri = 'sip:a@x';
+    expect(await account.signIn()).toBe(false);
+    expect(account.loginError).toBeTruthy();
+    expect(core.phones).toHaveLength(0);
+    await saveSecret('password', 'p');
+    expect(await account.signIn()).toBe(true);
+  });
+
+  it('builds a core config from settings', () => {
+    const s = defaultSettings();
+    s.account = {
+      wsUrl: ' wss://a/ws ',
+      sipUri: 'sip:1@a',
+      authUser: 'x',
+      displayName: 'D',
+      pbxPreset: 'freeswitch',
+    };
+    const cfg = buildPhoneConfig(s, 'pw', [], 'inst');
+    expect(cfg.wsUrl).toBe('wss://a/ws');
+    expect(cfg.instanceId).toBe('inst');
+    expect(cfg.audio).toEqual({
+      echoCancellation: true,
+      noiseSuppression: true,
+      autoGainControl: true,
+    });
+    expect(cfg.iceTransportPolicy).toBe('all');
+  });
+});

@@ -1,0 +1,451 @@
+// The account: settings (localStorage) and secrets (encrypted, IndexedDB), the
+// gateway's client configuration, sign-in/out, and registration + connection
+// state. Owns the single Phone instance and fans its events out to the other
+// stores.
+import { defineStore } from 'pinia';
+import { computed, markRaw, ref, shallowRef } from 'vue';
+import type { ConnectionState, IceServerConfig, PhoneConfig, RegistrationState } from '../phone';
+import { i18n } from '../i18n';
+import { deleteSecret, loadSecret, saveSecret } from '../storage/secrets';
+import {
+  loadSettings,
+  saveSettings,
+  type AccountSettings,
+  type CallSettings,
+  type IceServerSetting,
+  type StoredSettings,
+  type WebRtcSettings,
+} from '../storage/settings';
+import { coreServices, loadCore, type PhoneLike } from './core';
+import { useCallsStore } from './calls';
+import { useContactsStore } from './contacts';
+import { useDevicesStore } from './devices';
+import { useDiagnosticsStore } from './diagnostics';
+import { useUiStore } from './ui';
+
+export interface DemoAccount {
+  username: string;
+  password: string;
+  displayName: string;
+}
+
+/** GET /api/client-config from the gateway that serves this page. */
+export interface ClientConfig {
+  domain: string;
+  wsUrl: string;
+  iceServers: RTCIceServer[];
+  demoAccounts: DemoAccount[];
+  services: { echo: string; tone: string };
+}
+
+const str = (v: unknown): v is string => typeof v === 'string';
+
+export function parseClientConfig(raw: unknown): ClientConfig | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  if (!str(r.domain) || !str(r.wsUrl) || !/^wss?:\/\//i.test(r.wsUrl)) return undefined;
+  const demo = Array.isArray(r.demoAccounts) ? r.demoAccounts : [];
+  const ice = Array.isArray(r.iceServers) ? r.iceServers : [];
+  const services = (typeof r.services === 'object' && r.services) as
+    Record<string, unknown> | false;
+  return {
+    domain: r.domain,
+    wsUrl: r.wsUrl,
+    iceServers: ice.filter(
+      (s): s is RTCIceServer =>
+        typeof s === 'object' && s !== null && (str(s.urls) || Array.isArray(s.urls)),
+    ),
+    demoAccounts: demo
+      .filter(
+        (d): d is DemoAccount =>
+          typeof d === 'object' && d !== null && str(d.username) && str(d.password),
+      )
+      .map((d) => ({ ...d, displayName: str(d.displayName) ? d.displayName : d.username })),
+    services: {
+      echo: services && str(services.echo) ? services.echo : '',
+      tone: services && str(services.tone) ? services.tone : '',
+    },
+  };
+}
+
+export const SIP_URI_RE = /^sips?:[^@\s;]+@[^\s@;]+(;\S*)?$/i;
+export const WS_URL_RE = /^wss?:\/\/[^\s/]+/i;
+export const ICE_URL_RE = /^(stuns?|turns?):\S+$/i;
+
+/** Splits "turn:a?transport=udp, turn:b" into URLs. */
+export function iceUrls(setting: string): string[] {
+  return setting
+    .split(/[\s,]+/)
+    .map((u) => u.trim())
+    .filter(Boolean);
+}
+
+/** Everything the core needs, from the settings and the (decrypted) password. */
+export function buildPhoneConfig(
+  s: StoredSettings,
+  password: string,
+  iceServers: IceServerConfig[],
+  instanceId?: string,
+): PhoneConfig {
+  const w = s.webrtc;
+  return {
+    wsUrl: s.account.wsUrl.trim(),
+    sipUri: s.account.sipUri.trim(),
+    authUser: s.account.authUser.trim() || undefined,
+    password,
+    displayName: s.account.displayName.trim() || undefined,
+    pbxPreset: s.account.pbxPreset,
+    iceServers,
+    iceTransportPolicy: w.relayOnly ? 'relay' : 'all',
+    bundlePolicy: w.bundlePolicy,
+    rtcpMuxPolicy: w.rtcpMuxPolicy,
+    iceCandidatePoolSize: w.iceCandidatePoolSize,
+    iceGatheringTimeoutMs: w.iceGatheringTimeoutMs,
+    audio: {
+      echoCancellation: w.echoCancellation,
+      noiseSuppression: w.noiseSuppression,
+      autoGainControl: w.autoGainControl,
+    },
+    dtmfMode: w.dtmfMode,
+    // Auto-answer is applied by the calls store so it can be switched live.
+    autoAnswer: false,
+    instanceId,
+  };
+}
+
+/** One +sip.instance per tab, kept across reloads of that tab (the registrar then replaces the binding). */
+function tabInstanceId(): string | undefined {
+  try {
+    const key = 'softphone.instance';
+    let id = sessionStorage.getItem(key);
+    if (!id && typeof crypto.randomUUID === 'function') {
+      id = crypto.randomUUID();
+      sessionStorage.setItem(key, id);
+    }
+    return id ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SECRET_PASSWORD = 'password';
+const SECRET_ICE = 'ice-credentials';
+
+export const useAccountStore = defineStore('account', () => {
+  const settings = ref<StoredSettings>(loadSettings());
+  const clientConfig = ref<ClientConfig | undefined>();
+  const configState = ref<'loading' | 'ready' | 'unavailable'>('loading');
+  const hasSavedPassword = ref(false);
+  const registration = ref<RegistrationState>('unregistered');
+  const registrationReason = ref<string | undefined>();
+  const registrationCode = ref<number | undefined>();
+  const connection = ref<ConnectionState>('disconnected');
+  const reconnect = ref<{ attempt: number; nextRetryMs: number } | undefined>();
+  const signingIn = ref(false);
+  const loginError = ref<string | undefined>();
+  const phone = shallowRef<PhoneLike | undefined>();
+  /** The AOR and name we are signed in with. */
+  const identity = ref<{ uri: string; displayName: string; domain: string } | undefined>();
+  let unsubscribe: (() => void)[] = [];
+
+  const signedIn = computed(() => phone.value !== undefined);
+  const registered = computed(() => registration.value === 'registered');
+  const hasAccount = computed(
+    () => !!settings.value.account.wsUrl && !!settings.value.account.sipUri,
+  );
+  const demoAccounts = computed(() => clientConfig.value?.demoAccounts ?? []);
+
+  const t = (key: string, params?: Record<string, unknown>) =>
+    params ? i18n.global.t(key, params) : i18n.global.t(key);
+
+  function persist(): void {
+    saveSettings(settings.value);
+  }
+
+  async function fetchClientConfig(timeoutMs = 4000): Promise<void> {
+    configState.value = 'loading';
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+    try {
+      const res = await fetch('api/client-config', {
+        signal: ctrl.signal,
+        headers: { Accept: 'application/json' },
+        cache: 'no-store',
+      });
+      const parsed = res.ok ? parseClientConfig(await res.json()) : undefined;
+      clientConfig.value = parsed;
+      configState.value = parsed ? 'ready' : 'unavailable';
+    } catch {
+      clientConfig.value = undefined;
+      configState.value = 'unavailable';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Start-up: gateway config, saved password, automatic sign-in. */
+  async function init(): Promise<void> {
+    hasSavedPassword.value =
+      (await loadSecret(SECRET_PASSWORD).catch(() => undefined)) !== undefined;
+    await fetchClientConfig();
+    const s = settings.value;
+    const demoOk = !s.demoUser || demoAccounts.value.some((d) => d.username === s.demoUser);
+    if (s.autoLogin && hasAccount.value && demoOk) {
+      await signIn();
+    } else if (configState.value === 'unavailable' && !hasAccount.value) {
+      useUiStore().go('settings');
+    }
+  }
+
+  async function iceServersFromSettings(): Promise<IceServerConfig[]> {
+    const creds = await loadIceCredentials();
+    return settings.value.webrtc.iceServers
+      .map((s, i) => ({ ...s, credential: creds[i] ?? '' }))
+      .filter((s) => iceUrls(s.urls).length > 0)
+      .map((s) => ({
+        urls: iceUrls(s.urls),
+        ...(s.username ? { username: s.username } : {}),
+        ...(s.credential ? { credential: s.credential } : {}),
+      }));
+  }
+
+  async function loadIceCredentials(): Promise<string[]> {
+    const json = await loadSecret(SECRET_ICE).catch(() => undefined);
+    try {
+      const v: unknown = json ? JSON.parse(json) : [];
+      return Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : '')) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Signs in with the saved account (or a demo user of this gateway). */
+  async function signIn(opts: { password?: string } = {}): Promise<boolean> {
+    if (phone.value || signingIn.value) return false;
+    signingIn.value = true;
+    loginError.value = undefined;
+    const ui = useUiStore();
+    try {
+      const s = settings.value;
+      const demo = s.demoUser
+        ? demoAccounts.value.find((d) => d.username === s.demoUser)
+        : undefined;
+      const password = opts.password ?? demo?.password ?? (await loadSecret(SECRET_PASSWORD)) ?? '';
+      if (!password) throw new Error(t('login.needPassword'));
+      const iceServers =
+        demo && clientConfig.value ? clientConfig.value.iceServers : await iceServersFromSettings();
+      const devices = await useDevicesStore()
+        .ensureManager()
+        .catch(() => undefined);
+      const config = buildPhoneConfig(s, password, iceServers, tabInstanceId());
+      const p = markRaw(await coreServices().createPhone(config, devices));
+      phone.value = p;
+      identity.value = {
+        uri: config.sipUri,
+        displayName: config.displayName ?? '',
+        domain: /@([^;>:]+)/.exec(config.sipUri)?.[1] ?? '',
+      };
+      wire(p);
+      registration.value = 'registering';
+      try {
+        await p.start();
+      } catch (e) {
+        // The phone keeps reconnecting on its own; the badge shows why it is not registered.
+        registrationReason.value ??= e instanceof Error ? e.message : String(e);
+        if (registration.value === 'registering') registration.value = 'failed';
+      }
+      if (!s.autoLogin) {
+        s.autoLogin = true;
+        persist();
+      }
+      void useContactsStore().onSignedIn();
+      return true;
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      loginError.value = msg;
+      ui.toast(t('errors.loginFailed', { error: msg }));
+      return false;
+    } finally {
+      signingIn.value = false;
+    }
+  }
+
+  /** One click: a demo user of the gateway that served this page. */
+  async function signInDemo(username: string): Promise<boolean> {
+    const cc = clientConfig.value;
+    const demo = cc?.demoAccounts.find((d) => d.username === username);
+    if (!cc || !demo) return false;
+    if (phone.value) await signOut();
+    settings.value.account = {
+      wsUrl: cc.wsUrl,
+      sipUri: `sip:${demo.username}@${cc.domain}`,
+      authUser: demo.username,
+      displayName: demo.displayName,
+      pbxPreset: 'kamailio',
+    };
+    settings.value.demoUser = demo.username;
+    settings.value.autoLogin = true;
+    persist();
+    requestNotificationPermission();
+    return signIn();
+  }
+
+  function requestNotificationPermission(): void {
+    if (!settings.value.call.notifications) return;
+    const N = globalThis.Notification;
+    if (N && N.permission === 'default') void N.requestPermission().catch(() => undefined);
+  }
+
+  async function signOut(): Promise<void> {
+    const p = phone.value;
+    if (!p) return;
+    settings.value.autoLogin = false;
+    persist();
+    try {
+      await p.stop();
+    } finally {
+      for (const u of unsubscribe) u();
+      unsubscribe = [];
+      phone.value = undefined;
+      identity.value = undefined;
+      registration.value = 'unregistered';
+      registrationReason.value = undefined;
+      connection.value = 'disconnected';
+      reconnect.value = undefined;
+      useCallsStore().reset();
+      useContactsStore().onSignedOut();
+    }
+  }
+
+  function wire(p: PhoneLike): void {
+    const calls = useCallsStore();
+    const contacts = useContactsStore();
+    const diagnostics = useDiagnosticsStore();
+    const ui = useUiStore();
+    unsubscribe = [
+      p.on('registration', (ev) => {
+        registration.value = ev.state;
+        registrationReason.value = ev.reason;
+        registrationCode.value = ev.code;
+        if (ev.state === 'registered') void contacts.onRegistered();
+      }),
+      p.on('connection', (ev) => {
+        connection.value = ev.state;
+        reconnect.value =
+          ev.attempt && ev.nextRetryMs !== undefined
+            ? { attempt: ev.attempt, nextRetryMs: ev.nextRetryMs }
+            : undefined;
+      }),
+      p.on('callAdded', (h) => calls.onCallAdded(h)),
+      p.on('incomingCall', (h) => calls.onIncoming(h)),
+      p.on('callUpdated', (h) => calls.onCallUpdated(h)),
+      p.on('callEnded', (h) => calls.onCallEnded(h)),
+      p.on('message', (m) => void contacts.onMessage(m)),
+      p.on('presence', (ev) => contacts.onPresence(ev)),
+      p.on('trace', (e) => diagnostics.onTrace(e)),
+      p.on('error', (e) => ui.toast(t('errors.generic', { error: e.message }))),
+    ];
+  }
+
+  /** Validates and saves account + WebRTC settings; secrets go encrypted to IndexedDB. */
+  async function saveAccount(next: {
+    account: AccountSettings;
+    webrtc: WebRtcSettings;
+    call: CallSettings;
+    autoLogin: boolean;
+    password?: string;
+  }): Promise<void> {
+    const accountChanged = JSON.stringify(next.account) !== JSON.stringify(settings.value.account);
+    const s: StoredSettings = {
+      ...settings.value,
+      account: { ...next.account },
+      webrtc: {
+        ...next.webrtc,
+        iceServers: next.webrtc.iceServers.map((x: IceServerSetting) => ({ ...x })),
+      },
+      call: { ...next.call },
+      autoLogin: next.autoLogin,
+    };
+    // Editing the account by hand leaves demo mode.
+    if (accountChanged || next.password) s.demoUser = undefined;
+    settings.value = s;
+    persist();
+    if (next.password) {
+      await saveSecret(SECRET_PASSWORD, next.password);
+      hasSavedPassword.value = true;
+    }
+    const creds = next.webrtc.iceServers.map((x) => x.credential);
+    if (creds.some(Boolean)) await saveSecret(SECRET_ICE, JSON.stringify(creds));
+    else await deleteSecret(SECRET_ICE);
+  }
+
+  async function forgetPassword(): Promise<void> {
+    await deleteSecret(SECRET_PASSWORD);
+    hasSavedPassword.value = false;
+  }
+
+  /** ICE servers for the settings form, credentials decrypted. */
+  async function iceServersForEditing(): Promise<IceServerSetting[]> {
+    const creds = await loadIceCredentials();
+    return settings.value.webrtc.iceServers.map((s, i) => ({ ...s, credential: creds[i] ?? '' }));
+  }
+
+  function setCallSetting<K extends keyof CallSettings>(key: K, value: CallSettings[K]): void {
+    settings.value.call[key] = value;
+    persist();
+    if (key === 'notifications' && value) requestNotificationPermission();
+  }
+
+  /** The ICE servers a pre-call check should use (gateway TURN for demo users). */
+  async function effectiveIceServers(): Promise<RTCIceServer[]> {
+    if (settings.value.demoUser && clientConfig.value) return clientConfig.value.iceServers;
+    if (!hasAccount.value && clientConfig.value) return clientConfig.value.iceServers;
+    return iceServersFromSettings();
+  }
+
+  /** Server to test in the pre-call check: the configured one, else the gateway's. */
+  const effectiveWsUrl = computed(
+    () => settings.value.account.wsUrl || clientConfig.value?.wsUrl || '',
+  );
+  const effectiveDomain = computed(
+    () => /@([^;>:]+)/.exec(settings.value.account.sipUri)?.[1] ?? clientConfig.value?.domain ?? '',
+  );
+
+  /** Starts fetching the core chunk without waiting (one-click sign-in is then instant). */
+  function prefetchCore(): void {
+    void loadCore().catch(() => undefined);
+  }
+
+  return {
+    settings,
+    clientConfig,
+    configState,
+    hasSavedPassword,
+    registration,
+    registrationReason,
+    registrationCode,
+    connection,
+    reconnect,
+    signingIn,
+    loginError,
+    phone,
+    identity,
+    signedIn,
+    registered,
+    hasAccount,
+    demoAccounts,
+    effectiveWsUrl,
+    effectiveDomain,
+    fetchClientConfig,
+    init,
+    signIn,
+    signInDemo,
+    signOut,
+    saveAccount,
+    forgetPassword,
+    iceServersForEditing,
+    setCallSetting,
+    effectiveIceServers,
+    prefetchCore,
+  };
+});

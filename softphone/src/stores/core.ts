@@ -1,0 +1,125 @@
+// The one door from the stores to the telephony core. The core (and SIP.js
+// under it) is loaded with a dynamic import, so it is a separate chunk that is
+// not part of the first load: it is fetched in the background after start-up
+// and awaited by the first action that needs it. Only types are imported
+// statically. Tests replace the services with fakes (setCoreServices).
+import type {
+  CallHandle,
+  DeviceLists,
+  DeviceSelection,
+  PbxPreset,
+  PbxPresetDescription,
+  PhoneConfig,
+  PhoneEvents,
+  PresenceSubscription,
+  CallOptions,
+  AudioProcessingConfig,
+} from '../phone';
+
+export type Core = typeof import('../phone');
+
+/** What the stores use of the core's Phone. */
+export interface PhoneLike {
+  on<K extends keyof PhoneEvents>(event: K, fn: (payload: PhoneEvents[K]) => void): () => void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  call(target: string, options?: CallOptions): CallHandle;
+  sendMessage(target: string, text: string, contentType?: string): Promise<void>;
+  subscribePresence(target: string): PresenceSubscription;
+  exportTrace(): string;
+  warmUp(): Promise<void>;
+}
+
+/** What the stores use of the core's Conference mixer. */
+export interface ConferenceLike {
+  readonly participants: CallHandle[];
+  add(handle: CallHandle): void;
+  remove(handle: CallHandle): void;
+  end(): void;
+}
+
+export interface LevelMeterLike {
+  onLevel(fn: (level: number) => void, intervalMs?: number): void;
+  stop(): void;
+}
+
+/** What the stores use of the core's DeviceManager. */
+export interface DeviceManagerLike {
+  on(event: 'change', fn: (lists: DeviceLists) => void): () => void;
+  on(event: 'selection', fn: (selection: DeviceSelection) => void): () => void;
+  readonly selection: Readonly<DeviceSelection>;
+  readonly lists: Readonly<DeviceLists>;
+  enumerate(): Promise<DeviceLists>;
+  requestPermission(video?: boolean): Promise<void>;
+  select(kind: keyof DeviceSelection, deviceId: string): void;
+  audioConstraints(processing: AudioProcessingConfig, deviceId?: string): MediaTrackConstraints;
+  createLevelMeter(stream: MediaStream): LevelMeterLike;
+  dispose(): void;
+}
+
+export interface CoreServices {
+  createPhone(config: PhoneConfig, devices: DeviceManagerLike | undefined): Promise<PhoneLike>;
+  createConference(calls: CallHandle[]): Promise<ConferenceLike>;
+  createDeviceManager(): Promise<DeviceManagerLike>;
+  /** Routes a media element to an output device; false where the browser cannot. */
+  setSinkId(element: HTMLMediaElement, deviceId: string): Promise<boolean>;
+  normalizeTarget(target: string, domain: string): Promise<string>;
+  presets(): Promise<Readonly<Record<PbxPreset, Readonly<PbxPresetDescription>>>>;
+  exportRedacted(text: string, secrets: string[]): Promise<string>;
+}
+
+let corePromise: Promise<Core> | undefined;
+
+/** Loads the core chunk once; safe to call early to warm it. */
+export function loadCore(): Promise<Core> {
+  corePromise ??= import('../phone').catch((err: unknown) => {
+    corePromise = undefined;
+    throw err;
+  });
+  return corePromise;
+}
+
+export const realCoreServices: CoreServices = {
+  async createPhone(config, devices) {
+    const core = await loadCore();
+    return new core.Phone(config, {
+      devices: devices as InstanceType<Core['DeviceManager']> | undefined,
+    });
+  },
+  async createConference(calls) {
+    const core = await loadCore();
+    return new core.Conference(calls);
+  },
+  async createDeviceManager() {
+    const core = await loadCore();
+    return new core.DeviceManager();
+  },
+  async setSinkId(element, deviceId) {
+    const core = await loadCore();
+    return core.DeviceManager.setSinkId(element, deviceId);
+  },
+  async normalizeTarget(target, domain) {
+    return (await loadCore()).normalizeTarget(target, domain);
+  },
+  async presets() {
+    return (await loadCore()).PBX_PRESETS;
+  },
+  async exportRedacted(text, secrets) {
+    return (await loadCore()).redactSip(text, secrets);
+  },
+};
+
+let services: CoreServices = realCoreServices;
+
+export function coreServices(): CoreServices {
+  return services;
+}
+
+/** Tests: swap the core for a fake at the boundary. */
+export function setCoreServices(next: Partial<CoreServices>): void {
+  services = { ...realCoreServices, ...next };
+}
+
+export function resetCoreServices(): void {
+  services = realCoreServices;
+}

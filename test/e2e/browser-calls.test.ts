@@ -1,0 +1,163 @@
+// Browser ↔ browser through the real gateway (Kamailio over WSS, rtpengine):
+// one-click demo login, two-way audio on repeated calls, hold/resume, blind
+// transfer. Each browser plays its own tone as the microphone so crossed or
+// looped media is caught: 1001 = 1000 Hz, 1002 = 600 Hz, 1003 = 800 Hz.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startE2eStack, type E2eStack } from './harness/stack.js';
+import {
+  answer,
+  anyRemoteTone,
+  byId,
+  dial,
+  expectTone,
+  hangup,
+  inboundStats,
+  launchPhone,
+  loginDemo,
+  packetGrowth,
+  registrationState,
+  remoteTone,
+  report,
+  sleep,
+  waitCallState,
+  type Phone,
+} from './harness/softphone.js';
+import { ensureSoftphoneBuilt, screenshot } from './harness/artifacts.js';
+
+const TOL = 30;
+const MIN_LEVEL = 0.01;
+/** 20 ms packets: ~50 a second; anything under 20 in a second is no stream. */
+const FLOWING = 20;
+
+let stack: E2eStack;
+let a: Phone; // 1001
+let b: Phone; // 1002
+let c: Phone; // 1003
+const regMs: Record<string, number> = {};
+
+/** a calls `target`, callee answers; both established. */
+async function connect(caller: Phone, callee: Phone, target: string): Promise<void> {
+  await dial(caller.page, target);
+  await byId(callee.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+  const callerState = await waitCallState(caller.page, ['ringing', 'early', 'calling'], 5000);
+  expect(['ringing', 'early']).toContain(callerState === 'calling' ? await waitCallState(caller.page, ['ringing', 'early'], 5000) : callerState);
+  await answer(callee.page);
+  await waitCallState(callee.page, 'established', 15_000);
+  await waitCallState(caller.page, 'established', 15_000);
+}
+
+async function endCall(from: Phone, other: Phone): Promise<void> {
+  await hangup(from.page);
+  await waitCallState(from.page, ['ended', 'idle'], 10_000);
+  await waitCallState(other.page, ['ended', 'idle'], 10_000);
+}
+
+describe('browser ↔ browser through the gateway', () => {
+  beforeAll(async () => {
+    ensureSoftphoneBuilt();
+    stack = await startE2eStack('calls');
+    [a, b, c] = await Promise.all([
+      launchPhone('1001', 1000, stack.baseUrl),
+      launchPhone('1002', 600, stack.baseUrl),
+      launchPhone('1003', 800, stack.baseUrl),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled([a?.close(), b?.close(), c?.close()]);
+    await stack?.stop();
+  });
+
+  afterEach(async ({ task }) => {
+    if (task.result?.state === 'fail') {
+      process.stderr.write(`\n[e2e] ${task.name} failed; component logs:\n${stack.logs(40)}\n${[a, b, c].map(report).join('\n')}\n`);
+      await Promise.allSettled([a, b, c].map((p) => p && screenshot(p.page, `failed-${task.name.replace(/\W+/g, '-').slice(0, 40)}-${p.name}`)));
+    }
+    // leave no call up for the next test
+    for (const p of [a, b, c]) await hangup(p.page).catch(() => undefined);
+    await sleep(300);
+  });
+
+  it('one-click demo login registers all three softphones', async () => {
+    for (const [p, user] of [
+      [a, '1001'],
+      [b, '1002'],
+      [c, '1003'],
+    ] as const) {
+      regMs[user] = await loginDemo(p, user);
+      expect(await registrationState(p.page)).toBe('registered');
+    }
+    const shot = await screenshot(a.page, 'phone-idle-registered');
+    expect(shot.size).toBeGreaterThan(5000);
+  });
+
+  it('1001 → 1002, three calls in a row: each side hears the other side’s tone, packets flow', async () => {
+    for (let i = 1; i <= 3; i++) {
+      await connect(a, b, '1002');
+      const heardByA = await expectTone(a.page, 600, { tol: TOL, minLevel: MIN_LEVEL });
+      const heardByB = await expectTone(b.page, 1000, { tol: TOL, minLevel: MIN_LEVEL });
+      const flowA = await packetGrowth(a.page);
+      const flowB = await packetGrowth(b.page);
+      const result = { call: i, heardByA, heardByB, flowA, flowB };
+      expect(Math.abs(heardByA.hz - 600), JSON.stringify(result)).toBeLessThanOrEqual(TOL);
+      expect(heardByA.level, JSON.stringify(result)).toBeGreaterThan(MIN_LEVEL);
+      expect(Math.abs(heardByB.hz - 1000), JSON.stringify(result)).toBeLessThanOrEqual(TOL);
+      expect(heardByB.level, JSON.stringify(result)).toBeGreaterThan(MIN_LEVEL);
+      expect(flowA.delta, JSON.stringify(result)).toBeGreaterThan(FLOWING);
+      expect(flowB.delta, JSON.stringify(result)).toBeGreaterThan(FLOWING);
+      if (i === 1) {
+        await byId(a.page, 'quality-panel').waitFor({ state: 'visible', timeout: 10_000 });
+        await sleep(1500); // let the panel collect a few samples
+        expect((await screenshot(a.page, 'phone-in-call-quality')).size).toBeGreaterThan(5000);
+      }
+      await endCall(a, b);
+    }
+  });
+
+  it('hold silences the tone at the other side; resume brings it back', async () => {
+    await connect(a, b, '1002');
+    const before = await expectTone(b.page, 1000, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(Math.abs(before.hz - 1000), 'tone before hold').toBeLessThanOrEqual(TOL);
+
+    await byId(a.page, 'hold-button').click();
+    await waitCallState(a.page, 'held', 10_000);
+    await sleep(1000); // the re-INVITE and the last packets in flight
+    const heldTone = await remoteTone(b.page, 1500);
+    const heldFlow = await packetGrowth(b.page, 1500);
+    const silenced = heldTone.level <= MIN_LEVEL || Math.abs(heldTone.hz - 1000) > TOL || heldFlow.delta < FLOWING / 2;
+    expect(silenced, `while held, 1002 still hears 1001: ${JSON.stringify({ heldTone, heldFlow })}`).toBe(true);
+
+    await byId(a.page, 'hold-button').click();
+    await waitCallState(a.page, 'established', 10_000);
+    const after = await expectTone(b.page, 1000, { tol: TOL, minLevel: MIN_LEVEL });
+    const afterFlow = await packetGrowth(b.page);
+    expect(Math.abs(after.hz - 1000), `after resume: ${JSON.stringify(after)}`).toBeLessThanOrEqual(TOL);
+    expect(after.level).toBeGreaterThan(MIN_LEVEL);
+    expect(afterFlow.delta).toBeGreaterThan(FLOWING);
+    // and the other direction survived the hold/resume
+    const back = await expectTone(a.page, 600, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(Math.abs(back.hz - 600), `1001 after resume: ${JSON.stringify(back)}`).toBeLessThanOrEqual(TOL);
+    await endCall(a, b);
+  });
+
+  it('blind transfer: 1001 transfers 1002 to 1003; 1003 rings and answers, 1001’s call ends', async () => {
+    await connect(a, b, '1002');
+    await byId(a.page, 'transfer-input').fill('1003');
+    await byId(a.page, 'blind-transfer-button').click();
+
+    await byId(c.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+    await answer(c.page);
+    await waitCallState(c.page, 'established', 15_000);
+    // the transferor's call ends by itself
+    await waitCallState(a.page, ['ended', 'idle'], 15_000);
+
+    const cHearsB = await expectTone(c.page, 600, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(Math.abs(cHearsB.hz - 600), `1003 should hear 1002 (600 Hz): ${JSON.stringify(cHearsB)}`).toBeLessThanOrEqual(TOL);
+    expect(cHearsB.level).toBeGreaterThan(MIN_LEVEL);
+    const bHearsC = await anyRemoteTone(b.page, 800, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(Math.abs(bHearsC.hz - 800), `1002 should hear 1003 (800 Hz): ${JSON.stringify(bHearsC)}`).toBeLessThanOrEqual(TOL);
+    expect((await inboundStats(a.page)).pcs, '1001 keeps no open peer connection').toBe(0);
+    await hangup(c.page);
+    await waitCallState(c.page, ['ended', 'idle'], 10_000);
+  });
+});

@@ -1,0 +1,211 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, type Stack } from './harness/stack.js';
+import { explain, runSipp, ulawFile, type SippOptions } from './harness/sipp.js';
+import { DEMO, artifacts, noMediaSessions, sippPhone, type DemoUser } from './harness/phones.js';
+import { SipUA, hdr, plainSdp, udpTransport } from './harness/sipua.js';
+
+// Calls between plain SIP phones (sipp) through the real Kamailio, rtpengine
+// and decision service: media anchoring, CANCEL, BYE from either side,
+// hold/resume, REFER, MESSAGE, the built-in echo and tone, failures, records,
+// and nothing left behind in rtpengine or Kamailio's dialog table.
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack('calls', 15000, { sip: { allowedUriDomains: ['partner.test'] } });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+/** sipp caller: 1001 (or `from`) calls `to` with `scenario`. */
+function call(scenario: string, to: string, extra: Partial<SippOptions> = {}, from: DemoUser = '1001') {
+  ulawFile(artifacts(stack), 'caller.ulaw', 1000);
+  return runSipp({
+    scenario,
+    label: `${scenario.replace('.xml', '')}-${from}-${to}`,
+    artifacts: artifacts(stack),
+    remote: `127.0.0.1:${stack.ports.sip}`,
+    localPort: stack.ports.client(0),
+    mediaPort: stack.ports.clientMedia(0),
+    service: to,
+    auth: { user: from, password: DEMO[from] },
+    keys: { domain: stack.cfg.domain, from_user: from, refer_to: stack.cfg.services.echoExtension },
+    durationMs: 2000,
+    timeoutSec: 20,
+    ...extra,
+  });
+}
+
+const relayed = async () => (await stack.gw.rtpengine.statistics()).relayedPackets;
+
+describe('calls between registered SIP phones', () => {
+  it('connects 1001 to 1002 with RTP flowing both ways through rtpengine, caller hangs up', async () => {
+    const phone = await sippPhone(stack, { user: '1002', slot: 1 });
+    const before = await relayed();
+    const caller = await call('uac-call.xml', '1002');
+    expect(caller.code, explain(caller)).toBe(0);
+    const callee = await phone.done;
+    expect(callee.code, explain(callee)).toBe(0);
+    // 2 s of 20 ms packets from the caller, echoed back by the callee: ~200 relayed.
+    expect(await relayed()).toBeGreaterThan(before + 150);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
+  it('lets the callee hang up (BYE from the called side)', async () => {
+    const phone = await sippPhone(stack, { user: '1002', slot: 1, scenario: 'uas-hangup.xml', durationMs: 1000 });
+    const caller = await call('uac-wait-bye.xml', '1002');
+    expect(caller.code, explain(caller)).toBe(0);
+    const callee = await phone.done;
+    expect(callee.code, explain(callee)).toBe(0);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
+  it('cancels a ringing call: 487 to the caller, nothing left in rtpengine', async () => {
+    const phone = await sippPhone(stack, { user: '1002', slot: 1, scenario: 'uas-ring.xml' });
+    const caller = await call('uac-cancel.xml', '1002');
+    expect(caller.code, explain(caller)).toBe(0);
+    const callee = await phone.done;
+    expect(callee.code, explain(callee)).toBe(0);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
+  it('holds and resumes with re-INVITEs (sendonly answered recvonly, then sendrecv)', async () => {
+    const phone = await sippPhone(stack, { user: '1002', slot: 1 });
+    const caller = await call('uac-hold.xml', '1002');
+    expect(caller.code, explain(caller)).toBe(0);
+    const callee = await phone.done;
+    expect(callee.code, explain(callee)).toBe(0);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
+  it('relays REFER in the dialog: 202 Accepted, then the NOTIFY back to the referrer', async () => {
+    const phone = await sippPhone(stack, { user: '1002', slot: 1 });
+    const caller = await call('uac-refer.xml', '1002');
+    expect(caller.code, explain(caller)).toBe(0);
+    const callee = await phone.done;
+    expect(callee.code, explain(callee)).toBe(0);
+    expect(callee.messages).toMatch(/REFER sip:/);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
+  it('answers 9196 with the echo service: our RTP comes back', async () => {
+    const before = await relayed();
+    const caller = await call('uac-call.xml', stack.cfg.services.echoExtension);
+    expect(caller.code, explain(caller)).toBe(0);
+    expect(await relayed()).toBeGreaterThan(before + 150);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
+  it('answers 9198 with the tone service: RTP flows toward the caller', async () => {
+    const before = await relayed();
+    const caller = await call('uac-call.xml', stack.cfg.services.toneExtension);
+    expect(caller.code, explain(caller)).toBe(0);
+    // caller's stream plus the tone: ~200 packets in 2 s
+    expect(await relayed()).toBeGreaterThan(before + 150);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+});
+
+describe('requests that do not become calls', () => {
+  let ua: SipUA;
+  beforeAll(async () => {
+    ua = new SipUA(
+      await udpTransport({ remoteHost: '127.0.0.1', remotePort: stack.ports.sip, localPort: stack.ports.client(5) }),
+      { user: '1004', password: DEMO['1004'] },
+    );
+  });
+  afterAll(async () => ua?.close());
+
+  const invite = (uri: string) => ua.request('INVITE', { uri, body: plainSdp(stack.ports.clientMedia(5)) });
+
+  it('says 480 for a user who exists but is not registered', async () => {
+    const r = await invite('sip:1003@localhost');
+    expect(r.final.status).toBe(480);
+  });
+
+  it('says 404 for a number nobody has', async () => {
+    const r = await invite('sip:5555@localhost');
+    expect(r.final.status).toBe(404);
+  });
+
+  it('refuses to relay to a domain the config does not allow (403)', async () => {
+    const r = await invite('sip:bob@evil.test');
+    expect(r.final.status).toBe(403);
+  });
+
+  it('challenges an INVITE without credentials with 407 and a qop=auth digest', async () => {
+    const r = await ua.request('INVITE', {
+      uri: 'sip:1002@localhost',
+      body: plainSdp(stack.ports.clientMedia(5)),
+      authenticate: false,
+    });
+    expect(r.final.status).toBe(407);
+    expect(hdr(r.final, 'proxy-authenticate')).toMatch(/Digest realm="localhost".*qop="auth"/);
+  });
+
+  it('refuses a caller whose From is not the authenticated user (403)', async () => {
+    const r = await ua.request('INVITE', {
+      uri: 'sip:9196@localhost',
+      from: '<sip:1001@localhost>',
+      body: plainSdp(stack.ports.clientMedia(5)),
+    });
+    expect(r.final.status).toBe(403);
+  });
+
+  it('relays MESSAGE between users without touching rtpengine', async () => {
+    const bob = new SipUA(
+      await udpTransport({ remoteHost: '127.0.0.1', remotePort: stack.ports.sip, localPort: stack.ports.client(6) }),
+      { user: '1003', password: DEMO['1003'] },
+    );
+    try {
+      expect((await bob.register()).final.status).toBe(200);
+      const got = new Promise<string>((resolve) =>
+        bob.onRequest((req) => {
+          req.reply(200, 'OK');
+          if (req.msg.method === 'MESSAGE') resolve(req.msg.body);
+        }),
+      );
+      const r = await ua.request('MESSAGE', {
+        uri: 'sip:1003@localhost',
+        body: 'hello from 1004',
+        contentType: 'text/plain',
+      });
+      expect(r.final.status).toBe(200);
+      expect(await got).toBe('hello from 1004');
+      expect(await stack.gw.rtpengine.sessionCount()).toBe(0);
+      expect((await bob.register({ expires: 0 })).final.status).toBe(200);
+    } finally {
+      await bob.close();
+    }
+  });
+
+  it('answers OPTIONS keepalives itself', async () => {
+    const r = await ua.request('OPTIONS', { uri: `sip:127.0.0.1:${stack.ports.sip}`, authenticate: false });
+    expect(r.final.status).toBe(200);
+  });
+});
+
+describe('after all calls', () => {
+  it('recorded answered calls as ended and the cancelled one as failed with 487', async () => {
+    // Events are fire-and-forget from Kamailio's event workers: give them a moment.
+    await new Promise((r) => setTimeout(r, 500));
+    const records = stack.gw.records.recent(50);
+    expect(records.filter((r) => r.status === 'ended').length).toBeGreaterThanOrEqual(6);
+    const cancelled = records.find((r) => r.status === 'failed');
+    expect(cancelled?.code).toBe(487);
+    expect(records.some((r) => r.direction === 'service' && r.toUser === '9196')).toBe(true);
+  });
+
+  it('leaves no session in rtpengine and no dialog in Kamailio', async () => {
+    expect(await noMediaSessions(stack)).toBe(0);
+    const out = execFileSync('kamcmd', ['-s', `unix:${join(stack.gw.dirs.run, 'kamailio_ctl')}`, 'dlg.stats_active'], {
+      encoding: 'utf8',
+    });
+    const active = /all:\s*(\d+)/.exec(out)?.[1];
+    expect(Number(active), out).toBe(0);
+  });
+});
