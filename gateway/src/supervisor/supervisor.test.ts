@@ -60,6 +60,27 @@ describe('supervisor', () => {
     expect(status?.lastExit?.signal).toBe('SIGKILL');
   });
 
+  it('kills the whole process group, so a forked worker cannot keep the port', async () => {
+    // Like Kamailio: the main process forks a worker that holds the listening socket.
+    const forking: ProcessSpec = {
+      ...listener('kamailio', 17106),
+      command: 'sh',
+      args: ['-c', `node -e "require('net').createServer(s=>s.end()).listen(17106, '127.0.0.1')" & wait`],
+    };
+    supervisor = new Supervisor([forking], dirs(), log);
+    await supervisor.start();
+    const back = new Promise<void>((resolve) =>
+      supervisor!.on('state', (s) => s.state === 'ready' && resolve()),
+    );
+    supervisor.kill('kamailio');
+    await back;
+    expect(supervisor.status()[0]?.restarts).toBe(1);
+    await supervisor.stop();
+    // After stop nothing listens any more: the worker went with its group.
+    const { portFree } = await import('./supervisor.js');
+    expect(await portFree('tcp', '127.0.0.1', 17106)).toBe(true);
+  });
+
   it('a missing binary is one line naming it and its Debian package', async () => {
     supervisor = new Supervisor(
       [{ ...listener('kamailio', 17104), command: 'kamailio-not-here', debianPackage: 'kamailio' }],

@@ -130,7 +130,7 @@ export class Supervisor extends EventEmitter<{
   /** Kill a component as if it crashed (tests use this to prove the restart path). */
   kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
     const c = this.components.find((x) => x.spec.name === name);
-    return Boolean(c?.child?.kill(signal));
+    return c?.child ? signalGroup(c.child, signal) : false;
   }
 
   private async launch(c: Component): Promise<void> {
@@ -143,6 +143,9 @@ export class Supervisor extends EventEmitter<{
       env: { ...process.env, ...c.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: this.dirs.run,
+      // Its own process group: Kamailio forks dozens of workers, and a signal to
+      // the main process alone would orphan them still holding the SIP ports.
+      detached: true,
     });
     c.child = child;
     c.startedAt = Date.now();
@@ -151,6 +154,8 @@ export class Supervisor extends EventEmitter<{
     if (child.pid) writeFileSync(this.pidFile(c), String(child.pid));
     child.once('error', (err) => this.log.error({ component: c.spec.name, err }, 'spawn failed'));
     child.once('exit', (code, signal) => this.onExit(c, child, code, signal));
+    // The supervisor's own event loop must not wait on a detached child.
+    child.unref();
   }
 
   private onExit(
@@ -210,10 +215,15 @@ export class Supervisor extends EventEmitter<{
     const child = c.child;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    signalGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), STOP_GRACE_MS);
     await exited;
     clearTimeout(timer);
+    // Workers that outlive their main process go too, and stop() returns only
+    // once the whole group is gone, so its ports are free for the next start.
+    signalGroup(child, 'SIGKILL');
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (signalGroup(child, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 
   private setState(c: Component, state: ComponentState): void {
@@ -259,13 +269,24 @@ export function findOnPath(command: string): string | undefined {
   return dirs.map((d) => join(d, command)).find((p) => existsSync(p));
 }
 
+/** Signal a component's whole process group (its pid is the group id: spawned detached). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals | 0): boolean {
+  if (!child.pid) return false;
+  try {
+    process.kill(-child.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A previous run that died without stopping its children leaves them holding ports. */
 function killStale(pidFile: string, command: string): void {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8'));
   try {
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmdline.includes(command)) process.kill(pid, 'SIGKILL');
+    if (cmdline.includes(command)) process.kill(-pid, 'SIGKILL');
   } catch {
     // Not running any more.
   }

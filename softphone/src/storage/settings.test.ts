@@ -33,7 +33,7 @@ describe('settings in localStorage', () => {
     expect(s.account.pbxPreset).toBe('generic');
     expect('extra' in s.account).toBe(false);
     expect(s.webrtc.iceCandidatePoolSize).toBe(4);
-    expect(s.webrtc.bundlePolicy).toBe('max-bundle');
+    expect(s.webrtc.bundlePolicy).toBe('balanced');
     expect(s.webrtc.dtmfMode).toBe('info');
     expect(s.webrtc.iceServers).toEqual([{ urls: 'stun:a', username: '', credential: '' }]);
     expect(s.call.autoAnswer).toBe(true);

@@ -65,7 +65,9 @@ export function defaultSettings(): StoredSettings {
     webrtc: {
       iceServers: [],
       relayOnly: false,
-      bundlePolicy: 'max-bundle',
+      // 'balanced' rather than 'max-bundle': an answer without a=group:BUNDLE
+      // (rtpengine towards plain SIP, older PBXs) is then still accepted.
+      bundlePolicy: 'balanced',
       rtcpMuxPolicy: 'require',
       iceCandidatePoolSize: 2,
       iceGatheringTimeoutMs: 500,

@@ -10,7 +10,7 @@ export const REMOTE_AUDIO = '[data-testid="remote-audio"]';
 /** In-page expression for the stream the active line's <audio> plays. */
 export const REMOTE_STREAM_EXPR = `document.querySelector('${REMOTE_AUDIO}')?.srcObject`;
 
-const INSTRUMENT = () => {
+export const INSTRUMENT_PCS = () => {
   const w = window as unknown as { __e2e?: { pcs: RTCPeerConnection[]; created: number[] } };
   if (w.__e2e) return;
   const rec = { pcs: [] as RTCPeerConnection[], created: [] as number[] };
@@ -35,7 +35,7 @@ export interface Phone extends Softphone {
 
 export async function launchPhone(name: string, toneHz: number, baseUrl: string): Promise<Phone> {
   const sp = await launchSoftphoneBrowser({ toneHz, baseUrl });
-  await sp.context.addInitScript(INSTRUMENT);
+  await sp.context.addInitScript(INSTRUMENT_PCS);
   const lines: string[] = [];
   const keep = (l: string) => {
     lines.push(`${new Date().toISOString().slice(11, 23)} ${l.slice(0, 400)}`);

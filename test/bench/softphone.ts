@@ -1,0 +1,537 @@
+// `npx tsx test/bench/softphone.ts` inside `unshare -n` (see test/README.md):
+// the built softphone in real Chromium against a real gateway stack.
+//
+//  1. first-load weight: JS/CSS/HTML the first page load requests from
+//     softphone/dist (CDP Network events), raw and gzip (zlib level 9 of each
+//     requested file), then what signing in adds;
+//  2. page open → registered and click → registered (median of N), against a
+//     bare SIP.js UserAgent in the same browser and stack;
+//  3. click-to-call → 180 Ringing (callee: baresip as 1004), softphone vs bare SIP.js;
+//  4. answer → first remote audio (baresip calls the browser; first inbound-rtp
+//     packet with audioLevel > 0 after the answer click), softphone vs bare SIP.js;
+//  5. JS heap with one call up (CDP Performance.getMetrics after a GC).
+// Results: test/bench/results/softphone.json and softphone.md. Every wait is bounded.
+import { mkdirSync, writeFileSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { dirname, join, extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import { startE2eStack, BENCH_PORTS, type E2eStack } from '../e2e/harness/stack.js';
+import { launchSoftphoneBrowser } from '../e2e/harness/browser.js';
+import { bareBundle, openBarePhone } from '../e2e/harness/bare.js';
+import { Baresip } from '../e2e/harness/baresip.js';
+import { ensureSoftphoneBuilt, REPO } from '../e2e/harness/artifacts.js';
+import { INSTRUMENT_PCS } from '../e2e/harness/softphone.js';
+import { BENCH_INIT, marks, median, resetMarks, watchAudio } from './softphone/instrument.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const RESULTS = join(HERE, 'results');
+const DIST = join(REPO, 'softphone', 'dist');
+const N = Number(process.env.BENCH_RUNS ?? 7);
+const AIMS = { firstLoadGzipKB: 150, registeredMs: 250, answerToAudioMs: 300 };
+
+const log = (msg: string) => process.stdout.write(`[bench:softphone] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Sample {
+  values: number[];
+  failures: string[];
+}
+const sample = (): Sample => ({ values: [], failures: [] });
+const summary = (s: Sample) => ({
+  runs: s.values.length + s.failures.length,
+  ok: s.values.length,
+  medianMs: round(median(s.values)),
+  minMs: round(s.values.length ? Math.min(...s.values) : undefined),
+  maxMs: round(s.values.length ? Math.max(...s.values) : undefined),
+  valuesMs: s.values.map((v) => round(v)!),
+  failures: [...new Set(s.failures)],
+});
+function round(v: number | undefined, d = 1): number | undefined {
+  return v === undefined ? undefined : Math.round(v * 10 ** d) / 10 ** d;
+}
+
+// ---------------------------------------------------------------- page weight
+
+interface Loaded {
+  url: string;
+  path: string;
+  type: 'js' | 'css' | 'html' | 'other';
+  transferred: number;
+  raw?: number;
+  gzip?: number;
+}
+
+function kindOf(path: string): Loaded['type'] {
+  const e = extname(path);
+  return e === '.js' || e === '.mjs' ? 'js' : e === '.css' ? 'css' : e === '.html' || path.endsWith('/') ? 'html' : 'other';
+}
+
+function distFile(path: string): string | undefined {
+  const rel = path === '/' || path === '' ? 'index.html' : decodeURIComponent(path.replace(/^\//, ''));
+  const f = join(DIST, rel);
+  return f.startsWith(DIST) && existsSync(f) && statSync(f).isFile() ? f : undefined;
+}
+
+class NetLog {
+  private byId = new Map<string, { url: string; len?: number }>();
+  constructor(cdp: CDPSession) {
+    cdp.on('Network.responseReceived', (e: { requestId: string; response: { url: string } }) => {
+      this.byId.set(e.requestId, { url: e.response.url });
+    });
+    cdp.on('Network.loadingFinished', (e: { requestId: string; encodedDataLength: number }) => {
+      const r = this.byId.get(e.requestId);
+      if (r) r.len = e.encodedDataLength;
+    });
+  }
+  /** Files of the gateway's origin requested so far (the API and WebSocket excluded). */
+  files(origin: string): Loaded[] {
+    const out = new Map<string, Loaded>();
+    for (const { url, len } of this.byId.values()) {
+      const u = new URL(url);
+      if (u.origin !== origin || u.pathname.startsWith('/api/') || u.pathname === '/ws') continue;
+      const f = distFile(u.pathname);
+      const body = f ? readFileSync(f) : undefined;
+      out.set(u.pathname, {
+        url,
+        path: u.pathname,
+        type: kindOf(u.pathname),
+        transferred: len ?? 0,
+        raw: body?.length,
+        gzip: body ? gzipSync(body, { level: 9 }).length : undefined,
+      });
+    }
+    return [...out.values()].sort((a, b) => a.path.localeCompare(b.path));
+  }
+}
+
+function totals(files: Loaded[]) {
+  const t = { js: { raw: 0, gzip: 0 }, css: { raw: 0, gzip: 0 }, html: { raw: 0, gzip: 0 }, other: { raw: 0, gzip: 0 }, all: { raw: 0, gzip: 0, transferred: 0 } };
+  for (const f of files) {
+    t[f.type].raw += f.raw ?? 0;
+    t[f.type].gzip += f.gzip ?? 0;
+    t.all.raw += f.raw ?? 0;
+    t.all.gzip += f.gzip ?? 0;
+    t.all.transferred += f.transferred;
+  }
+  return t;
+}
+
+async function measureWeight(browser: Browser, base: string) {
+  const ctx = await newContext(browser, base);
+  const page = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  const net = new NetLog(cdp);
+  await page.goto('/', { waitUntil: 'networkidle' });
+  await page.locator('[data-testid="login-demo-1001"]').waitFor({ timeout: 15_000 });
+  await sleep(1500); // idle-time prefetches (requestIdleCallback) count as first load too
+  const firstLoad = net.files(new URL(base).origin);
+  await page.locator('[data-testid="login-demo-1001"]').click();
+  await page.locator('[data-testid="registration-status"][data-state="registered"]').waitFor({ timeout: 15_000 });
+  await sleep(1000);
+  const throughRegistration = net.files(new URL(base).origin);
+  await ctx.close();
+  const allDist = listDist();
+  const bare = Buffer.from(bareBundle());
+  return {
+    firstLoad: { files: firstLoad, totals: totals(firstLoad) },
+    addedBySignIn: throughRegistration.filter((f) => !firstLoad.some((x) => x.path === f.path)),
+    throughRegistration: { totals: totals(throughRegistration) },
+    wholeDist: { files: allDist.length, ...totals(allDist).all },
+    bareSipJsBundle: { raw: bare.length, gzip: gzipSync(bare, { level: 9 }).length, note: 'sip.js 0.21.2 + a 150-line client, esbuild --minify (test/e2e/harness/bare/client.ts)' },
+  };
+}
+
+function listDist(): Loaded[] {
+  const out: Loaded[] = [];
+  const walk = (dir: string, prefix: string) => {
+    for (const name of readdirSafe(dir)) {
+      const f = join(dir, name);
+      if (statSync(f).isDirectory()) walk(f, `${prefix}${name}/`);
+      else {
+        const body = readFileSync(f);
+        out.push({ url: '', path: `/${prefix}${name}`, type: kindOf(name), transferred: 0, raw: body.length, gzip: gzipSync(body, { level: 9 }).length });
+      }
+    }
+  };
+  walk(DIST, '');
+  return out;
+}
+function readdirSafe(d: string): string[] {
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+}
+
+// ---------------------------------------------------------------- timings
+
+async function newContext(browser: Browser, base: string): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, permissions: ['microphone', 'camera', 'notifications'], baseURL: base });
+  await ctx.addInitScript(INSTRUMENT_PCS);
+  await ctx.addInitScript(BENCH_INIT);
+  return ctx;
+}
+
+async function softphoneRegistration(browser: Browser, base: string, user: string): Promise<{ openToRegistered: number; clickToRegistered: number }> {
+  const ctx = await newContext(browser, base);
+  try {
+    const page = await ctx.newPage();
+    await page.goto('/');
+    const btn = page.locator(`[data-testid="login-demo-${user}"]`);
+    await btn.click({ timeout: 15_000 });
+    await page.locator('[data-testid="registration-status"][data-state="registered"]').waitFor({ timeout: 15_000 });
+    const m = await marks(page);
+    const reg = m['registration:registered'];
+    const click = m[`click:login-demo-${user}`];
+    if (reg === undefined || click === undefined) throw new Error(`stamps missing: ${JSON.stringify(m)}`);
+    return { openToRegistered: reg, clickToRegistered: reg - click };
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function bareRegistration(browser: Browser, base: string, user: string): Promise<number> {
+  const ctx = await newContext(browser, base);
+  try {
+    const page = await ctx.newPage();
+    await openBarePhone(page, base);
+    const ms = await page.evaluate(([u, p]) => (window as unknown as { bare: { register(u: string, p: string): Promise<number> } }).bare.register(u!, p!), [user, `demo-${user}-pw`]);
+    await page.evaluate(() => (window as unknown as { bare: { stop(): Promise<void> } }).bare.stop()).catch(() => undefined);
+    return ms;
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** A signed-in softphone page that stays open for the call measurements. */
+async function softphoneSignedIn(browser: Browser, base: string, user: string): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await newContext(browser, base);
+  const page = await ctx.newPage();
+  await page.goto('/');
+  await page.locator(`[data-testid="login-demo-${user}"]`).click({ timeout: 15_000 });
+  await page.locator('[data-testid="registration-status"][data-state="registered"]').waitFor({ timeout: 15_000 });
+  return { ctx, page };
+}
+
+async function bareSignedIn(browser: Browser, base: string, user: string): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await newContext(browser, base);
+  const page = await ctx.newPage();
+  await openBarePhone(page, base);
+  await page.evaluate(([u, p]) => (window as unknown as { bare: { register(u: string, p: string): Promise<number> } }).bare.register(u!, p!), [user, `demo-${user}-pw`]);
+  return { ctx, page };
+}
+
+async function callState(page: Page): Promise<string> {
+  return (await page.locator('[data-testid="call-state"]').getAttribute('data-state', { timeout: 1000 }).catch(() => null)) ?? '';
+}
+
+async function softphoneHangup(page: Page): Promise<void> {
+  const b = page.locator('[data-testid="hangup-button"]');
+  if (await b.isVisible().catch(() => false)) await b.click({ timeout: 3000 }).catch(() => undefined);
+  const d = page.locator('[data-testid="decline-button"]');
+  if (await d.isVisible().catch(() => false)) await d.click({ timeout: 3000 }).catch(() => undefined);
+}
+
+async function clickToRinging(page: Page, callee: Baresip, target: string): Promise<number> {
+  await resetMarks(page);
+  await page.locator('[data-testid="nav-phone"]').click();
+  await page.locator('[data-testid="dial-input"]').fill(target);
+  const since = callee.events.length;
+  await page.locator('[data-testid="call-button"]').click();
+  try {
+    await page.locator('[data-testid="call-state"][data-state="ringing"], [data-testid="call-state"][data-state="early"]').waitFor({ timeout: 10_000 });
+    const m = await marks(page);
+    const ring = m['call:ringing'] ?? m['call:early'];
+    const click = m['click:call-button'];
+    if (ring === undefined || click === undefined) throw new Error(`stamps missing: ${JSON.stringify(m)}`);
+    return ring - click;
+  } catch (err) {
+    throw new Error(`no ringing (call-state ${await callState(page)}): ${(err as Error).message.split('\n')[0]}`);
+  } finally {
+    await softphoneHangup(page);
+    await callee.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since).catch(() => undefined);
+    await sleep(300);
+  }
+}
+
+async function bareClickToRinging(page: Page, callee: Baresip, target: string): Promise<number> {
+  const since = callee.events.length;
+  try {
+    const r = await page.evaluate((t) => (window as unknown as { bare: { call(t: string): Promise<{ ringingMs?: number; status?: number }> } }).bare.call(t), target);
+    if (r.ringingMs === undefined) throw new Error(`no 18x (final ${r.status})`);
+    return r.ringingMs;
+  } finally {
+    await page.evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup()).catch(() => undefined);
+    await callee.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since).catch(() => undefined);
+    await sleep(300);
+  }
+}
+
+/** baresip calls the page's user; the page answers; ms from the answer click to the first remote audio. */
+async function answerToAudio(page: Page, caller: Baresip, user: string, heap?: { cdp: CDPSession; out: HeapFigures[] }): Promise<number> {
+  await resetMarks(page);
+  const since = caller.events.length;
+  const r = await caller.command('dial', `sip:${user}@localhost`);
+  if (!r.ok) throw new Error(`baresip dial: ${r.data}`);
+  try {
+    const answerBtn = page.locator('[data-testid="answer-button"]');
+    await answerBtn.waitFor({ state: 'visible', timeout: 10_000 });
+    await watchAudio(page);
+    await answerBtn.click();
+    await page.waitForFunction(() => 'audio' in (window as unknown as { __bench: { marks: Record<string, number> } }).__bench.marks, null, { timeout: 10_000 }).catch(async () => {
+      throw new Error(`no remote audio within 10 s (call-state ${await callState(page)})`);
+    });
+    const m = await marks(page);
+    if (heap) heap.out.push(await heapFigures(heap.cdp, `softphone, ${await callState(page)}`));
+    return m.audio! - m['click:answer-button']!;
+  } finally {
+    await softphoneHangup(page);
+    await caller.command('hangup').catch(() => undefined);
+    await caller.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since).catch(() => undefined);
+    await sleep(300);
+  }
+}
+
+async function bareAnswerToAudio(page: Page, caller: Baresip, user: string, heap?: { cdp: CDPSession; out: HeapFigures[] }): Promise<number> {
+  await resetMarks(page);
+  const since = caller.events.length;
+  const r = await caller.command('dial', `sip:${user}@localhost`);
+  if (!r.ok) throw new Error(`baresip dial: ${r.data}`);
+  try {
+    await page.waitForFunction(() => (window as unknown as { bare: { t: Record<string, number> } }).bare.t.invite !== undefined && (window as unknown as { bare: { incoming?: { state: string } } }).bare.incoming?.state === 'Initial', null, { timeout: 10_000 });
+    await watchAudio(page);
+    const t0 = await page.evaluate(async () => {
+      const b = (window as unknown as { bare: { answer(): Promise<void>; t: Record<string, number> } }).bare;
+      const t = performance.now();
+      void b.answer();
+      return t;
+    });
+    await page.waitForFunction(() => 'audio' in (window as unknown as { __bench: { marks: Record<string, number> } }).__bench.marks, null, { timeout: 10_000 });
+    const m = await marks(page);
+    if (heap) heap.out.push(await heapFigures(heap.cdp, 'bare SIP.js, call up'));
+    return m.audio! - t0;
+  } finally {
+    await page.evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup()).catch(() => undefined);
+    await caller.command('hangup').catch(() => undefined);
+    await caller.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since).catch(() => undefined);
+    await page.evaluate(() => {
+      const b = (window as unknown as { bare: { t: Record<string, number>; incoming?: unknown } }).bare;
+      delete b.t.invite;
+      b.incoming = undefined;
+    });
+    await sleep(300);
+  }
+}
+
+interface HeapFigures {
+  what: string;
+  jsHeapUsedMB: number;
+  jsHeapTotalMB: number;
+  nodes: number;
+}
+
+async function heapFigures(cdp: CDPSession, what: string): Promise<HeapFigures> {
+  await cdp.send('HeapProfiler.collectGarbage').catch(() => undefined);
+  const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+  const get = (n: string) => metrics.find((m) => m.name === n)?.value ?? 0;
+  return { what, jsHeapUsedMB: round(get('JSHeapUsedSize') / 2 ** 20, 2)!, jsHeapTotalMB: round(get('JSHeapTotalSize') / 2 ** 20, 2)!, nodes: get('Nodes') };
+}
+
+// ---------------------------------------------------------------- run
+
+async function repeat(s: Sample, what: string, fn: () => Promise<number>): Promise<void> {
+  for (let i = 0; i < N; i++) {
+    try {
+      const v = await fn();
+      s.values.push(v);
+      log(`  ${what} #${i + 1}: ${v.toFixed(1)} ms`);
+    } catch (err) {
+      const msg = (err as Error).message.split('\n')[0]!.slice(0, 300);
+      s.failures.push(msg);
+      log(`  ${what} #${i + 1}: FAILED ${msg}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  ensureSoftphoneBuilt();
+  mkdirSync(RESULTS, { recursive: true });
+  const started = new Date().toISOString();
+  const stack: E2eStack = await startE2eStack('bench-softphone', { log: { level: 'warn', kamailioDebug: -1 } }, BENCH_PORTS);
+  const base = stack.baseUrl;
+  const sp = await launchSoftphoneBrowser({ toneHz: 1000, baseUrl: base });
+  const browser = sp.browser;
+  await sp.context.close();
+  const peer = new Baresip({
+    user: '1004',
+    password: 'demo-1004-pw',
+    proxy: stack.sipAddress,
+    sipPort: BENCH_PORTS.endpoints + 10,
+    ctrlPort: BENCH_PORTS.endpoints + 20,
+    rtpPort: BENCH_PORTS.endpoints + 30,
+    toneHz: 800,
+  });
+  const result: Record<string, unknown> = { started, runsPerFigure: N, chromium: browser.version(), aims: AIMS };
+  try {
+    await peer.start();
+    await peer.waitRegistered();
+
+    log('first-load weight');
+    const weight = await measureWeight(browser, base);
+    result.weight = weight;
+    log(`  first load: ${weight.firstLoad.files.length} files, ${(weight.firstLoad.totals.all.gzip / 1024).toFixed(1)} KB gzip (${(weight.firstLoad.totals.all.raw / 1024).toFixed(1)} KB raw)`);
+
+    log('registration');
+    const open = sample();
+    const click = sample();
+    const bare = sample();
+    for (let i = 0; i < N; i++) {
+      try {
+        const r = await softphoneRegistration(browser, base, '1001');
+        open.values.push(r.openToRegistered);
+        click.values.push(r.clickToRegistered);
+        log(`  softphone #${i + 1}: open→registered ${r.openToRegistered.toFixed(1)} ms, click→registered ${r.clickToRegistered.toFixed(1)} ms`);
+      } catch (err) {
+        open.failures.push((err as Error).message.split('\n')[0]!);
+        click.failures.push((err as Error).message.split('\n')[0]!);
+      }
+    }
+    await repeat(bare, 'bare SIP.js UA start→registered', () => bareRegistration(browser, base, '1002'));
+    result.registration = { softphoneOpenToRegistered: summary(open), softphoneClickToRegistered: summary(click), bareSipJs: summary(bare) };
+
+    log('click-to-call → 180 Ringing (callee baresip 1004)');
+    const ring = sample();
+    const bareRing = sample();
+    const s1 = await softphoneSignedIn(browser, base, '1001');
+    await repeat(ring, 'softphone click→ringing', () => clickToRinging(s1.page, peer, '1004'));
+    const b1 = await bareSignedIn(browser, base, '1002');
+    await repeat(bareRing, 'bare SIP.js invite→18x', () => bareClickToRinging(b1.page, peer, '1004'));
+    result.clickToRinging = { softphone: summary(ring), bareSipJs: summary(bareRing) };
+
+    log('answer → first remote audio (caller baresip 1004)');
+    const ans = sample();
+    const bareAns = sample();
+    const heaps: HeapFigures[] = [];
+    const cdp1 = await s1.ctx.newCDPSession(s1.page);
+    await cdp1.send('Performance.enable');
+    heaps.push(await heapFigures(cdp1, 'softphone, registered, idle'));
+    let i = 0;
+    await repeat(ans, 'softphone answer→audio', () => answerToAudio(s1.page, peer, '1001', i++ === 0 ? { cdp: cdp1, out: heaps } : undefined));
+    const cdp2 = await b1.ctx.newCDPSession(b1.page);
+    await cdp2.send('Performance.enable');
+    heaps.push(await heapFigures(cdp2, 'bare SIP.js, registered, idle'));
+    let j = 0;
+    await repeat(bareAns, 'bare SIP.js answer→audio', () => bareAnswerToAudio(b1.page, peer, '1002', j++ === 0 ? { cdp: cdp2, out: heaps } : undefined));
+    result.answerToAudio = { softphone: summary(ans), bareSipJs: summary(bareAns) };
+    result.memory = heaps;
+    await s1.ctx.close();
+    await b1.ctx.close();
+  } finally {
+    await peer.stop();
+    await browser.close();
+    await stack.stop();
+  }
+  result.finished = new Date().toISOString();
+  writeFileSync(join(RESULTS, 'softphone.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(RESULTS, 'softphone.md'), markdown(result));
+  log(`wrote ${join(RESULTS, 'softphone.json')} and softphone.md`);
+}
+
+// ---------------------------------------------------------------- report
+
+const BROWSER_PHONE = {
+  source: 'github.com/InnovateAsterisk/Browser-Phone, Phone/index.html at commit 00c1c699 (read through the search tool)',
+  published: 'no first-load size is published (README, issues and pages searched)',
+  known: 'index.html loads phone.js unminified: 660,078 characters at that commit (phone.min.js: 343,017), plus from their CDN jQuery 3.6.1, jQuery UI 1.13.2, SIP.js 0.20.0, Chart.js 2.7.2, Fabric 2.4.6, Moment-with-locales 2.24.0, Croppie 2.6.4, Strophe 1.4.1, jquery.md5 and 5 stylesheets (normalize, Roboto, Font Awesome, jQuery UI, Croppie) and language JSON',
+};
+
+function kb(b: number | undefined): string {
+  return b === undefined ? '—' : `${(b / 1024).toFixed(1)} KB`;
+}
+function ms(v: number | undefined): string {
+  return v === undefined ? 'not measured' : `${v.toFixed(0)} ms`;
+}
+function verdict(v: number | undefined, aim: number): string {
+  return v === undefined ? 'not measured' : v < aim ? `meets (< ${aim})` : `misses (≥ ${aim})`;
+}
+
+function markdown(r: Record<string, unknown>): string {
+  type S = ReturnType<typeof summary>;
+  const w = r.weight as Awaited<ReturnType<typeof measureWeight>> | undefined;
+  const reg = r.registration as { softphoneOpenToRegistered: S; softphoneClickToRegistered: S; bareSipJs: S } | undefined;
+  const ring = r.clickToRinging as { softphone: S; bareSipJs: S } | undefined;
+  const ans = r.answerToAudio as { softphone: S; bareSipJs: S } | undefined;
+  const mem = (r.memory as HeapFigures[] | undefined) ?? [];
+  const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : '—');
+  const fails = (s?: S) => (s && s.failures.length ? ` (${s.failures.length} of ${s.runs} failed: ${s.failures.join('; ')})` : '');
+  const t = w?.firstLoad.totals;
+  const lines = [
+    '# Softphone benchmark',
+    '',
+    `Run ${r.started} → ${r.finished}, Chromium ${r.chromium}, ${r.runsPerFigure} runs per timing (median shown), real gateway stack`,
+    '(Kamailio, rtpengine, coturn) on loopback inside `unshare -n`, 2 cores. `npx tsx test/bench/softphone.ts`; raw numbers in `softphone.json`.',
+    '',
+    '## Aims',
+    '',
+    '| figure | measured | aim | |',
+    '|---|---|---|---|',
+    `| first load, gzip (JS+CSS+HTML) | ${kb(t?.all.gzip)} | < ${AIMS.firstLoadGzipKB} KB | ${t ? verdict(t.all.gzip / 1024, AIMS.firstLoadGzipKB) : 'not measured'} |`,
+    `| click → registered (median) | ${ms(reg?.softphoneClickToRegistered.medianMs)} | < ${AIMS.registeredMs} ms | ${verdict(reg?.softphoneClickToRegistered.medianMs, AIMS.registeredMs)} |`,
+    `| answer → first remote audio (median) | ${ms(ans?.softphone.medianMs)}${fails(ans?.softphone)} | < ${AIMS.answerToAudioMs} ms | ${verdict(ans?.softphone.medianMs, AIMS.answerToAudioMs)} |`,
+    '',
+    '## First-load weight',
+    '',
+    'What the first page load (login screen shown, idle) requests from `softphone/dist`, gzip = zlib level 9 of each requested file.',
+    '',
+    '| | JS | CSS | HTML | total gzip | total raw |',
+    '|---|---|---|---|---|---|',
+    `| softphone, first load (${w?.firstLoad.files.length ?? 0} files) | ${kb(t?.js.gzip)} | ${kb(t?.css.gzip)} | ${kb(t?.html.gzip)} | **${kb(t?.all.gzip)}** | ${kb(t?.all.raw)} |`,
+    `| softphone, through sign-in and registration | ${kb(w?.throughRegistration.totals.js.gzip)} | ${kb(w?.throughRegistration.totals.css.gzip)} | ${kb(w?.throughRegistration.totals.html.gzip)} | ${kb(w?.throughRegistration.totals.all.gzip)} | ${kb(w?.throughRegistration.totals.all.raw)} |`,
+    `| softphone, all of dist (${w?.wholeDist.files ?? 0} files, incl. lazy views) | | | | ${kb(w?.wholeDist.gzip)} | ${kb(w?.wholeDist.raw)} |`,
+    `| baseline: bare SIP.js client bundle | | | | ${kb(w?.bareSipJsBundle.gzip)} | ${kb(w?.bareSipJsBundle.raw)} |`,
+    `| reference: Browser-Phone (InnovateAsterisk) | | | | unknown — not published | see below |`,
+    '',
+    `Browser-Phone reference: ${BROWSER_PHONE.published}; not measured here. What can be read: ${BROWSER_PHONE.known} (${BROWSER_PHONE.source}). The sizes of the CDN libraries are not available here, so no total is given.`,
+    '',
+    'Files of the first load:',
+    '',
+    '| file | type | raw | gzip |',
+    '|---|---|---|---|',
+    ...(w?.firstLoad.files ?? []).map((f) => `| \`${f.path}\` | ${f.type} | ${kb(f.raw)} | ${kb(f.gzip)} |`),
+    '',
+    `Signing in adds: ${(w?.addedBySignIn ?? []).map((f) => `\`${f.path}\` (${kb(f.gzip)} gzip)`).join(', ') || 'nothing'}.`,
+    '',
+    '## Timings (median of runs; min–max)',
+    '',
+    '| figure | softphone | bare SIP.js in the same browser and stack | ratio |',
+    '|---|---|---|---|',
+    `| page open → registered (navigation start → badge "registered", includes the automated one-click login) | ${ms(reg?.softphoneOpenToRegistered.medianMs)} (${reg?.softphoneOpenToRegistered.minMs}–${reg?.softphoneOpenToRegistered.maxMs}) | | |`,
+    `| click → registered (softphone) vs UserAgent start → Registered (bare) | ${ms(reg?.softphoneClickToRegistered.medianMs)} (${reg?.softphoneClickToRegistered.minMs}–${reg?.softphoneClickToRegistered.maxMs}) | ${ms(reg?.bareSipJs.medianMs)} (${reg?.bareSipJs.minMs}–${reg?.bareSipJs.maxMs}) | ${ratio(reg?.softphoneClickToRegistered.medianMs, reg?.bareSipJs.medianMs)} |`,
+    `| click-to-call → 180 Ringing shown (callee baresip) | ${ms(ring?.softphone.medianMs)}${fails(ring?.softphone)} | ${ms(ring?.bareSipJs.medianMs)}${fails(ring?.bareSipJs)} | ${ratio(ring?.softphone.medianMs, ring?.bareSipJs.medianMs)} |`,
+    `| answer → first remote audio (caller baresip; inbound-rtp packets with audioLevel > 0) | ${ms(ans?.softphone.medianMs)}${fails(ans?.softphone)} | ${ms(ans?.bareSipJs.medianMs)}${fails(ans?.bareSipJs)} | ${ratio(ans?.softphone.medianMs, ans?.bareSipJs.medianMs)} |`,
+    '',
+    '## Memory (CDP Performance.getMetrics after a forced GC)',
+    '',
+    '| page | JS heap used | JS heap total | DOM nodes |',
+    '|---|---|---|---|',
+    ...mem.map((m) => `| ${m.what} | ${m.jsHeapUsedMB} MB | ${m.jsHeapTotalMB} MB | ${m.nodes} |`),
+    ...(mem.some((m) => m.what.startsWith('softphone, established') || m.what.startsWith('softphone, held'))
+      ? []
+      : ['', 'No softphone call could be held up for the memory figure in this run (see the failures above).']),
+    '',
+    'How each figure is taken: in-page stamps on `performance.now()` (test/bench/softphone/instrument.ts): a capture-phase click listener',
+    'and a MutationObserver on `registration-status` / `call-state` `data-state` (so UI rendering is included), and a 5 ms',
+    '`getStats()` poller for the first inbound audio. The bare SIP.js figures use the same poller and the UserAgent\'s own events.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
