@@ -21,7 +21,7 @@ import { launchSoftphoneBrowser } from '../e2e/harness/browser.js';
 import { bareBundle, openBarePhone } from '../e2e/harness/bare.js';
 import { Baresip } from '../e2e/harness/baresip.js';
 import { ensureSoftphoneBuilt, REPO } from '../e2e/harness/artifacts.js';
-import { INSTRUMENT_PCS } from '../e2e/harness/softphone.js';
+import { INSTRUMENT_PCS, NAME_SHIM, waitLinesReleased } from '../e2e/harness/softphone.js';
 import { BENCH_INIT, marks, median, resetMarks, watchAudio } from './softphone/instrument.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -64,11 +64,18 @@ interface Loaded {
 
 function kindOf(path: string): Loaded['type'] {
   const e = extname(path);
-  return e === '.js' || e === '.mjs' ? 'js' : e === '.css' ? 'css' : e === '.html' || path.endsWith('/') ? 'html' : 'other';
+  return e === '.js' || e === '.mjs'
+    ? 'js'
+    : e === '.css'
+      ? 'css'
+      : e === '.html' || path.endsWith('/')
+        ? 'html'
+        : 'other';
 }
 
 function distFile(path: string): string | undefined {
-  const rel = path === '/' || path === '' ? 'index.html' : decodeURIComponent(path.replace(/^\//, ''));
+  const rel =
+    path === '/' || path === '' ? 'index.html' : decodeURIComponent(path.replace(/^\//, ''));
   const f = join(DIST, rel);
   return f.startsWith(DIST) && existsSync(f) && statSync(f).isFile() ? f : undefined;
 }
@@ -106,7 +113,13 @@ class NetLog {
 }
 
 function totals(files: Loaded[]) {
-  const t = { js: { raw: 0, gzip: 0 }, css: { raw: 0, gzip: 0 }, html: { raw: 0, gzip: 0 }, other: { raw: 0, gzip: 0 }, all: { raw: 0, gzip: 0, transferred: 0 } };
+  const t = {
+    js: { raw: 0, gzip: 0 },
+    css: { raw: 0, gzip: 0 },
+    html: { raw: 0, gzip: 0 },
+    other: { raw: 0, gzip: 0 },
+    all: { raw: 0, gzip: 0, transferred: 0 },
+  };
   for (const f of files) {
     t[f.type].raw += f.raw ?? 0;
     t[f.type].gzip += f.gzip ?? 0;
@@ -129,7 +142,9 @@ async function measureWeight(browser: Browser, base: string) {
   await sleep(1500); // idle-time prefetches (requestIdleCallback) count as first load too
   const firstLoad = net.files(new URL(base).origin);
   await page.locator('[data-testid="login-demo-1001"]').click();
-  await page.locator('[data-testid="registration-status"][data-state="registered"]').waitFor({ timeout: 15_000 });
+  await page
+    .locator('[data-testid="registration-status"][data-state="registered"]')
+    .waitFor({ timeout: 15_000 });
   await sleep(1000);
   const throughRegistration = net.files(new URL(base).origin);
   await ctx.close();
@@ -140,7 +155,11 @@ async function measureWeight(browser: Browser, base: string) {
     addedBySignIn: throughRegistration.filter((f) => !firstLoad.some((x) => x.path === f.path)),
     throughRegistration: { totals: totals(throughRegistration) },
     wholeDist: { files: allDist.length, ...totals(allDist).all },
-    bareSipJsBundle: { raw: bare.length, gzip: gzipSync(bare, { level: 9 }).length, note: 'sip.js 0.21.2 + a 150-line client, esbuild --minify (test/e2e/harness/bare/client.ts)' },
+    bareSipJsBundle: {
+      raw: bare.length,
+      gzip: gzipSync(bare, { level: 9 }).length,
+      note: 'sip.js 0.21.2 + a 150-line client, esbuild --minify (test/e2e/harness/bare/client.ts)',
+    },
   };
 }
 
@@ -152,7 +171,14 @@ function listDist(): Loaded[] {
       if (statSync(f).isDirectory()) walk(f, `${prefix}${name}/`);
       else {
         const body = readFileSync(f);
-        out.push({ url: '', path: `/${prefix}${name}`, type: kindOf(name), transferred: 0, raw: body.length, gzip: gzipSync(body, { level: 9 }).length });
+        out.push({
+          url: '',
+          path: `/${prefix}${name}`,
+          type: kindOf(name),
+          transferred: 0,
+          raw: body.length,
+          gzip: gzipSync(body, { level: 9 }).length,
+        });
       }
     }
   };
@@ -170,24 +196,36 @@ function readdirSafe(d: string): string[] {
 // ---------------------------------------------------------------- timings
 
 async function newContext(browser: Browser, base: string): Promise<BrowserContext> {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, permissions: ['microphone', 'camera', 'notifications'], baseURL: base });
+  const ctx = await browser.newContext({
+    ignoreHTTPSErrors: true,
+    permissions: ['microphone', 'camera', 'notifications'],
+    baseURL: base,
+  });
+  await ctx.addInitScript(NAME_SHIM);
   await ctx.addInitScript(INSTRUMENT_PCS);
   await ctx.addInitScript(BENCH_INIT);
   return ctx;
 }
 
-async function softphoneRegistration(browser: Browser, base: string, user: string): Promise<{ openToRegistered: number; clickToRegistered: number }> {
+async function softphoneRegistration(
+  browser: Browser,
+  base: string,
+  user: string,
+): Promise<{ openToRegistered: number; clickToRegistered: number }> {
   const ctx = await newContext(browser, base);
   try {
     const page = await ctx.newPage();
     await page.goto('/');
     const btn = page.locator(`[data-testid="login-demo-${user}"]`);
     await btn.click({ timeout: 15_000 });
-    await page.locator('[data-testid="registration-status"][data-state="registered"]').waitFor({ timeout: 15_000 });
+    await page
+      .locator('[data-testid="registration-status"][data-state="registered"]')
+      .waitFor({ timeout: 15_000 });
     const m = await marks(page);
     const reg = m['registration:registered'];
     const click = m[`click:login-demo-${user}`];
-    if (reg === undefined || click === undefined) throw new Error(`stamps missing: ${JSON.stringify(m)}`);
+    if (reg === undefined || click === undefined)
+      throw new Error(`stamps missing: ${JSON.stringify(m)}`);
     return { openToRegistered: reg, clickToRegistered: reg - click };
   } finally {
     await ctx.close();
@@ -199,8 +237,16 @@ async function bareRegistration(browser: Browser, base: string, user: string): P
   try {
     const page = await ctx.newPage();
     await openBarePhone(page, base);
-    const ms = await page.evaluate(([u, p]) => (window as unknown as { bare: { register(u: string, p: string): Promise<number> } }).bare.register(u!, p!), [user, `demo-${user}-pw`]);
-    await page.evaluate(() => (window as unknown as { bare: { stop(): Promise<void> } }).bare.stop()).catch(() => undefined);
+    const ms = await page.evaluate(
+      ([u, p]) =>
+        (
+          window as unknown as { bare: { register(u: string, p: string): Promise<number> } }
+        ).bare.register(u!, p!),
+      [user, `demo-${user}-pw`],
+    );
+    await page
+      .evaluate(() => (window as unknown as { bare: { stop(): Promise<void> } }).bare.stop())
+      .catch(() => undefined);
     return ms;
   } finally {
     await ctx.close();
@@ -208,32 +254,55 @@ async function bareRegistration(browser: Browser, base: string, user: string): P
 }
 
 /** A signed-in softphone page that stays open for the call measurements. */
-async function softphoneSignedIn(browser: Browser, base: string, user: string): Promise<{ ctx: BrowserContext; page: Page }> {
+async function softphoneSignedIn(
+  browser: Browser,
+  base: string,
+  user: string,
+): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await newContext(browser, base);
   const page = await ctx.newPage();
   await page.goto('/');
   await page.locator(`[data-testid="login-demo-${user}"]`).click({ timeout: 15_000 });
-  await page.locator('[data-testid="registration-status"][data-state="registered"]').waitFor({ timeout: 15_000 });
+  await page
+    .locator('[data-testid="registration-status"][data-state="registered"]')
+    .waitFor({ timeout: 15_000 });
   return { ctx, page };
 }
 
-async function bareSignedIn(browser: Browser, base: string, user: string): Promise<{ ctx: BrowserContext; page: Page }> {
+async function bareSignedIn(
+  browser: Browser,
+  base: string,
+  user: string,
+): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await newContext(browser, base);
   const page = await ctx.newPage();
   await openBarePhone(page, base);
-  await page.evaluate(([u, p]) => (window as unknown as { bare: { register(u: string, p: string): Promise<number> } }).bare.register(u!, p!), [user, `demo-${user}-pw`]);
+  await page.evaluate(
+    ([u, p]) =>
+      (
+        window as unknown as { bare: { register(u: string, p: string): Promise<number> } }
+      ).bare.register(u!, p!),
+    [user, `demo-${user}-pw`],
+  );
   return { ctx, page };
 }
 
 async function callState(page: Page): Promise<string> {
-  return (await page.locator('[data-testid="call-state"]').getAttribute('data-state', { timeout: 1000 }).catch(() => null)) ?? '';
+  return (
+    (await page
+      .locator('[data-testid="call-state"]')
+      .getAttribute('data-state', { timeout: 1000 })
+      .catch(() => null)) ?? ''
+  );
 }
 
 async function softphoneHangup(page: Page): Promise<void> {
   const b = page.locator('[data-testid="hangup-button"]');
-  if (await b.isVisible().catch(() => false)) await b.click({ timeout: 3000 }).catch(() => undefined);
+  if (await b.isVisible().catch(() => false))
+    await b.click({ timeout: 3000 }).catch(() => undefined);
   const d = page.locator('[data-testid="decline-button"]');
-  if (await d.isVisible().catch(() => false)) await d.click({ timeout: 3000 }).catch(() => undefined);
+  if (await d.isVisible().catch(() => false))
+    await d.click({ timeout: 3000 }).catch(() => undefined);
 }
 
 async function clickToRinging(page: Page, callee: Baresip, target: string): Promise<number> {
@@ -243,17 +312,27 @@ async function clickToRinging(page: Page, callee: Baresip, target: string): Prom
   const since = callee.events.length;
   await page.locator('[data-testid="call-button"]').click();
   try {
-    await page.locator('[data-testid="call-state"][data-state="ringing"], [data-testid="call-state"][data-state="early"]').waitFor({ timeout: 10_000 });
+    await page
+      .locator(
+        '[data-testid="call-state"][data-state="ringing"], [data-testid="call-state"][data-state="early"]',
+      )
+      .waitFor({ timeout: 10_000 });
     const m = await marks(page);
     const ring = m['call:ringing'] ?? m['call:early'];
     const click = m['click:call-button'];
-    if (ring === undefined || click === undefined) throw new Error(`stamps missing: ${JSON.stringify(m)}`);
+    if (ring === undefined || click === undefined)
+      throw new Error(`stamps missing: ${JSON.stringify(m)}`);
     return ring - click;
   } catch (err) {
-    throw new Error(`no ringing (call-state ${await callState(page)}): ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `no ringing (call-state ${await callState(page)}): ${(err as Error).message.split('\n')[0]}`,
+    );
   } finally {
     await softphoneHangup(page);
-    await callee.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since).catch(() => undefined);
+    await callee
+      .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
+      .catch(() => undefined);
+    await waitLinesReleased(page);
     await sleep(300);
   }
 }
@@ -261,18 +340,35 @@ async function clickToRinging(page: Page, callee: Baresip, target: string): Prom
 async function bareClickToRinging(page: Page, callee: Baresip, target: string): Promise<number> {
   const since = callee.events.length;
   try {
-    const r = await page.evaluate((t) => (window as unknown as { bare: { call(t: string): Promise<{ ringingMs?: number; status?: number }> } }).bare.call(t), target);
+    const r = await page.evaluate(
+      (t) =>
+        (
+          window as unknown as {
+            bare: { call(t: string): Promise<{ ringingMs?: number; status?: number }> };
+          }
+        ).bare.call(t),
+      target,
+    );
     if (r.ringingMs === undefined) throw new Error(`no 18x (final ${r.status})`);
     return r.ringingMs;
   } finally {
-    await page.evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup()).catch(() => undefined);
-    await callee.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since).catch(() => undefined);
+    await page
+      .evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup())
+      .catch(() => undefined);
+    await callee
+      .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
+      .catch(() => undefined);
     await sleep(300);
   }
 }
 
 /** baresip calls the page's user; the page answers; ms from the answer click to the first remote audio. */
-async function answerToAudio(page: Page, caller: Baresip, user: string, heap?: { cdp: CDPSession; out: HeapFigures[] }): Promise<number> {
+async function answerToAudio(
+  page: Page,
+  caller: Baresip,
+  user: string,
+  heap?: { cdp: CDPSession; out: HeapFigures[] },
+): Promise<number> {
   await resetMarks(page);
   const since = caller.events.length;
   const r = await caller.command('dial', `sip:${user}@localhost`);
@@ -282,44 +378,81 @@ async function answerToAudio(page: Page, caller: Baresip, user: string, heap?: {
     await answerBtn.waitFor({ state: 'visible', timeout: 10_000 });
     await watchAudio(page);
     await answerBtn.click();
-    await page.waitForFunction(() => 'audio' in (window as unknown as { __bench: { marks: Record<string, number> } }).__bench.marks, null, { timeout: 10_000 }).catch(async () => {
-      throw new Error(`no remote audio within 10 s (call-state ${await callState(page)})`);
-    });
+    await page
+      .waitForFunction(
+        () =>
+          'audio' in
+          (window as unknown as { __bench: { marks: Record<string, number> } }).__bench.marks,
+        null,
+        { timeout: 10_000 },
+      )
+      .catch(async () => {
+        throw new Error(`no remote audio within 10 s (call-state ${await callState(page)})`);
+      });
     const m = await marks(page);
     if (heap) heap.out.push(await heapFigures(heap.cdp, `softphone, ${await callState(page)}`));
     return m.audio! - m['click:answer-button']!;
   } finally {
     await softphoneHangup(page);
     await caller.command('hangup').catch(() => undefined);
-    await caller.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since).catch(() => undefined);
+    await caller
+      .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
+      .catch(() => undefined);
+    await waitLinesReleased(page);
     await sleep(300);
   }
 }
 
-async function bareAnswerToAudio(page: Page, caller: Baresip, user: string, heap?: { cdp: CDPSession; out: HeapFigures[] }): Promise<number> {
+async function bareAnswerToAudio(
+  page: Page,
+  caller: Baresip,
+  user: string,
+  heap?: { cdp: CDPSession; out: HeapFigures[] },
+): Promise<number> {
   await resetMarks(page);
   const since = caller.events.length;
   const r = await caller.command('dial', `sip:${user}@localhost`);
   if (!r.ok) throw new Error(`baresip dial: ${r.data}`);
   try {
-    await page.waitForFunction(() => (window as unknown as { bare: { t: Record<string, number> } }).bare.t.invite !== undefined && (window as unknown as { bare: { incoming?: { state: string } } }).bare.incoming?.state === 'Initial', null, { timeout: 10_000 });
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { bare: { t: Record<string, number> } }).bare.t.invite !==
+          undefined &&
+        (window as unknown as { bare: { incoming?: { state: string } } }).bare.incoming?.state ===
+          'Initial',
+      null,
+      { timeout: 10_000 },
+    );
     await watchAudio(page);
     const t0 = await page.evaluate(async () => {
-      const b = (window as unknown as { bare: { answer(): Promise<void>; t: Record<string, number> } }).bare;
+      const b = (
+        window as unknown as { bare: { answer(): Promise<void>; t: Record<string, number> } }
+      ).bare;
       const t = performance.now();
       void b.answer();
       return t;
     });
-    await page.waitForFunction(() => 'audio' in (window as unknown as { __bench: { marks: Record<string, number> } }).__bench.marks, null, { timeout: 10_000 });
+    await page.waitForFunction(
+      () =>
+        'audio' in
+        (window as unknown as { __bench: { marks: Record<string, number> } }).__bench.marks,
+      null,
+      { timeout: 10_000 },
+    );
     const m = await marks(page);
     if (heap) heap.out.push(await heapFigures(heap.cdp, 'bare SIP.js, call up'));
     return m.audio! - t0;
   } finally {
-    await page.evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup()).catch(() => undefined);
+    await page
+      .evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup())
+      .catch(() => undefined);
     await caller.command('hangup').catch(() => undefined);
-    await caller.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since).catch(() => undefined);
+    await caller
+      .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
+      .catch(() => undefined);
     await page.evaluate(() => {
-      const b = (window as unknown as { bare: { t: Record<string, number>; incoming?: unknown } }).bare;
+      const b = (window as unknown as { bare: { t: Record<string, number>; incoming?: unknown } })
+        .bare;
       delete b.t.invite;
       b.incoming = undefined;
     });
@@ -336,9 +469,16 @@ interface HeapFigures {
 
 async function heapFigures(cdp: CDPSession, what: string): Promise<HeapFigures> {
   await cdp.send('HeapProfiler.collectGarbage').catch(() => undefined);
-  const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+  const { metrics } = (await cdp.send('Performance.getMetrics')) as {
+    metrics: { name: string; value: number }[];
+  };
   const get = (n: string) => metrics.find((m) => m.name === n)?.value ?? 0;
-  return { what, jsHeapUsedMB: round(get('JSHeapUsedSize') / 2 ** 20, 2)!, jsHeapTotalMB: round(get('JSHeapTotalSize') / 2 ** 20, 2)!, nodes: get('Nodes') };
+  return {
+    what,
+    jsHeapUsedMB: round(get('JSHeapUsedSize') / 2 ** 20, 2)!,
+    jsHeapTotalMB: round(get('JSHeapTotalSize') / 2 ** 20, 2)!,
+    nodes: get('Nodes'),
+  };
 }
 
 // ---------------------------------------------------------------- run
@@ -361,7 +501,11 @@ async function main(): Promise<void> {
   ensureSoftphoneBuilt();
   mkdirSync(RESULTS, { recursive: true });
   const started = new Date().toISOString();
-  const stack: E2eStack = await startE2eStack('bench-softphone', { log: { level: 'warn', kamailioDebug: -1 } }, BENCH_PORTS);
+  const stack: E2eStack = await startE2eStack(
+    'bench-softphone',
+    { log: { level: 'warn', kamailioDebug: -1 } },
+    BENCH_PORTS,
+  );
   const base = stack.baseUrl;
   const sp = await launchSoftphoneBrowser({ toneHz: 1000, baseUrl: base });
   const browser = sp.browser;
@@ -375,7 +519,12 @@ async function main(): Promise<void> {
     rtpPort: BENCH_PORTS.endpoints + 30,
     toneHz: 800,
   });
-  const result: Record<string, unknown> = { started, runsPerFigure: N, chromium: browser.version(), aims: AIMS };
+  const result: Record<string, unknown> = {
+    started,
+    runsPerFigure: N,
+    chromium: browser.version(),
+    aims: AIMS,
+  };
   try {
     await peer.start();
     await peer.waitRegistered();
@@ -383,7 +532,9 @@ async function main(): Promise<void> {
     log('first-load weight');
     const weight = await measureWeight(browser, base);
     result.weight = weight;
-    log(`  first load: ${weight.firstLoad.files.length} files, ${(weight.firstLoad.totals.all.gzip / 1024).toFixed(1)} KB gzip (${(weight.firstLoad.totals.all.raw / 1024).toFixed(1)} KB raw)`);
+    log(
+      `  first load: ${weight.firstLoad.files.length} files, ${(weight.firstLoad.totals.all.gzip / 1024).toFixed(1)} KB gzip (${(weight.firstLoad.totals.all.raw / 1024).toFixed(1)} KB raw)`,
+    );
 
     log('registration');
     const open = sample();
@@ -394,14 +545,22 @@ async function main(): Promise<void> {
         const r = await softphoneRegistration(browser, base, '1001');
         open.values.push(r.openToRegistered);
         click.values.push(r.clickToRegistered);
-        log(`  softphone #${i + 1}: open→registered ${r.openToRegistered.toFixed(1)} ms, click→registered ${r.clickToRegistered.toFixed(1)} ms`);
+        log(
+          `  softphone #${i + 1}: open→registered ${r.openToRegistered.toFixed(1)} ms, click→registered ${r.clickToRegistered.toFixed(1)} ms`,
+        );
       } catch (err) {
         open.failures.push((err as Error).message.split('\n')[0]!);
         click.failures.push((err as Error).message.split('\n')[0]!);
       }
     }
-    await repeat(bare, 'bare SIP.js UA start→registered', () => bareRegistration(browser, base, '1002'));
-    result.registration = { softphoneOpenToRegistered: summary(open), softphoneClickToRegistered: summary(click), bareSipJs: summary(bare) };
+    await repeat(bare, 'bare SIP.js UA start→registered', () =>
+      bareRegistration(browser, base, '1002'),
+    );
+    result.registration = {
+      softphoneOpenToRegistered: summary(open),
+      softphoneClickToRegistered: summary(click),
+      bareSipJs: summary(bare),
+    };
 
     log('click-to-call → 180 Ringing (callee baresip 1004)');
     const ring = sample();
@@ -409,7 +568,9 @@ async function main(): Promise<void> {
     const s1 = await softphoneSignedIn(browser, base, '1001');
     await repeat(ring, 'softphone click→ringing', () => clickToRinging(s1.page, peer, '1004'));
     const b1 = await bareSignedIn(browser, base, '1002');
-    await repeat(bareRing, 'bare SIP.js invite→18x', () => bareClickToRinging(b1.page, peer, '1004'));
+    await repeat(bareRing, 'bare SIP.js invite→18x', () =>
+      bareClickToRinging(b1.page, peer, '1004'),
+    );
     result.clickToRinging = { softphone: summary(ring), bareSipJs: summary(bareRing) };
 
     log('answer → first remote audio (caller baresip 1004)');
@@ -420,12 +581,16 @@ async function main(): Promise<void> {
     await cdp1.send('Performance.enable');
     heaps.push(await heapFigures(cdp1, 'softphone, registered, idle'));
     let i = 0;
-    await repeat(ans, 'softphone answer→audio', () => answerToAudio(s1.page, peer, '1001', i++ === 0 ? { cdp: cdp1, out: heaps } : undefined));
+    await repeat(ans, 'softphone answer→audio', () =>
+      answerToAudio(s1.page, peer, '1001', i++ === 0 ? { cdp: cdp1, out: heaps } : undefined),
+    );
     const cdp2 = await b1.ctx.newCDPSession(b1.page);
     await cdp2.send('Performance.enable');
     heaps.push(await heapFigures(cdp2, 'bare SIP.js, registered, idle'));
     let j = 0;
-    await repeat(bareAns, 'bare SIP.js answer→audio', () => bareAnswerToAudio(b1.page, peer, '1002', j++ === 0 ? { cdp: cdp2, out: heaps } : undefined));
+    await repeat(bareAns, 'bare SIP.js answer→audio', () =>
+      bareAnswerToAudio(b1.page, peer, '1002', j++ === 0 ? { cdp: cdp2, out: heaps } : undefined),
+    );
     result.answerToAudio = { softphone: summary(ans), bareSipJs: summary(bareAns) };
     result.memory = heaps;
     await s1.ctx.close();
@@ -444,9 +609,11 @@ async function main(): Promise<void> {
 // ---------------------------------------------------------------- report
 
 const BROWSER_PHONE = {
-  source: 'github.com/InnovateAsterisk/Browser-Phone, Phone/index.html at commit 00c1c699 (read through the search tool)',
+  source:
+    'github.com/InnovateAsterisk/Browser-Phone, Phone/index.html at commit 00c1c699 (read through the search tool)',
   published: 'no first-load size is published (README, issues and pages searched)',
-  known: 'index.html loads phone.js unminified: 660,078 characters at that commit (phone.min.js: 343,017), plus from their CDN jQuery 3.6.1, jQuery UI 1.13.2, SIP.js 0.20.0, Chart.js 2.7.2, Fabric 2.4.6, Moment-with-locales 2.24.0, Croppie 2.6.4, Strophe 1.4.1, jquery.md5 and 5 stylesheets (normalize, Roboto, Font Awesome, jQuery UI, Croppie) and language JSON',
+  known:
+    'index.html loads phone.js unminified: 660,078 characters at that commit (phone.min.js: 343,017), plus from their CDN jQuery 3.6.1, jQuery UI 1.13.2, SIP.js 0.20.0, Chart.js 2.7.2, Fabric 2.4.6, Moment-with-locales 2.24.0, Croppie 2.6.4, Strophe 1.4.1, jquery.md5 and 5 stylesheets (normalize, Roboto, Font Awesome, jQuery UI, Croppie) and language JSON',
 };
 
 function kb(b: number | undefined): string {
@@ -462,12 +629,16 @@ function verdict(v: number | undefined, aim: number): string {
 function markdown(r: Record<string, unknown>): string {
   type S = ReturnType<typeof summary>;
   const w = r.weight as Awaited<ReturnType<typeof measureWeight>> | undefined;
-  const reg = r.registration as { softphoneOpenToRegistered: S; softphoneClickToRegistered: S; bareSipJs: S } | undefined;
+  const reg = r.registration as
+    { softphoneOpenToRegistered: S; softphoneClickToRegistered: S; bareSipJs: S } | undefined;
   const ring = r.clickToRinging as { softphone: S; bareSipJs: S } | undefined;
   const ans = r.answerToAudio as { softphone: S; bareSipJs: S } | undefined;
   const mem = (r.memory as HeapFigures[] | undefined) ?? [];
   const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : '—');
-  const fails = (s?: S) => (s && s.failures.length ? ` (${s.failures.length} of ${s.runs} failed: ${s.failures.join('; ')})` : '');
+  const fails = (s?: S) =>
+    s && s.failures.length
+      ? ` (${s.failures.length} of ${s.runs} failed: ${s.failures.join('; ')})`
+      : '';
   const t = w?.firstLoad.totals;
   const lines = [
     '# Softphone benchmark',
@@ -501,7 +672,9 @@ function markdown(r: Record<string, unknown>): string {
     '',
     '| file | type | raw | gzip |',
     '|---|---|---|---|',
-    ...(w?.firstLoad.files ?? []).map((f) => `| \`${f.path}\` | ${f.type} | ${kb(f.raw)} | ${kb(f.gzip)} |`),
+    ...(w?.firstLoad.files ?? []).map(
+      (f) => `| \`${f.path}\` | ${f.type} | ${kb(f.raw)} | ${kb(f.gzip)} |`,
+    ),
     '',
     `Signing in adds: ${(w?.addedBySignIn ?? []).map((f) => `\`${f.path}\` (${kb(f.gzip)} gzip)`).join(', ') || 'nothing'}.`,
     '',
@@ -519,13 +692,18 @@ function markdown(r: Record<string, unknown>): string {
     '| page | JS heap used | JS heap total | DOM nodes |',
     '|---|---|---|---|',
     ...mem.map((m) => `| ${m.what} | ${m.jsHeapUsedMB} MB | ${m.jsHeapTotalMB} MB | ${m.nodes} |`),
-    ...(mem.some((m) => m.what.startsWith('softphone, established') || m.what.startsWith('softphone, held'))
+    ...(mem.some(
+      (m) => m.what.startsWith('softphone, established') || m.what.startsWith('softphone, held'),
+    )
       ? []
-      : ['', 'No softphone call could be held up for the memory figure in this run (see the failures above).']),
+      : [
+          '',
+          'No softphone call could be held up for the memory figure in this run (see the failures above).',
+        ]),
     '',
     'How each figure is taken: in-page stamps on `performance.now()` (test/bench/softphone/instrument.ts): a capture-phase click listener',
     'and a MutationObserver on `registration-status` / `call-state` `data-state` (so UI rendering is included), and a 5 ms',
-    '`getStats()` poller for the first inbound audio. The bare SIP.js figures use the same poller and the UserAgent\'s own events.',
+    "`getStats()` poller for the first inbound audio. The bare SIP.js figures use the same poller and the UserAgent's own events.",
     '',
   ];
   return lines.join('\n');

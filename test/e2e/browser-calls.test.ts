@@ -11,7 +11,6 @@ import {
   dial,
   expectTone,
   hangup,
-  inboundStats,
   launchPhone,
   loginDemo,
   packetGrowth,
@@ -22,10 +21,19 @@ import {
   waitCallState,
   type Phone,
 } from './harness/softphone.js';
-import { ensureSoftphoneBuilt, screenshot } from './harness/artifacts.js';
+import {
+  clearFailureShots,
+  ensureSoftphoneBuilt,
+  failureShot,
+  screenshot,
+} from './harness/artifacts.js';
 
 const TOL = 30;
-const MIN_LEVEL = 0.01;
+/**
+ * Level of the tone's bin (linear, from the AnalyserNode): a live tone measures
+ * 0.012–0.15 here, digital silence about 1e-5; 0.003 is about -50 dB.
+ */
+const MIN_LEVEL = 0.003;
 /** 20 ms packets: ~50 a second; anything under 20 in a second is no stream. */
 const FLOWING = 20;
 
@@ -40,7 +48,11 @@ async function connect(caller: Phone, callee: Phone, target: string): Promise<vo
   await dial(caller.page, target);
   await byId(callee.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
   const callerState = await waitCallState(caller.page, ['ringing', 'early', 'calling'], 5000);
-  expect(['ringing', 'early']).toContain(callerState === 'calling' ? await waitCallState(caller.page, ['ringing', 'early'], 5000) : callerState);
+  expect(['ringing', 'early']).toContain(
+    callerState === 'calling'
+      ? await waitCallState(caller.page, ['ringing', 'early'], 5000)
+      : callerState,
+  );
   await answer(callee.page);
   await waitCallState(callee.page, 'established', 15_000);
   await waitCallState(caller.page, 'established', 15_000);
@@ -55,6 +67,7 @@ async function endCall(from: Phone, other: Phone): Promise<void> {
 describe('browser ↔ browser through the gateway', () => {
   beforeAll(async () => {
     ensureSoftphoneBuilt();
+    clearFailureShots('browser-calls');
     stack = await startE2eStack('calls');
     [a, b, c] = await Promise.all([
       launchPhone('1001', 1000, stack.baseUrl),
@@ -70,8 +83,12 @@ describe('browser ↔ browser through the gateway', () => {
 
   afterEach(async ({ task }) => {
     if (task.result?.state === 'fail') {
-      process.stderr.write(`\n[e2e] ${task.name} failed; component logs:\n${stack.logs(40)}\n${[a, b, c].map(report).join('\n')}\n`);
-      await Promise.allSettled([a, b, c].map((p) => p && screenshot(p.page, `failed-${task.name.replace(/\W+/g, '-').slice(0, 40)}-${p.name}`)));
+      process.stderr.write(
+        `\n[e2e] ${task.name} failed; component logs:\n${stack.logs(40)}\n${[a, b, c].map(report).join('\n')}\n`,
+      );
+      await Promise.allSettled(
+        [a, b, c].map((p) => p && failureShot(p.page, 'browser-calls', task.name, p.name)),
+      );
     }
     // leave no call up for the next test
     for (const p of [a, b, c]) await hangup(p.page).catch(() => undefined);
@@ -124,19 +141,33 @@ describe('browser ↔ browser through the gateway', () => {
     await sleep(1000); // the re-INVITE and the last packets in flight
     const heldTone = await remoteTone(b.page, 1500);
     const heldFlow = await packetGrowth(b.page, 1500);
-    const silenced = heldTone.level <= MIN_LEVEL || Math.abs(heldTone.hz - 1000) > TOL || heldFlow.delta < FLOWING / 2;
-    expect(silenced, `while held, 1002 still hears 1001: ${JSON.stringify({ heldTone, heldFlow })}`).toBe(true);
+    const silenced =
+      heldTone.level <= MIN_LEVEL ||
+      Math.abs(heldTone.hz - 1000) > TOL ||
+      heldFlow.delta < FLOWING / 2;
+    // soft: a failure here still lets resume be checked and reported
+    expect
+      .soft(
+        silenced,
+        `while held, 1002 still hears 1001: ${JSON.stringify({ before, heldTone, heldFlow })}`,
+      )
+      .toBe(true);
 
     await byId(a.page, 'hold-button').click();
     await waitCallState(a.page, 'established', 10_000);
     const after = await expectTone(b.page, 1000, { tol: TOL, minLevel: MIN_LEVEL });
     const afterFlow = await packetGrowth(b.page);
-    expect(Math.abs(after.hz - 1000), `after resume: ${JSON.stringify(after)}`).toBeLessThanOrEqual(TOL);
+    expect(Math.abs(after.hz - 1000), `after resume: ${JSON.stringify(after)}`).toBeLessThanOrEqual(
+      TOL,
+    );
     expect(after.level).toBeGreaterThan(MIN_LEVEL);
     expect(afterFlow.delta).toBeGreaterThan(FLOWING);
     // and the other direction survived the hold/resume
     const back = await expectTone(a.page, 600, { tol: TOL, minLevel: MIN_LEVEL });
-    expect(Math.abs(back.hz - 600), `1001 after resume: ${JSON.stringify(back)}`).toBeLessThanOrEqual(TOL);
+    expect(
+      Math.abs(back.hz - 600),
+      `1001 after resume: ${JSON.stringify(back)}`,
+    ).toBeLessThanOrEqual(TOL);
     await endCall(a, b);
   });
 
@@ -152,11 +183,22 @@ describe('browser ↔ browser through the gateway', () => {
     await waitCallState(a.page, ['ended', 'idle'], 15_000);
 
     const cHearsB = await expectTone(c.page, 600, { tol: TOL, minLevel: MIN_LEVEL });
-    expect(Math.abs(cHearsB.hz - 600), `1003 should hear 1002 (600 Hz): ${JSON.stringify(cHearsB)}`).toBeLessThanOrEqual(TOL);
+    expect(
+      Math.abs(cHearsB.hz - 600),
+      `1003 should hear 1002 (600 Hz): ${JSON.stringify(cHearsB)}`,
+    ).toBeLessThanOrEqual(TOL);
     expect(cHearsB.level).toBeGreaterThan(MIN_LEVEL);
     const bHearsC = await anyRemoteTone(b.page, 800, { tol: TOL, minLevel: MIN_LEVEL });
-    expect(Math.abs(bHearsC.hz - 800), `1002 should hear 1003 (800 Hz): ${JSON.stringify(bHearsC)}`).toBeLessThanOrEqual(TOL);
-    expect((await inboundStats(a.page)).pcs, '1001 keeps no open peer connection').toBe(0);
+    expect(
+      Math.abs(bHearsC.hz - 800),
+      `1002 should hear 1003 (800 Hz): ${JSON.stringify(bHearsC)}`,
+    ).toBeLessThanOrEqual(TOL);
+    // 1001 is out of the media path: nothing arrives there any more
+    const aFlow = await packetGrowth(a.page);
+    expect(
+      aFlow.delta,
+      `1001 still receives media after the transfer: ${JSON.stringify(aFlow)}`,
+    ).toBeLessThan(FLOWING / 2);
     await hangup(c.page);
     await waitCallState(c.page, ['ended', 'idle'], 10_000);
   });

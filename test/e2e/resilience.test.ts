@@ -15,7 +15,12 @@ import {
   waitAttr,
   type Phone,
 } from './harness/softphone.js';
-import { ensureSoftphoneBuilt, screenshot } from './harness/artifacts.js';
+import {
+  clearFailureShots,
+  ensureSoftphoneBuilt,
+  failureShot,
+  screenshot,
+} from './harness/artifacts.js';
 
 /** Checks the pre-call page marks as required (softphone/src/views/PrecallView.vue). */
 const REQUIRED_CHECKS = ['webrtc', 'permission', 'devices', 'websocket', 'ice'];
@@ -29,6 +34,7 @@ let phone: Phone;
 describe('pre-call check, diagnostics, and recovery from a Kamailio crash', () => {
   beforeAll(async () => {
     ensureSoftphoneBuilt();
+    clearFailureShots('resilience');
     stack = await startE2eStack('resilience');
     phone = await launchPhone('1001', 1000, stack.baseUrl);
     await loginDemo(phone, '1001');
@@ -41,20 +47,30 @@ describe('pre-call check, diagnostics, and recovery from a Kamailio crash', () =
 
   afterEach(async ({ task }) => {
     if (task.result?.state === 'fail') {
-      process.stderr.write(`\n[e2e] ${task.name} failed; component logs:\n${stack.logs(40)}\n${report(phone)}\n`);
-      await screenshot(phone.page, `failed-${task.name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => undefined);
+      process.stderr.write(
+        `\n[e2e] ${task.name} failed; component logs:\n${stack.logs(40)}\n${report(phone)}\n`,
+      );
+      await failureShot(phone.page, 'resilience', task.name);
     }
   });
 
   it('the pre-call check passes (every required check passes)', async () => {
     await goView(phone.page, 'precall');
     await byId(phone.page, 'precall-run').click();
-    const overall = await waitAttr(phone.page, 'precall-result', 'data-status', ['pass', 'fail'], 60_000);
+    const overall = await waitAttr(
+      phone.page,
+      'precall-result',
+      'data-status',
+      ['pass', 'fail'],
+      60_000,
+    );
     const statuses: Record<string, string | null> = {};
     for (const name of ALL_CHECKS) {
       statuses[name] = await byId(phone.page, `check-${name}`).getAttribute('data-status');
     }
-    const text = await byId(phone.page, 'precall-report').innerText().catch(() => '');
+    const text = await byId(phone.page, 'precall-report')
+      .innerText()
+      .catch(() => '');
     await screenshot(phone.page, 'precall-check');
     expect(overall, `pre-call result; checks ${JSON.stringify(statuses)}\n${text}`).toBe('pass');
     for (const name of REQUIRED_CHECKS) expect(statuses[name], `check-${name}`).toBe('pass');
@@ -76,7 +92,8 @@ describe('pre-call check, diagnostics, and recovery from a Kamailio crash', () =
 
   it('Kamailio killed: the softphone shows it is not registered, then re-registers by itself', async () => {
     expect(await registrationState(phone.page)).toBe('registered');
-    const restartsBefore = stack.gateway.supervisor.status().find((c) => c.name === 'kamailio')?.restarts ?? 0;
+    const restartsBefore =
+      stack.gateway.supervisor.status().find((c) => c.name === 'kamailio')?.restarts ?? 0;
     const t0 = Date.now();
     expect(stack.gateway.supervisor.kill('kamailio'), 'supervisor.kill(kamailio)').toBe(true);
 
@@ -90,7 +107,9 @@ describe('pre-call check, diagnostics, and recovery from a Kamailio crash', () =
       15_000,
       100,
     ).catch((err: Error) => {
-      const survivors = processesMentioning(stack.dataDir).filter((p) => p.cmd.startsWith('kamailio'));
+      const survivors = processesMentioning(stack.dataDir).filter((p) =>
+        p.cmd.startsWith('kamailio'),
+      );
       throw new Error(
         `${err.message}; supervisor: ${JSON.stringify(stack.gateway.supervisor.status().find((c) => c.name === 'kamailio'))}; ` +
           `${survivors.length} kamailio process(es) of this stack alive (old workers still serving the WebSocket?)`,
@@ -99,12 +118,20 @@ describe('pre-call check, diagnostics, and recovery from a Kamailio crash', () =
     const lostAfterMs = Date.now() - t0;
     expect(['unregistered', 'registering', 'failed']).toContain(lost);
 
-    await waitAttr(phone.page, 'registration-status', 'data-state', 'registered', REREGISTER_WITHIN_MS);
+    await waitAttr(
+      phone.page,
+      'registration-status',
+      'data-state',
+      'registered',
+      REREGISTER_WITHIN_MS,
+    );
     const backAfterMs = Date.now() - t0;
     const k = stack.gateway.supervisor.status().find((c) => c.name === 'kamailio');
     expect(k?.restarts ?? 0, 'the supervisor restarted Kamailio').toBeGreaterThan(restartsBefore);
     expect(k?.state).toBe('ready');
-    process.stdout.write(`[e2e] kamailio kill: badge "${lost}" after ${lostAfterMs} ms, registered again after ${backAfterMs} ms\n`);
+    process.stdout.write(
+      `[e2e] kamailio kill: badge "${lost}" after ${lostAfterMs} ms, registered again after ${backAfterMs} ms\n`,
+    );
 
     // registered for real: a second, independent look a little later
     await sleep(1000);

@@ -22,7 +22,12 @@ afterAll(async () => {
 });
 
 /** sipp caller: 1001 (or `from`) calls `to` with `scenario`. */
-function call(scenario: string, to: string, extra: Partial<SippOptions> = {}, from: DemoUser = '1001') {
+function call(
+  scenario: string,
+  to: string,
+  extra: Partial<SippOptions> = {},
+  from: DemoUser = '1001',
+) {
   ulawFile(artifacts(stack), 'caller.ulaw', 1000);
   return runSipp({
     scenario,
@@ -56,7 +61,12 @@ describe('calls between registered SIP phones', () => {
   });
 
   it('lets the callee hang up (BYE from the called side)', async () => {
-    const phone = await sippPhone(stack, { user: '1002', slot: 1, scenario: 'uas-hangup.xml', durationMs: 1000 });
+    const phone = await sippPhone(stack, {
+      user: '1002',
+      slot: 1,
+      scenario: 'uas-hangup.xml',
+      durationMs: 1000,
+    });
     const caller = await call('uac-wait-bye.xml', '1002');
     expect(caller.code, explain(caller)).toBe(0);
     const callee = await phone.done;
@@ -114,13 +124,18 @@ describe('requests that do not become calls', () => {
   let ua: SipUA;
   beforeAll(async () => {
     ua = new SipUA(
-      await udpTransport({ remoteHost: '127.0.0.1', remotePort: stack.ports.sip, localPort: stack.ports.client(5) }),
+      await udpTransport({
+        remoteHost: '127.0.0.1',
+        remotePort: stack.ports.sip,
+        localPort: stack.ports.client(5),
+      }),
       { user: '1004', password: DEMO['1004'] },
     );
   });
   afterAll(async () => ua?.close());
 
-  const invite = (uri: string) => ua.request('INVITE', { uri, body: plainSdp(stack.ports.clientMedia(5)) });
+  const invite = (uri: string) =>
+    ua.request('INVITE', { uri, body: plainSdp(stack.ports.clientMedia(5)) });
 
   it('says 480 for a user who exists but is not registered', async () => {
     const r = await invite('sip:1003@localhost');
@@ -158,7 +173,11 @@ describe('requests that do not become calls', () => {
 
   it('relays MESSAGE between users without touching rtpengine', async () => {
     const bob = new SipUA(
-      await udpTransport({ remoteHost: '127.0.0.1', remotePort: stack.ports.sip, localPort: stack.ports.client(6) }),
+      await udpTransport({
+        remoteHost: '127.0.0.1',
+        remotePort: stack.ports.sip,
+        localPort: stack.ports.client(6),
+      }),
       { user: '1003', password: DEMO['1003'] },
     );
     try {
@@ -183,8 +202,29 @@ describe('requests that do not become calls', () => {
     }
   });
 
+  it('anchors a late offer (INVITE without SDP: offer in the 200, answer in the ACK)', async () => {
+    const r = await ua.request('INVITE', {
+      uri: `sip:${stack.cfg.services.echoExtension}@localhost`,
+      ackBody: () => plainSdp(stack.ports.clientMedia(5)),
+    });
+    expect(r.final.status).toBe(200);
+    // the offer we got is rtpengine's (a port from its range), not the echo service's own
+    const port = Number(/^m=audio (\d+) RTP\/AVP /m.exec(r.final.body)?.[1]);
+    expect(port).toBeGreaterThanOrEqual(stack.cfg.rtpengine.portMin);
+    expect(port).toBeLessThanOrEqual(stack.cfg.rtpengine.portMax);
+    const tags = Object.keys(
+      ((await stack.gw.rtpengine.query(r.dialog!.callId)).tags ?? {}) as object,
+    );
+    expect(tags).toHaveLength(2);
+    expect((await ua.inDialog(r.dialog!, 'BYE')).status).toBe(200);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
   it('answers OPTIONS keepalives itself', async () => {
-    const r = await ua.request('OPTIONS', { uri: `sip:127.0.0.1:${stack.ports.sip}`, authenticate: false });
+    const r = await ua.request('OPTIONS', {
+      uri: `sip:127.0.0.1:${stack.ports.sip}`,
+      authenticate: false,
+    });
     expect(r.final.status).toBe(200);
   });
 });
@@ -202,9 +242,13 @@ describe('after all calls', () => {
 
   it('leaves no session in rtpengine and no dialog in Kamailio', async () => {
     expect(await noMediaSessions(stack)).toBe(0);
-    const out = execFileSync('kamcmd', ['-s', `unix:${join(stack.gw.dirs.run, 'kamailio_ctl')}`, 'dlg.stats_active'], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      'kamcmd',
+      ['-s', `unix:${join(stack.gw.dirs.run, 'kamailio_ctl')}`, 'dlg.stats_active'],
+      {
+        encoding: 'utf8',
+      },
+    );
     const active = /all:\s*(\d+)/.exec(out)?.[1];
     expect(Number(active), out).toBe(0);
   });

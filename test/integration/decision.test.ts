@@ -63,10 +63,17 @@ beforeAll(async () => {
   stack = await startStack('decision', BASE, {
     decision: { url: `http://127.0.0.1:${ports.helper}`, timeoutMs: TIMEOUT_MS },
   });
-  ua = new SipUA(await udpTransport({ remoteHost: '127.0.0.1', remotePort: ports.sip, localPort: ports.client(0) }), {
-    user: '1001',
-    password: DEMO['1001'],
-  });
+  ua = new SipUA(
+    await udpTransport({
+      remoteHost: '127.0.0.1',
+      remotePort: ports.sip,
+      localPort: ports.client(0),
+    }),
+    {
+      user: '1001',
+      password: DEMO['1001'],
+    },
+  );
 });
 
 afterAll(async () => {
@@ -81,7 +88,8 @@ async function setMode(m: Mode): Promise<void> {
   mode = m;
 }
 
-const invite = () => ua.request('INVITE', { uri: 'sip:9196@localhost', body: plainSdp(ports.clientMedia(0)) });
+const invite = () =>
+  ua.request('INVITE', { uri: 'sip:9196@localhost', body: plainSdp(ports.clientMedia(0)) });
 
 describe('decision service unavailable', () => {
   it('works normally while the service answers', async () => {
@@ -113,24 +121,91 @@ describe('decision service unavailable', () => {
 
   it('answers 503 after the timeout when the service never answers, and SIP workers stay free', async () => {
     await setMode('slow');
-    const pending = ua.register();
-    // While an async worker waits on the service, a SIP worker answers at once.
-    const probe = new SipUA(await udpTransport({ remoteHost: '127.0.0.1', remotePort: ports.sip, localPort: ports.client(1) }), {
-      user: 'probe',
-    });
+    // More waiting REGISTERs than Kamailio has SIP workers (sip.children = 2 here),
+    // each retransmitted by its client while the decision hangs.
+    const clients = await Promise.all(
+      [1, 2, 3].map(
+        async (i) =>
+          new SipUA(
+            await udpTransport({
+              remoteHost: '127.0.0.1',
+              remotePort: ports.sip,
+              localPort: ports.client(i),
+            }),
+            {
+              user: '1001',
+              password: DEMO['1001'],
+            },
+          ),
+      ),
+    );
+    const probe = new SipUA(
+      await udpTransport({
+        remoteHost: '127.0.0.1',
+        remotePort: ports.sip,
+        localPort: ports.client(4),
+      }),
+      {
+        user: 'probe',
+      },
+    );
     try {
-      const options = await probe.request('OPTIONS', { uri: `sip:127.0.0.1:${ports.sip}`, authenticate: false });
+      const pending = [ua, ...clients].map((c) => c.register());
+      // after the first retransmissions (500 ms), a keepalive is still answered at once
+      await new Promise((r) => setTimeout(r, 700));
+      const options = await probe.request('OPTIONS', {
+        uri: `sip:127.0.0.1:${ports.sip}`,
+        authenticate: false,
+      });
       expect(options.final.status).toBe(200);
       expect(options.elapsedMs).toBeLessThan(200);
+      for (const r of await Promise.all(pending)) {
+        expect(r.final.status).toBe(503);
+        expect(hdr(r.final, 'retry-after')).toBe('5');
+        expect(r.elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
+        expect(r.elapsedMs).toBeLessThan(TIMEOUT_MS + 1000);
+      }
+      const first = await pending[0]!;
+      console.log(
+        `service hanging: REGISTER answered 503 in ${first.elapsedMs} ms (timeout ${TIMEOUT_MS} ms)`,
+      );
     } finally {
       await probe.close();
+      await Promise.all(clients.map((c) => c.close()));
     }
-    const r = await pending;
-    expect(r.final.status).toBe(503);
-    expect(hdr(r.final, 'retry-after')).toBe('5');
-    console.log(`service hanging: REGISTER answered 503 in ${r.elapsedMs} ms (timeout ${TIMEOUT_MS} ms)`);
-    expect(r.elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
-    expect(r.elapsedMs).toBeLessThan(TIMEOUT_MS + 1000);
+  });
+
+  it('handles a CANCEL while the decision is pending: 200 to the CANCEL at once, 487 to the INVITE', async () => {
+    await setMode('slow');
+    const callId = `cancel-${Date.now()}@test`;
+    let cancel: Promise<{ status: number; ms: number }> | undefined;
+    const started = Date.now();
+    const r = await ua.request('INVITE', {
+      uri: 'sip:9196@localhost',
+      body: plainSdp(ports.clientMedia(0)),
+      callId,
+      fromTag: 'cancelme',
+      authenticate: false,
+      onProvisional: (m, branch) => {
+        cancel ??= ua
+          .cancel({
+            uri: 'sip:9196@localhost',
+            branch,
+            callId,
+            from: '<sip:1001@localhost>',
+            fromTag: 'cancelme',
+            to: '<sip:9196@localhost>',
+            cseq: 1,
+          })
+          .then((c) => ({ status: c.status, ms: Date.now() - started }));
+      },
+    });
+    const c = await cancel;
+    expect(c?.status).toBe(200);
+    expect(c?.ms).toBeLessThan(200);
+    // 487 as soon as the async worker is free of the (hanging) decision: within the timeout
+    expect(r.final.status).toBe(487);
+    expect(r.elapsedMs).toBeLessThan(TIMEOUT_MS + 500);
   });
 
   it('answers 503 when the service fails (HTTP 500) or answers something unreadable', async () => {

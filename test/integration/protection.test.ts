@@ -2,7 +2,7 @@ import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portsFor, startStack, type Stack } from './harness/stack.js';
 import { DEMO } from './harness/phones.js';
-import { SipUA, parseSip, udpTransport, type SipMessage } from './harness/sipua.js';
+import { SipUA, parseSip, udpTransport, wsTransport, type SipMessage } from './harness/sipua.js';
 
 // What Kamailio does before anything is asked of the decision service:
 // malformed requests get a 400 and nothing else breaks, scanners get silence,
@@ -18,7 +18,9 @@ let stack: Stack;
 beforeAll(async () => {
   stack = await startStack('protection', BASE, {
     protection: { pikeReqsDensity: 10, failedAuthLimit: AUTH_LIMIT, failedAuthWindowSec: 10 },
-    trunks: [{ name: 'carrier', host: '127.0.0.9', inboundAddresses: ['127.0.0.8'], prefixes: ['+1555'] }],
+    trunks: [
+      { name: 'carrier', host: '127.0.0.9', inboundAddresses: ['127.0.0.8'], prefixes: ['+1555'] },
+    ],
   });
 });
 
@@ -95,14 +97,28 @@ describe('scanners', () => {
 
 describe('failed authentication throttling', () => {
   it(`refuses an address after ${AUTH_LIMIT} failed digests, even with the right password; others unaffected`, async () => {
-    const guesser = new SipUA(await udpTransport({ localHost: '127.0.0.5', remoteHost: '127.0.0.1', remotePort: ports.sip }), {
-      user: '1001',
-      password: DEMO['1001'],
-    });
-    const other = new SipUA(await udpTransport({ localHost: '127.0.0.6', remoteHost: '127.0.0.1', remotePort: ports.sip }), {
-      user: '1002',
-      password: DEMO['1002'],
-    });
+    const guesser = new SipUA(
+      await udpTransport({
+        localHost: '127.0.0.5',
+        remoteHost: '127.0.0.1',
+        remotePort: ports.sip,
+      }),
+      {
+        user: '1001',
+        password: DEMO['1001'],
+      },
+    );
+    const other = new SipUA(
+      await udpTransport({
+        localHost: '127.0.0.6',
+        remoteHost: '127.0.0.1',
+        remotePort: ports.sip,
+      }),
+      {
+        user: '1002',
+        password: DEMO['1002'],
+      },
+    );
     try {
       for (let i = 0; i < AUTH_LIMIT; i++) {
         const r = await guesser.register({ credentials: { user: '1001', password: `guess-${i}` } });
@@ -115,6 +131,30 @@ describe('failed authentication throttling', () => {
     } finally {
       await guesser.close();
       await other.close();
+    }
+  });
+});
+
+describe('WebSocket clients behind the WSS terminator', () => {
+  it('are judged by the X-Forwarded-For address of their connection, not by the proxy address', async () => {
+    const ws = (xff: string) =>
+      wsTransport(`ws://127.0.0.1:${ports.ws}`, { headers: { 'X-Forwarded-For': xff } }).then(
+        (t) => new SipUA(t, { user: '1003', password: DEMO['1003'] }),
+      );
+    const guesser = await ws('198.51.100.7');
+    const neighbour = await ws('198.51.100.8');
+    try {
+      for (let i = 0; i < AUTH_LIMIT; i++) {
+        const r = await guesser.register({ credentials: { user: '1003', password: `guess-${i}` } });
+        expect(r.final.status).toBe(403);
+      }
+      expect((await guesser.register()).final.reason).toMatch(/Too Many Failed Authentications/);
+      // same proxy address (127.0.0.1), another client: unaffected
+      expect((await neighbour.register()).final.status).toBe(200);
+      expect((await neighbour.register({ expires: 0 })).final.status).toBe(200);
+    } finally {
+      await guesser.close();
+      await neighbour.close();
     }
   });
 });

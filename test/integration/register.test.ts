@@ -13,10 +13,17 @@ let ua: SipUA;
 
 beforeAll(async () => {
   stack = await startStack('register', 16500);
-  ua = new SipUA(await udpTransport({ remoteHost: '127.0.0.1', remotePort: stack.ports.sip, localPort: stack.ports.client(0) }), {
-    user: '1002',
-    password: DEMO['1002'],
-  });
+  ua = new SipUA(
+    await udpTransport({
+      remoteHost: '127.0.0.1',
+      remotePort: stack.ports.sip,
+      localPort: stack.ports.client(0),
+    }),
+    {
+      user: '1002',
+      password: DEMO['1002'],
+    },
+  );
 });
 
 afterAll(async () => {
@@ -55,10 +62,17 @@ describe('REGISTER', () => {
   });
 
   it('refuses an unknown user with the same 403 (no user enumeration)', async () => {
-    const stranger = new SipUA(await udpTransport({ remoteHost: '127.0.0.1', remotePort: stack.ports.sip, localPort: stack.ports.client(3) }), {
-      user: '7777',
-      password: 'any-password',
-    });
+    const stranger = new SipUA(
+      await udpTransport({
+        remoteHost: '127.0.0.1',
+        remotePort: stack.ports.sip,
+        localPort: stack.ports.client(3),
+      }),
+      {
+        user: '7777',
+        password: 'any-password',
+      },
+    );
     try {
       const r = await stranger.register();
       expect(r.final.status).toBe(403);

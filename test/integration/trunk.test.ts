@@ -80,7 +80,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function carrier(scenario: string, ip: string, slot: number, creds: { user: string; password: string }) {
+function carrier(
+  scenario: string,
+  ip: string,
+  slot: number,
+  creds: { user: string; password: string },
+) {
   return startUas({
     scenario,
     label: `${scenario.replace('.xml', '')}-${Date.now()}`,
@@ -137,19 +142,34 @@ describe('outbound through a trunk', () => {
     expect(caller.code, explain(caller)).toBe(0);
     const got = await c.done;
     expect(got.code, explain(got)).toBe(0);
-    expect(parseSip(receivedRequestTexts(got.messages, 'INVITE')[0]!).uri).toMatch(/^sip:16665550000@/);
+    expect(parseSip(receivedRequestTexts(got.messages, 'INVITE')[0]!).uri).toMatch(
+      /^sip:16665550000@/,
+    );
     expect(await noMediaSessions(stack)).toBe(0);
   });
 
   it('gives the caller 403 (not the carrier challenge) when the carrier refuses our credentials', async () => {
     // This carrier expects another password: it answers the digest with 403.
-    const c = await carrier('carrier-uas-401.xml', '127.0.0.3', 21, { ...CARRIER401, password: 'other' });
-    const ua = new SipUA(await udpTransport({ remoteHost: '127.0.0.1', remotePort: ports.sip, localPort: ports.client(5) }), {
-      user: '1002',
-      password: DEMO['1002'],
+    const c = await carrier('carrier-uas-401.xml', '127.0.0.3', 21, {
+      ...CARRIER401,
+      password: 'other',
     });
+    const ua = new SipUA(
+      await udpTransport({
+        remoteHost: '127.0.0.1',
+        remotePort: ports.sip,
+        localPort: ports.client(5),
+      }),
+      {
+        user: '1002',
+        password: DEMO['1002'],
+      },
+    );
     try {
-      const r = await ua.request('INVITE', { uri: 'sip:+16665550001@localhost', body: plainSdp(ports.clientMedia(5)) });
+      const r = await ua.request('INVITE', {
+        uri: 'sip:+16665550001@localhost',
+        body: plainSdp(ports.clientMedia(5)),
+      });
       expect(r.final.status).toBe(403);
       expect(hdr(r.final, 'www-authenticate')).toBeUndefined();
       const got = await c.stop();
@@ -164,13 +184,24 @@ describe('outbound through a trunk', () => {
 describe('callers without valid credentials', () => {
   it('challenges (407), refuses a wrong password (403), and the carrier sees no INVITE at all', async () => {
     const c = await carrier('carrier-uas.xml', '127.0.0.2', 20, CARRIER);
-    const ua = new SipUA(await udpTransport({ remoteHost: '127.0.0.1', remotePort: ports.sip, localPort: ports.client(6) }), {
-      user: '1003',
-      password: DEMO['1003'],
-    });
+    const ua = new SipUA(
+      await udpTransport({
+        remoteHost: '127.0.0.1',
+        remotePort: ports.sip,
+        localPort: ports.client(6),
+      }),
+      {
+        user: '1003',
+        password: DEMO['1003'],
+      },
+    );
     try {
       const body = plainSdp(ports.clientMedia(6));
-      const noCreds = await ua.request('INVITE', { uri: 'sip:+15551230000@localhost', body, authenticate: false });
+      const noCreds = await ua.request('INVITE', {
+        uri: 'sip:+15551230000@localhost',
+        body,
+        authenticate: false,
+      });
       expect(noCreds.final.status).toBe(407);
       const bad = await ua.request('INVITE', {
         uri: 'sip:+15551230000@localhost',
@@ -213,16 +244,26 @@ describe('inbound from a trunk', () => {
     expect(answered.code, explain(answered)).toBe(0);
     expect(await noMediaSessions(stack)).toBe(0);
     await new Promise((r) => setTimeout(r, 300));
-    expect(stack.gw.records.recent(10).some((r) => r.direction === 'inbound' && r.toUser === '1001')).toBe(true);
+    expect(
+      stack.gw.records.recent(10).some((r) => r.direction === 'inbound' && r.toUser === '1001'),
+    ).toBe(true);
   });
 
   it('refuses a carrier call to a number that is not our DID (404)', async () => {
     const ua = new SipUA(
-      await udpTransport({ localHost: '127.0.0.2', localPort: ports.client(24), remoteHost: '127.0.0.1', remotePort: ports.sip }),
+      await udpTransport({
+        localHost: '127.0.0.2',
+        localPort: ports.client(24),
+        remoteHost: '127.0.0.1',
+        remotePort: ports.sip,
+      }),
       { user: 'carrier' },
     );
     try {
-      const r = await ua.request('INVITE', { uri: 'sip:+15559990000@127.0.0.1', body: plainSdp(ports.clientMedia(8)) });
+      const r = await ua.request('INVITE', {
+        uri: 'sip:+15559990000@127.0.0.1',
+        body: plainSdp(ports.clientMedia(8)),
+      });
       expect(r.final.status).toBe(404);
     } finally {
       await ua.close();
@@ -241,7 +282,12 @@ describe('trunk registration', () => {
   it('takes calls the carrier sends to the registration contact to the DID in To', async () => {
     const phone = await sippPhone(stack, { user: '1001', slot: 1 });
     const ua = new SipUA(
-      await udpTransport({ localHost: '127.0.0.4', localPort: ports.client(25), remoteHost: '127.0.0.1', remotePort: ports.sip }),
+      await udpTransport({
+        localHost: '127.0.0.4',
+        localPort: ports.client(25),
+        remoteHost: '127.0.0.1',
+        remotePort: ports.sip,
+      }),
       { user: 'carrier' },
     );
     try {

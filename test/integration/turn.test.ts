@@ -21,10 +21,17 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-function clientConfig(): Promise<{ iceServers: { urls: string[]; username: string; credential: string }[] }> {
+function clientConfig(): Promise<{
+  iceServers: { urls: string[]; username: string; credential: string }[];
+}> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: stack.ports.http, path: '/api/client-config', agent: new Agent({ rejectUnauthorized: false }) },
+      {
+        host: '127.0.0.1',
+        port: stack.ports.http,
+        path: '/api/client-config',
+        agent: new Agent({ rejectUnauthorized: false }),
+      },
       (res) => {
         let body = '';
         res.on('data', (d: Buffer) => (body += d.toString()));
@@ -40,7 +47,12 @@ describe('TURN with ephemeral credentials', () => {
   it('allocates a relay in the configured range with the credentials the service hands out', async () => {
     const [server] = (await clientConfig()).iceServers;
     expect(server?.urls[0]).toBe(`turn:127.0.0.1:${stack.cfg.turn.port}?transport=udp`);
-    const r = await turnAllocate('127.0.0.1', stack.cfg.turn.port, server!.username, server!.credential);
+    const r = await turnAllocate(
+      '127.0.0.1',
+      stack.cfg.turn.port,
+      server!.username,
+      server!.credential,
+    );
     expect(r).toMatchObject({ ok: true });
     expect(r.relayPort).toBeGreaterThanOrEqual(stack.cfg.turn.relayPortMin);
     expect(r.relayPort).toBeLessThanOrEqual(stack.cfg.turn.relayPortMax);
@@ -48,7 +60,12 @@ describe('TURN with ephemeral credentials', () => {
 
   it('refuses credentials made with another secret (401)', async () => {
     const forged = turnCredentials('not-the-secret-at-all-000', 'mallory', 3600);
-    const r = await turnAllocate('127.0.0.1', stack.cfg.turn.port, forged.username, forged.credential);
+    const r = await turnAllocate(
+      '127.0.0.1',
+      stack.cfg.turn.port,
+      forged.username,
+      forged.credential,
+    );
     expect(r).toEqual({ ok: false, error: 401 });
   });
 

@@ -68,7 +68,9 @@ function expectWebrtcSdp(sdp: string): void {
 
 /** Every media flag rtpengine reports for a call (query command). */
 function mediaFlags(query: Record<string, unknown>): string[] {
-  const tags = Object.values((query.tags ?? {}) as Record<string, { medias?: { flags?: string[] }[] }>);
+  const tags = Object.values(
+    (query.tags ?? {}) as Record<string, { medias?: { flags?: string[] }[] }>,
+  );
   return tags.flatMap((t) => (t.medias ?? []).flatMap((m) => m.flags ?? []));
 }
 
@@ -236,13 +238,21 @@ describe('SIP over WebSocket', () => {
       const flags = mediaFlags(await stack.gw.rtpengine.query(r.dialog!.callId));
       expect(flags).toContain('transcoding');
       expect(flags).toContain('DTLS role passive');
+      // hold: the re-INVITE toward the carrier is G.711 too (carrier-uas.xml checks)
+      const hold = await ua.inDialog(r.dialog!, 'INVITE', {
+        body: webrtcOffer({ codecs: 'opus-only' }).replace('a=sendrecv', 'a=sendonly'),
+      });
+      expect(hold.status, hold.raw).toBe(200);
+      expect(hold.body).toMatch(/a=recvonly/);
+      expect(codecsOf(hold.body)[0]).toBe('opus');
       expect((await ua.inDialog(r.dialog!, 'BYE')).status).toBe(200);
       // carrier-uas.xml fails unless it got only PCMU/PCMA and a P-Asserted-Identity
       const c = await carrier.done;
       expect(c.code, explain(c)).toBe(0);
       // the retried INVITE answers the carrier's 407 with the trunk's credentials
+      // (then comes the re-INVITE for hold)
       const invites = receivedRequestTexts(c.messages, 'INVITE').map(parseSip);
-      expect(invites).toHaveLength(2);
+      expect(invites).toHaveLength(3);
       const answer = hdr(invites[1]!, 'proxy-authorization') ?? '';
       expect(verifyDigest(answer, { ...CARRIER, method: 'INVITE' }), answer).toBe(true);
       expect(await noMediaSessions(stack)).toBe(0);

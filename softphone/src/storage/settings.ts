@@ -118,7 +118,7 @@ export function parseSettings(json: string | null): StoredSettings {
   webrtc.bundlePolicy = oneOf(
     webrtc.bundlePolicy,
     ['balanced', 'max-bundle', 'max-compat'],
-    'max-bundle',
+    'balanced',
   );
   webrtc.rtcpMuxPolicy = oneOf(webrtc.rtcpMuxPolicy, ['require'], 'require');
   webrtc.dtmfMode = oneOf(webrtc.dtmfMode, ['rfc4733', 'info'], 'rfc4733');

@@ -172,6 +172,32 @@ describe('mid-call features', () => {
     expect(c.unhold).toHaveBeenCalled();
   });
 
+  it('hold silences our microphone and resume restores it; a user mute survives resume', async () => {
+    const { calls, c } = await established();
+    await calls.toggleHold();
+    expect(c.hold).toHaveBeenCalled();
+    expect(c.mute).toHaveBeenCalledOnce();
+    expect(c.muted).toBe(true);
+    expect(calls.active?.muted).toBe(false); // shown as not muted by the user
+    await calls.toggleHold();
+    expect(c.unmute).toHaveBeenCalledOnce();
+    expect(c.muted).toBe(false);
+
+    await calls.toggleMute();
+    await calls.toggleHold();
+    expect(c.mute).toHaveBeenCalledTimes(2); // the user's mute; none added for the hold
+    await calls.toggleHold();
+    expect(c.unmute).toHaveBeenCalledOnce();
+    expect(calls.active?.muted).toBe(true);
+
+    await calls.toggleMute();
+    await calls.toggleHold();
+    await calls.toggleMute(); // muting while held keeps it muted after resume
+    await calls.toggleHold();
+    expect(calls.active?.muted).toBe(true);
+    expect(c.muted).toBe(true);
+  });
+
   it('blind and attended transfer', async () => {
     const { calls, c } = await established();
     await calls.blindTransfer(' 1004 ');

@@ -92,7 +92,7 @@ export function displayName(line: Pick<Line, 'remoteName' | 'remoteUri'>): strin
   return m?.[1] ? decodeURIComponent(m[1]) : line.remoteUri;
 }
 
-function snapshot(h: CallHandle, n: number, previous?: Line | null): Line {
+function snapshot(h: CallHandle, n: number, previous?: Line | null, mutedForHold = false): Line {
   return {
     n,
     id: h.id,
@@ -100,7 +100,8 @@ function snapshot(h: CallHandle, n: number, previous?: Line | null): Line {
     remoteUri: h.remoteUri,
     remoteName: h.remoteDisplayName,
     state: h.state,
-    muted: h.muted,
+    // Muted by the user (not the microphone we silence while holding).
+    muted: h.muted && !mutedForHold,
     remoteHold: h.remoteHold,
     video: h.video,
     screenSharing: h.screenSharing,
@@ -127,6 +128,13 @@ export const useCallsStore = defineStore('calls', () => {
   const recordings = ref<Recording[]>([]);
   const conference = shallowRef<ConferenceLike | undefined>();
   const handles = new Map<string, CallHandle>();
+  /**
+   * Calls whose microphone we muted because we put them on hold. The core
+   * sends a=sendonly on hold with the microphone still live, so the held party
+   * would keep hearing us (e2e finding F6); until the core stops sending, the
+   * store mutes on hold and unmutes on resume. See NEEDS_FROM_CORE.md.
+   */
+  const mutedForHold = new Set<string>();
   const allSamples = new Map<string, CallStats[]>();
   const lingerTimers = new Map<string, ReturnType<typeof setTimeout>>();
   let pendingSlot: number | undefined;
@@ -161,7 +169,7 @@ export const useCallsStore = defineStore('calls', () => {
   function update(h: CallHandle): Line | undefined {
     const current = lineOf(h.id);
     if (!current) return undefined;
-    const next = snapshot(h, current.n, current);
+    const next = snapshot(h, current.n, current, mutedForHold.has(h.id));
     setLine(current.n, next);
     return next;
   }
@@ -245,6 +253,7 @@ export const useCallsStore = defineStore('calls', () => {
   function onCallEnded(h: CallHandle): void {
     const line = update(h);
     handles.delete(h.id);
+    mutedForHold.delete(h.id);
     const samples = allSamples.get(h.id) ?? [];
     allSamples.delete(h.id);
     ensureSampler();
@@ -385,11 +394,24 @@ export const useCallsStore = defineStore('calls', () => {
 
   // --- actions -----------------------------------------------------------------------------
 
+  async function holdCall(h: CallHandle): Promise<void> {
+    await h.hold();
+    if (!h.muted && h.state === 'held') {
+      h.mute();
+      mutedForHold.add(h.id);
+    }
+  }
+
+  async function resumeCall(h: CallHandle): Promise<void> {
+    await h.unhold();
+    if (mutedForHold.delete(h.id)) h.unmute();
+  }
+
   /** Puts every other established call (not in the conference) on hold. */
   async function holdOthers(except: number): Promise<void> {
     for (const l of live.value) {
       if (l.n === except || l.state !== 'established' || l.inConference) continue;
-      await run(l.n, 'hold', t('phone.hold'), (h) => h.hold());
+      await run(l.n, 'hold', t('phone.hold'), holdCall);
     }
   }
 
@@ -448,9 +470,9 @@ export const useCallsStore = defineStore('calls', () => {
     if (line.state === 'held') {
       await holdOthers(n);
       activeLine.value = n;
-      await run(n, 'unhold', t('phone.resume'), (h) => h.unhold());
+      await run(n, 'unhold', t('phone.resume'), resumeCall);
     } else if (line.state === 'established') {
-      await run(n, 'hold', t('phone.hold'), (h) => h.hold());
+      await run(n, 'hold', t('phone.hold'), holdCall);
     }
   }
 
@@ -465,6 +487,13 @@ export const useCallsStore = defineStore('calls', () => {
     const line = lines.value[n - 1];
     if (!line) return;
     const muting = !line.muted;
+    const h = handleOf(n);
+    if (muting && h && mutedForHold.delete(h.id)) {
+      // Already silent because of the hold: it now stays muted after resume.
+      update(h);
+      useUiStore().announce(t('announce.muted'));
+      return;
+    }
     const ok = await run(n, 'mute', t(muting ? 'phone.mute' : 'phone.unmute'), (h) =>
       muting ? h.mute() : h.unmute(),
     );
@@ -511,7 +540,7 @@ export const useCallsStore = defineStore('calls', () => {
     const candidates = live.value.filter((l) => MEDIA_STATES.includes(l.state));
     if (candidates.length < 2) return;
     for (const l of candidates) {
-      if (l.state === 'held') await run(l.n, 'unhold', t('phone.resume'), (h) => h.unhold());
+      if (l.state === 'held') await run(l.n, 'unhold', t('phone.resume'), resumeCall);
     }
     const ready = candidates
       .map((l) => handles.get(l.id))
@@ -615,6 +644,7 @@ export const useCallsStore = defineStore('calls', () => {
     for (const timer of lingerTimers.values()) clearTimeout(timer);
     lingerTimers.clear();
     handles.clear();
+    mutedForHold.clear();
     allSamples.clear();
     if (sampler) clearInterval(sampler);
     sampler = undefined;

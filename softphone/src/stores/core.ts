@@ -63,9 +63,7 @@ export interface CoreServices {
   createDeviceManager(): Promise<DeviceManagerLike>;
   /** Routes a media element to an output device; false where the browser cannot. */
   setSinkId(element: HTMLMediaElement, deviceId: string): Promise<boolean>;
-  normalizeTarget(target: string, domain: string): Promise<string>;
   presets(): Promise<Readonly<Record<PbxPreset, Readonly<PbxPresetDescription>>>>;
-  exportRedacted(text: string, secrets: string[]): Promise<string>;
 }
 
 let corePromise: Promise<Core> | undefined;
@@ -98,14 +96,8 @@ export const realCoreServices: CoreServices = {
     const core = await loadCore();
     return core.DeviceManager.setSinkId(element, deviceId);
   },
-  async normalizeTarget(target, domain) {
-    return (await loadCore()).normalizeTarget(target, domain);
-  },
   async presets() {
     return (await loadCore()).PBX_PRESETS;
-  },
-  async exportRedacted(text, secrets) {
-    return (await loadCore()).redactSip(text, secrets);
   },
 };
 

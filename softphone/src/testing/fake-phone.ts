@@ -265,7 +265,6 @@ export function fakeCore() {
     }),
     createDeviceManager: vi.fn(async () => devices),
     setSinkId: vi.fn(async () => true),
-    normalizeTarget: vi.fn(async (t: string, d: string) => `sip:${t}@${d}`),
   };
   return { phones, conferences, devices, services };
 }

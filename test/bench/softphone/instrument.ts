@@ -31,7 +31,13 @@ export const BENCH_INIT = () => {
           const stats = await pc.getStats();
           let heard = false;
           stats.forEach((s: Record<string, unknown>) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'audio' && Number(s.packetsReceived ?? 0) > 0 && Number(s.audioLevel ?? 0) > 0) heard = true;
+            if (
+              s.type === 'inbound-rtp' &&
+              s.kind === 'audio' &&
+              Number(s.packetsReceived ?? 0) > 0 &&
+              Number(s.audioLevel ?? 0) > 0
+            )
+              heard = true;
           });
           if (heard) {
             bench.marks.audio ??= performance.now();
@@ -78,7 +84,9 @@ export const BENCH_INIT = () => {
 };
 
 export async function marks(page: Page): Promise<Record<string, number>> {
-  return page.evaluate(() => (window as unknown as { __bench: { marks: Record<string, number> } }).__bench.marks);
+  return page.evaluate(
+    () => (window as unknown as { __bench: { marks: Record<string, number> } }).__bench.marks,
+  );
 }
 
 export async function resetMarks(page: Page): Promise<void> {
@@ -86,7 +94,9 @@ export async function resetMarks(page: Page): Promise<void> {
 }
 
 export async function watchAudio(page: Page): Promise<void> {
-  await page.evaluate(() => (window as unknown as { __bench: { watchAudio(): void } }).__bench.watchAudio());
+  await page.evaluate(() =>
+    (window as unknown as { __bench: { watchAudio(): void } }).__bench.watchAudio(),
+  );
 }
 
 export function median(xs: number[]): number | undefined {

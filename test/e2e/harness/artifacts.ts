@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -10,7 +10,10 @@ export const SCREENSHOTS = join(REPO, 'test', 'artifacts', 'screenshots');
 const DIST = join(REPO, 'softphone', 'dist');
 
 /** Full-page PNG under test/artifacts/screenshots/; returns its path and size. */
-export async function screenshot(page: Page, name: string): Promise<{ file: string; size: number }> {
+export async function screenshot(
+  page: Page,
+  name: string,
+): Promise<{ file: string; size: number }> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const file = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -33,7 +36,11 @@ function newest(dir: string): number {
 export function ensureSoftphoneBuilt(): void {
   const index = join(DIST, 'index.html');
   if (!existsSync(index) || process.env.E2E_BUILD === '1') {
-    execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], { cwd: join(REPO, 'softphone'), stdio: 'inherit', timeout: 180_000 });
+    execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], {
+      cwd: join(REPO, 'softphone'),
+      stdio: 'inherit',
+      timeout: 180_000,
+    });
     return;
   }
   const src = newest(join(REPO, 'softphone', 'src'));
@@ -41,5 +48,26 @@ export function ensureSoftphoneBuilt(): void {
     process.stderr.write(
       '[e2e] softphone/src is newer than softphone/dist: testing the last build (E2E_BUILD=1 rebuilds first)\n',
     );
+  }
+}
+
+const slug = (s: string) =>
+  s
+    .replace(/[^A-Za-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 48);
+
+/** Screenshot taken when a test fails: failed-<file>-<test>[-<who>].png. */
+export function failureShot(page: Page, file: string, test: string, who = ''): Promise<unknown> {
+  return screenshot(page, `failed-${file}-${slug(test)}${who ? `-${who}` : ''}`).catch(
+    () => undefined,
+  );
+}
+
+/** A test file removes its own old failure screenshots when it starts, so what is there is from the last run. */
+export function clearFailureShots(file: string): void {
+  if (!existsSync(SCREENSHOTS)) return;
+  for (const f of readdirSync(SCREENSHOTS)) {
+    if (f.startsWith(`failed-${file}-`)) rmSync(join(SCREENSHOTS, f), { force: true });
   }
 }

@@ -13,7 +13,8 @@ export interface Wav {
 /** 16-bit PCM WAV (what sndfile writes). Tolerates a header whose data size was never filled in. */
 export function readWav(file: string): Wav {
   const b = readFileSync(file);
-  if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') throw new Error(`${file}: not a WAV file`);
+  if (b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE')
+    throw new Error(`${file}: not a WAV file`);
   let off = 12;
   let rate = 0;
   let channels = 0;
@@ -79,7 +80,11 @@ function fft(re: Float64Array, im: Float64Array): void {
 }
 
 /** Dominant frequency (Hz) and RMS of `samples[fromSec..toSec]`, FFT size 4096 with a Hann window, magnitudes averaged. */
-export function analyse(wav: Wav, fromSec = 0, toSec = Infinity): { hz: number; rms: number; seconds: number } {
+export function analyse(
+  wav: Wav,
+  fromSec = 0,
+  toSec = Infinity,
+): { hz: number; rms: number; seconds: number } {
   const start = Math.min(wav.samples.length, Math.floor(fromSec * wav.rate));
   const end = Math.min(wav.samples.length, Math.floor(toSec * wav.rate));
   const x = wav.samples.subarray(start, end);
@@ -92,7 +97,8 @@ export function analyse(wav: Wav, fromSec = 0, toSec = Infinity): { hz: number; 
   for (let off = 0; off + N <= x.length; off += N / 2) {
     const re = new Float64Array(N);
     const im = new Float64Array(N);
-    for (let i = 0; i < N; i++) re[i] = x[off + i]! * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (N - 1)));
+    for (let i = 0; i < N; i++)
+      re[i] = x[off + i]! * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (N - 1)));
     fft(re, im);
     for (let k = 1; k < N / 2; k++) mags[k] = mags[k]! + Math.hypot(re[k]!, im[k]!);
     frames++;

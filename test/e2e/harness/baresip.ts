@@ -41,7 +41,8 @@ export class Baresip {
   private tokens = 0;
   private pending = new Map<string, (r: { ok: boolean; data: string }) => void>();
   readonly events: BaresipEvent[] = [];
-  private waiters: { pred: (e: BaresipEvent) => boolean; resolve: (e: BaresipEvent) => void }[] = [];
+  private waiters: { pred: (e: BaresipEvent) => boolean; resolve: (e: BaresipEvent) => void }[] =
+    [];
   output = '';
 
   constructor(readonly opts: BaresipOptions) {
@@ -93,17 +94,26 @@ export class Baresip {
   }
 
   async start(timeoutMs = 10_000): Promise<void> {
-    this.proc = spawn('baresip', ['-4', '-n', '127.0.0.1', '-f', this.dir], { stdio: ['pipe', 'pipe', 'pipe'], cwd: this.dir });
+    this.proc = spawn('baresip', ['-4', '-n', '127.0.0.1', '-f', this.dir], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: this.dir,
+    });
     const onData = (d: Buffer) => {
       this.output += d.toString();
       if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
     };
+    this.proc.on('error', (err) =>
+      onData(
+        Buffer.from(`\nspawn baresip: ${String(err)} (is Debian's "baresip-core" installed?)\n`),
+      ),
+    );
     this.proc.stdout?.on('data', onData);
     this.proc.stderr?.on('data', onData);
     const end = Date.now() + timeoutMs;
     let lastErr: unknown;
     while (Date.now() < end) {
-      if (this.proc.exitCode !== null) throw new Error(`baresip exited ${this.proc.exitCode}:\n${this.output.slice(-2000)}`);
+      if (this.proc.exitCode !== null || this.output.includes('spawn baresip:'))
+        throw new Error(`baresip exited ${this.proc.exitCode}:\n${this.output.slice(-2000)}`);
       try {
         await this.connect();
         return;
@@ -112,7 +122,9 @@ export class Baresip {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    throw new Error(`baresip ctrl_tcp not reachable on ${this.opts.ctrlPort}: ${String(lastErr)}\n${this.output.slice(-2000)}`);
+    throw new Error(
+      `baresip ctrl_tcp not reachable on ${this.opts.ctrlPort}: ${String(lastErr)}\n${this.output.slice(-2000)}`,
+    );
   }
 
   private connect(): Promise<void> {
@@ -181,7 +193,12 @@ export class Baresip {
   }
 
   /** The first event (already seen or future) matching `pred`, within `timeoutMs`. */
-  waitEvent(pred: (e: BaresipEvent) => boolean, what: string, timeoutMs = 10_000, since = 0): Promise<BaresipEvent> {
+  waitEvent(
+    pred: (e: BaresipEvent) => boolean,
+    what: string,
+    timeoutMs = 10_000,
+    since = 0,
+  ): Promise<BaresipEvent> {
     const seen = this.events.slice(since).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -209,7 +226,9 @@ export class Baresip {
       if (m) return m;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`baresip ${this.opts.user}: no ${what} within ${timeoutMs} ms\n${this.output.slice(-1500)}`);
+    throw new Error(
+      `baresip ${this.opts.user}: no ${what} within ${timeoutMs} ms\n${this.output.slice(-1500)}`,
+    );
   }
 
   /** The REGISTER may finish before ctrl_tcp is connected: the console line counts too. */
@@ -219,7 +238,9 @@ export class Baresip {
       this.waitEvent((e) => e.type === 'REGISTER_OK', 'REGISTER_OK', timeoutMs),
       this.waitOutput(re, 'REGISTER 200 OK', timeoutMs),
     ]).catch(() => {
-      throw new Error(`baresip ${this.opts.user} did not register within ${timeoutMs} ms\n${this.output.slice(-1500)}`);
+      throw new Error(
+        `baresip ${this.opts.user} did not register within ${timeoutMs} ms\n${this.output.slice(-1500)}`,
+      );
     });
   }
 
@@ -227,7 +248,10 @@ export class Baresip {
   recordings(): { file: string; size: number }[] {
     return readdirSync(this.recordDir)
       .filter((f) => f.endsWith('.wav'))
-      .map((f) => ({ file: join(this.recordDir, f), size: statSync(join(this.recordDir, f)).size }));
+      .map((f) => ({
+        file: join(this.recordDir, f),
+        size: statSync(join(this.recordDir, f)).size,
+      }));
   }
 
   async stop(): Promise<void> {

@@ -17,7 +17,20 @@ export function toneWav(frequencyHz: number, seconds = 60): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `tone-${frequencyHz}.wav`);
   if (!existsSync(file)) {
-    execFileSync('sox', ['-n', '-r', '48000', '-b', '16', '-c', '1', file, 'synth', String(seconds), 'sine', String(frequencyHz)]);
+    execFileSync('sox', [
+      '-n',
+      '-r',
+      '48000',
+      '-b',
+      '16',
+      '-c',
+      '1',
+      file,
+      'synth',
+      String(seconds),
+      'sine',
+      String(frequencyHz),
+    ]);
   }
   return file;
 }
@@ -29,7 +42,10 @@ export interface Softphone {
   close(): Promise<void>;
 }
 
-export async function launchSoftphoneBrowser(opts: { toneHz: number; baseUrl: string }): Promise<Softphone> {
+export async function launchSoftphoneBrowser(opts: {
+  toneHz: number;
+  baseUrl: string;
+}): Promise<Softphone> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

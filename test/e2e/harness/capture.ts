@@ -13,12 +13,19 @@ export class Capture {
 
   /** Starts tshark and waits until it reports that it is capturing (bounded). */
   async start(timeoutMs = 8000): Promise<void> {
-    this.proc = spawn('tshark', ['-i', 'lo', '-f', this.filter, '-w', this.file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = spawn('tshark', ['-i', 'lo', '-f', this.filter, '-w', this.file], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.proc.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.proc.on(
+      'error',
+      (err) => (this.stderr += `\n${String(err)} (is Debian's "tshark" installed?)`),
+    );
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
       if (/Capturing on/i.test(this.stderr)) return;
-      if (this.proc.exitCode !== null) throw new Error(`tshark exited ${this.proc.exitCode}: ${this.stderr}`);
+      if (this.proc.exitCode !== null || /ENOENT/.test(this.stderr))
+        throw new Error(`tshark exited ${this.proc.exitCode}: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`tshark did not start capturing in ${timeoutMs} ms: ${this.stderr}`);
@@ -47,7 +54,18 @@ export class Capture {
     if (!existsSync(this.file) || statSync(this.file).size === 0) return [];
     const out = execFileSync(
       'tshark',
-      ['-r', this.file, '-o', 'rtp.heuristic_rtp:TRUE', ...extra, '-Y', displayFilter, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])],
+      [
+        '-r',
+        this.file,
+        '-o',
+        'rtp.heuristic_rtp:TRUE',
+        ...extra,
+        '-Y',
+        displayFilter,
+        '-T',
+        'fields',
+        ...fields.flatMap((f) => ['-e', f]),
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 },
     );
     return out

@@ -10,6 +10,13 @@ export const REMOTE_AUDIO = '[data-testid="remote-audio"]';
 /** In-page expression for the stream the active line's <audio> plays. */
 export const REMOTE_STREAM_EXPR = `document.querySelector('${REMOTE_AUDIO}')?.srcObject`;
 
+/**
+ * tsx/esbuild keep function names by wrapping them in a `__name(fn, "name")`
+ * helper that exists in Node, not in the page: functions handed to
+ * addInitScript/evaluate would throw. Defining it in the page first fixes all.
+ */
+export const NAME_SHIM = { content: 'globalThis.__name ??= (f) => f;' };
+
 export const INSTRUMENT_PCS = () => {
   const w = window as unknown as { __e2e?: { pcs: RTCPeerConnection[]; created: number[] } };
   if (w.__e2e) return;
@@ -23,7 +30,11 @@ export const INSTRUMENT_PCS = () => {
       rec.created.push(performance.now());
     }
   }
-  Object.defineProperty(window, 'RTCPeerConnection', { value: Tracked, writable: true, configurable: true });
+  Object.defineProperty(window, 'RTCPeerConnection', {
+    value: Tracked,
+    writable: true,
+    configurable: true,
+  });
 };
 
 export interface Phone extends Softphone {
@@ -35,6 +46,7 @@ export interface Phone extends Softphone {
 
 export async function launchPhone(name: string, toneHz: number, baseUrl: string): Promise<Phone> {
   const sp = await launchSoftphoneBrowser({ toneHz, baseUrl });
+  await sp.context.addInitScript(NAME_SHIM);
   await sp.context.addInitScript(INSTRUMENT_PCS);
   const lines: string[] = [];
   const keep = (l: string) => {
@@ -56,7 +68,9 @@ export function report(p: Phone): string {
 export const byId = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`);
 
 export async function registrationState(page: Page): Promise<string | null> {
-  return byId(page, 'registration-status').getAttribute('data-state', { timeout: 2000 }).catch(() => null);
+  return byId(page, 'registration-status')
+    .getAttribute('data-state', { timeout: 2000 })
+    .catch(() => null);
 }
 
 export async function waitAttr(
@@ -75,7 +89,9 @@ export async function waitAttr(
       .first()
       .getAttribute(attr, { timeout: 500 })
       .catch(() => '(element missing)');
-    throw new Error(`${testid}[${attr}] did not become ${want.join('|')} within ${timeoutMs} ms (is: ${now})`);
+    throw new Error(
+      `${testid}[${attr}] did not become ${want.join('|')} within ${timeoutMs} ms (is: ${now})`,
+    );
   }
   return (await byId(page, testid).first().getAttribute(attr)) ?? '';
 }
@@ -90,7 +106,10 @@ export async function loginDemo(phone: Phone, user: string, timeoutMs = 15_000):
   return Date.now() - t0;
 }
 
-export async function goView(page: Page, view: 'phone' | 'history' | 'contacts' | 'diagnostics' | 'settings' | 'precall'): Promise<void> {
+export async function goView(
+  page: Page,
+  view: 'phone' | 'history' | 'contacts' | 'diagnostics' | 'settings' | 'precall',
+): Promise<void> {
   await byId(page, `nav-${view}`).click();
 }
 
@@ -101,10 +120,16 @@ export async function dial(page: Page, target: string): Promise<void> {
 }
 
 export async function callState(page: Page): Promise<string | null> {
-  return byId(page, 'call-state').getAttribute('data-state', { timeout: 1000 }).catch(() => null);
+  return byId(page, 'call-state')
+    .getAttribute('data-state', { timeout: 1000 })
+    .catch(() => null);
 }
 
-export async function waitCallState(page: Page, states: string | string[], timeoutMs = 15_000): Promise<string> {
+export async function waitCallState(
+  page: Page,
+  states: string | string[],
+  timeoutMs = 15_000,
+): Promise<string> {
   return waitAttr(page, 'call-state', 'data-state', states, timeoutMs);
 }
 
@@ -134,7 +159,13 @@ export interface InboundStats {
 export async function inboundStats(page: Page): Promise<InboundStats> {
   return page.evaluate(async () => {
     const rec = (window as unknown as { __e2e?: { pcs: RTCPeerConnection[] } }).__e2e;
-    const out = { packetsReceived: 0, bytesReceived: 0, audioLevel: 0, totalSamplesReceived: 0, pcs: 0 };
+    const out = {
+      packetsReceived: 0,
+      bytesReceived: 0,
+      audioLevel: 0,
+      totalSamplesReceived: 0,
+      pcs: 0,
+    };
     for (const pc of rec?.pcs ?? []) {
       if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
       out.pcs++;
@@ -155,7 +186,12 @@ export async function inboundStats(page: Page): Promise<InboundStats> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `fn` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 200): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  everyMs = 200,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < end) {
@@ -167,7 +203,9 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
     }
     await sleep(everyMs);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+  );
 }
 
 /** Listen for the dominant frequency until it is within `tol` Hz of `hz` with level > minLevel, or time runs out. */
@@ -192,15 +230,25 @@ export async function expectTone(
  * `remote-audio` and other lines' `remote-audio-<n>`): the element whose stream
  * comes closest to `hz`. For a line that moved (transfer, second line).
  */
-export async function anyRemoteTone(page: Page, hz: number, opts: { tol?: number; minLevel?: number; timeoutMs?: number } = {}) {
+export async function anyRemoteTone(
+  page: Page,
+  hz: number,
+  opts: { tol?: number; minLevel?: number; timeoutMs?: number } = {},
+) {
   const tol = opts.tol ?? 30;
   const minLevel = opts.minLevel ?? 0.01;
   const end = Date.now() + (opts.timeoutMs ?? 8000);
   let best = { hz: 0, level: 0, testid: '' };
   while (Date.now() < end) {
-    const ids = await page.$$eval('audio[data-testid^="remote-audio"]', (els) => els.map((e) => e.getAttribute('data-testid') ?? ''));
+    const ids = await page.$$eval('audio[data-testid^="remote-audio"]', (els) =>
+      els.map((e) => e.getAttribute('data-testid') ?? ''),
+    );
     for (const id of ids) {
-      const r = await dominantFrequency(page, `document.querySelector('audio[data-testid="${id}"]')?.srcObject`, 1000);
+      const r = await dominantFrequency(
+        page,
+        `document.querySelector('audio[data-testid="${id}"]')?.srcObject`,
+        1000,
+      );
       if (Math.abs(r.hz - hz) <= tol && r.level > minLevel) return { ...r, testid: id };
       if (!best.testid || Math.abs(r.hz - hz) < Math.abs(best.hz - hz)) best = { ...r, testid: id };
     }
@@ -210,9 +258,26 @@ export async function anyRemoteTone(page: Page, hz: number, opts: { tol?: number
 }
 
 /** inbound-rtp packetsReceived growth over `ms`. */
-export async function packetGrowth(page: Page, ms = 1000): Promise<{ before: number; after: number; delta: number }> {
+export async function packetGrowth(
+  page: Page,
+  ms = 1000,
+): Promise<{ before: number; after: number; delta: number }> {
   const before = (await inboundStats(page)).packetsReceived;
   await sleep(ms);
   const after = (await inboundStats(page)).packetsReceived;
   return { before, after, delta: after - before };
+}
+
+/**
+ * Ended calls stay on their line for a moment (softphone ENDED_LINGER_MS); wait
+ * until none is left so the next call starts from free lines (see FINDINGS F9).
+ */
+export async function waitLinesReleased(page: Page, timeoutMs = 6000): Promise<void> {
+  await page
+    .waitForFunction(
+      () => !document.querySelector('[data-testid^="line-"][data-state="ended"]'),
+      null,
+      { timeout: timeoutMs },
+    )
+    .catch(() => undefined);
 }

@@ -70,10 +70,15 @@ export async function startE2eStack(
     rtpengine: { ngPort: P.ng, portMin: P.rtpMin, portMax: P.rtpMax },
     turn: { port: P.turn, relayPortMin: P.relayMin, relayPortMax: P.relayMax },
     services: { echoPort: P.echo, tonePort: P.tone, mediaPortBase: P.mediaBase },
-    log: { level: process.env.E2E_LOG_LEVEL ?? 'warn', kamailioDebug: Number(process.env.E2E_KAMAILIO_DEBUG ?? 1) },
+    log: {
+      level: process.env.E2E_LOG_LEVEL ?? 'warn',
+      kamailioDebug: Number(process.env.E2E_KAMAILIO_DEBUG ?? 1),
+    },
     ...overrides,
   });
-  const gateway = await startGateway(cfg, { log: createLogger(process.env.E2E_LOG_LEVEL ?? 'warn') });
+  const gateway = await startGateway(cfg, {
+    log: createLogger(process.env.E2E_LOG_LEVEL ?? 'warn'),
+  });
   const logs = (lines = 60) => tailLogs(join(dataDir, 'log'), lines);
   return {
     gateway,

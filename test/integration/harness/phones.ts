@@ -19,7 +19,12 @@ export function artifacts(stack: Stack): string {
   return join(stack.dataDir, 'sipp');
 }
 
-export async function registerSipp(stack: Stack, user: DemoUser, slot: number, expires = 600): Promise<void> {
+export async function registerSipp(
+  stack: Stack,
+  user: DemoUser,
+  slot: number,
+  expires = 600,
+): Promise<void> {
   const r = await runSipp({
     scenario: 'register.xml',
     label: `register-${user}-${expires}`,
@@ -36,7 +41,14 @@ export async function registerSipp(stack: Stack, user: DemoUser, slot: number, e
 /** A registered phone running `scenario` for `calls` calls. */
 export async function sippPhone(
   stack: Stack,
-  opts: { user: DemoUser; slot: number; scenario?: string; label?: string; durationMs?: number; calls?: number },
+  opts: {
+    user: DemoUser;
+    slot: number;
+    scenario?: string;
+    label?: string;
+    durationMs?: number;
+    calls?: number;
+  },
 ): Promise<SippProcess> {
   const uas = await startUas({
     scenario: opts.scenario ?? 'uas.xml',

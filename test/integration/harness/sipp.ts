@@ -57,7 +57,8 @@ function args(o: SippOptions, messageFile: string, errorFile: string): string[] 
   const a = ['-sf', join(SIPP_DIR, o.scenario)];
   if (o.remote) a.push(o.remote);
   a.push('-i', o.localIp ?? '127.0.0.1', '-p', String(o.localPort));
-  if (o.mediaPort !== undefined) a.push('-mi', o.localIp ?? '127.0.0.1', '-mp', String(o.mediaPort));
+  if (o.mediaPort !== undefined)
+    a.push('-mi', o.localIp ?? '127.0.0.1', '-mp', String(o.mediaPort));
   if (o.rtpEcho) a.push('-rtp_echo');
   if (o.service) a.push('-s', o.service);
   if (o.auth) a.push('-au', o.auth.user, '-ap', o.auth.password);
@@ -67,7 +68,15 @@ function args(o: SippOptions, messageFile: string, errorFile: string): string[] 
   if (o.rate) a.push('-r', String(o.rate));
   if (o.durationMs !== undefined) a.push('-d', String(o.durationMs));
   a.push('-timeout', `${o.timeoutSec ?? 15}s`, '-timeout_error', '-recv_timeout', '10000');
-  a.push('-nostdin', '-trace_msg', '-message_file', messageFile, '-trace_err', '-error_file', errorFile);
+  a.push(
+    '-nostdin',
+    '-trace_msg',
+    '-message_file',
+    messageFile,
+    '-trace_err',
+    '-error_file',
+    errorFile,
+  );
   a.push(...(o.extra ?? []));
   return a;
 }
@@ -177,7 +186,9 @@ export function receivedRequestTexts(messages: string, method: string): string[]
   return messages
     .split(/^-{10,}.*$/m)
     .filter((block) => /message received/.test(block))
-    .map((block) => block.slice(block.indexOf('\n', block.indexOf('message received')) + 1).replace(/^\n+/, ''))
+    .map((block) =>
+      block.slice(block.indexOf('\n', block.indexOf('message received')) + 1).replace(/^\n+/, ''),
+    )
     .filter((text) => text.startsWith(`${method} `))
     .map((text) => text.replace(/\r?\n/g, '\r\n'));
 }
@@ -187,7 +198,20 @@ export function ulawFile(dir: string, name: string, hz: number, seconds = 10): s
   mkdirSync(dir, { recursive: true });
   const file = join(dir, name);
   if (!existsSync(file)) {
-    execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-t', 'ul', file, 'synth', String(seconds), 'sine', String(hz)]);
+    execFileSync('sox', [
+      '-n',
+      '-r',
+      '8000',
+      '-c',
+      '1',
+      '-t',
+      'ul',
+      file,
+      'synth',
+      String(seconds),
+      'sine',
+      String(hz),
+    ]);
   }
   return file;
 }

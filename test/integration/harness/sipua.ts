@@ -54,7 +54,16 @@ export function parseSip(text: string): SipMessage {
   }
   const status = /^SIP\/2\.0 (\d{3}) ?(.*)$/.exec(first);
   if (status) {
-    return { raw: text, isRequest: false, method: '', uri: '', status: Number(status[1]), reason: status[2] ?? '', headers, body };
+    return {
+      raw: text,
+      isRequest: false,
+      method: '',
+      uri: '',
+      status: Number(status[1]),
+      reason: status[2] ?? '',
+      headers,
+      body,
+    };
   }
   const [method = '', uri = ''] = first.split(' ');
   return { raw: text, isRequest: true, method, uri, status: 0, reason: '', headers, body };
@@ -104,7 +113,12 @@ export function digest(
   const realm = c.realm ?? '';
   const ha1 = md5(`${opts.user}:${realm}:${opts.password}`);
   const ha2 = md5(`${opts.method}:${opts.uri}`);
-  const qop = c.qop?.split(',').map((q) => q.trim()).includes('auth') ? 'auth' : undefined;
+  const qop = c.qop
+    ?.split(',')
+    .map((q) => q.trim())
+    .includes('auth')
+    ? 'auth'
+    : undefined;
   const nc = (opts.nc ?? 1).toString(16).padStart(8, '0');
   const cnonce = token(6);
   const response = qop
@@ -124,7 +138,10 @@ export function digest(
 }
 
 /** Checks a client's digest (Authorization or Proxy-Authorization value) against a password. */
-export function verifyDigest(value: string, opts: { user: string; password: string; method: string }): boolean {
+export function verifyDigest(
+  value: string,
+  opts: { user: string; password: string; method: string },
+): boolean {
   const p = parseChallenge(value);
   if (p.username !== opts.user) return false;
   const ha1 = md5(`${opts.user}:${p.realm}:${opts.password}`);
@@ -237,7 +254,11 @@ interface Pending {
 export interface IncomingRequest {
   msg: SipMessage;
   /** Reply; for INVITE a 2xx creates the dialog (returned). */
-  reply(status: number, reason: string, opts?: { body?: string; contentType?: string; headers?: string[] }): Dialog | undefined;
+  reply(
+    status: number,
+    reason: string,
+    opts?: { body?: string; contentType?: string; headers?: string[] },
+  ): Dialog | undefined;
 }
 
 export class SipUA {
@@ -327,7 +348,9 @@ export class SipUA {
           `To: ${status === 100 ? to : toWithTag}`,
           `Call-ID: ${hdr(msg, 'call-id')}`,
           `CSeq: ${hdr(msg, 'cseq')}`,
-          ...(status >= 200 && status < 300 && msg.method !== 'BYE' ? [`Contact: ${this.contact}`] : []),
+          ...(status >= 200 && status < 300 && msg.method !== 'BYE'
+            ? [`Contact: ${this.contact}`]
+            : []),
           ...(opts.headers ?? []),
         ];
         this.sendWithBody(lines, opts.body, opts.contentType);
@@ -339,7 +362,9 @@ export class SipUA {
             localUri: uriOf(to),
             remoteUri: uriOf(hdr(msg, 'from') ?? ''),
             remoteTarget: uriOf(hdr(msg, 'contact') ?? ''),
-            routeSet: hdrs(msg, 'record-route').flatMap((v) => v.split(/,(?=\s*<)/)).map((v) => v.trim()),
+            routeSet: hdrs(msg, 'record-route')
+              .flatMap((v) => v.split(/,(?=\s*<)/))
+              .map((v) => v.trim()),
             localSeq: 100,
           };
         }
@@ -368,9 +393,16 @@ export class SipUA {
   private transaction(
     lines: (branch: string) => string[],
     method: string,
-    opts: { body?: string; contentType?: string; timeoutMs?: number; onProvisional?: (m: SipMessage) => void },
+    opts: {
+      body?: string;
+      contentType?: string;
+      timeoutMs?: number;
+      onProvisional?: (m: SipMessage) => void;
+      /** CANCEL reuses its INVITE's branch. */
+      branch?: string;
+    },
   ): Promise<{ final: SipMessage; provisional: SipMessage[]; sent: string; branch: string }> {
-    const branch = `z9hG4bK${token(8)}`;
+    const branch = opts.branch ?? `z9hG4bK${token(8)}`;
     return new Promise((resolve, reject) => {
       let sent = '';
       const send = () => (sent = this.sendWithBody(lines(branch), opts.body, opts.contentType));
@@ -417,6 +449,8 @@ export class SipUA {
       timeoutMs?: number;
       callId?: string;
       fromTag?: string;
+      /** SDP for the ACK of a 2xx (late offer: the INVITE had none). */
+      ackBody?: string | ((final: SipMessage) => string);
       onProvisional?: (m: SipMessage, branch: string) => void;
     },
   ): Promise<RequestResult & { dialog?: Dialog; branch: string; inviteCseq: number }> {
@@ -458,9 +492,14 @@ export class SipUA {
       );
       provisional.push(...result.provisional);
       const final = result.final;
-      if (method === 'INVITE' && final.status >= 300) this.ackNon2xx(opts.uri, result.branch, final, cseq, from, fromTag, callId);
+      if (method === 'INVITE' && final.status >= 300)
+        this.ackNon2xx(opts.uri, result.branch, final, cseq, from, fromTag, callId);
       const challenge =
-        final.status === 401 ? hdr(final, 'www-authenticate') : final.status === 407 ? hdr(final, 'proxy-authenticate') : undefined;
+        final.status === 401
+          ? hdr(final, 'www-authenticate')
+          : final.status === 407
+            ? hdr(final, 'proxy-authenticate')
+            : undefined;
       if (challenge && attempt === 0 && opts.authenticate !== false) {
         const creds = opts.credentials ?? { user: this.user, password: this.password };
         authHeader = `${final.status === 401 ? 'Authorization' : 'Proxy-Authorization'}: ${digest(challenge, { ...creds, method, uri: opts.uri })}`;
@@ -482,14 +521,34 @@ export class SipUA {
             .reverse(),
           localSeq: cseq,
         };
-        this.ack(dialog, cseq);
+        this.ack(
+          dialog,
+          cseq,
+          typeof opts.ackBody === 'function' ? opts.ackBody(final) : opts.ackBody,
+        );
       }
-      return { final, provisional, sent: result.sent, elapsedMs: Date.now() - started, dialog, branch: result.branch, inviteCseq: cseq };
+      return {
+        final,
+        provisional,
+        sent: result.sent,
+        elapsedMs: Date.now() - started,
+        dialog,
+        branch: result.branch,
+        inviteCseq: cseq,
+      };
     }
     throw new Error('unreachable');
   }
 
-  private ackNon2xx(uri: string, branch: string, final: SipMessage, cseq: number, from: string, fromTag: string, callId: string): void {
+  private ackNon2xx(
+    uri: string,
+    branch: string,
+    final: SipMessage,
+    cseq: number,
+    from: string,
+    fromTag: string,
+    callId: string,
+  ): void {
     this.sendWithBody([
       `ACK ${uri} SIP/2.0`,
       `Via: ${this.via(branch)}`,
@@ -538,7 +597,15 @@ export class SipUA {
   }
 
   /** CANCEL a pending INVITE (same branch and CSeq number). */
-  async cancel(inv: { uri: string; branch: string; callId: string; from: string; fromTag: string; to: string; cseq: number }): Promise<SipMessage> {
+  async cancel(inv: {
+    uri: string;
+    branch: string;
+    callId: string;
+    from: string;
+    fromTag: string;
+    to: string;
+    cseq: number;
+  }): Promise<SipMessage> {
     const { final } = await this.transaction(
       () => [
         `CANCEL ${inv.uri} SIP/2.0`,
@@ -550,12 +617,18 @@ export class SipUA {
         `CSeq: ${inv.cseq} CANCEL`,
       ],
       'CANCEL',
-      {},
+      { branch: inv.branch },
     );
     return final;
   }
 
-  async register(opts: { expires?: number; credentials?: { user: string; password: string }; timeoutMs?: number } = {}): Promise<RequestResult> {
+  async register(
+    opts: {
+      expires?: number;
+      credentials?: { user: string; password: string };
+      timeoutMs?: number;
+    } = {},
+  ): Promise<RequestResult> {
     return this.request('REGISTER', {
       uri: `sip:${this.domain}`,
       to: `<sip:${this.user}@${this.domain}>`,
@@ -579,7 +652,11 @@ export function webrtcOffer(opts: { port?: number; codecs?: 'chrome' | 'opus-onl
   const payloads = opts.codecs === 'opus-only' ? '111 126' : '111 63 9 0 8 13 110 126';
   const maps =
     opts.codecs === 'opus-only'
-      ? ['a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1', 'a=rtpmap:126 telephone-event/8000']
+      ? [
+          'a=rtpmap:111 opus/48000/2',
+          'a=fmtp:111 minptime=10;useinbandfec=1',
+          'a=rtpmap:126 telephone-event/8000',
+        ]
       : [
           'a=rtpmap:111 opus/48000/2',
           'a=rtcp-fb:111 transport-cc',
@@ -600,7 +677,8 @@ export function webrtcOffer(opts: { port?: number; codecs?: 'chrome' | 'opus-onl
 export function webrtcAnswer(offer: string, port = 50002): string {
   const m = /^m=audio \d+ \S+ (\d+)/m.exec(offer);
   const pt = m?.[1] ?? '111';
-  const rtpmap = new RegExp(`^a=rtpmap:${pt} .*$`, 'm').exec(offer)?.[0] ?? `a=rtpmap:${pt} opus/48000/2`;
+  const rtpmap =
+    new RegExp(`^a=rtpmap:${pt} .*$`, 'm').exec(offer)?.[0] ?? `a=rtpmap:${pt} opus/48000/2`;
   return webrtcSdp(port, pt, [rtpmap], 'active');
 }
 

@@ -56,7 +56,14 @@ export function testConfig(name: string, base: number, overrides: DeepPartial<Ga
   const raw: Record<string, unknown> = {
     dataDir,
     http: { port: ports.http },
-    sip: { port: ports.sip, wsPort: ports.ws, children: 2, asyncWorkers: 4, sharedMemoryMb: 128, privateMemoryMb: 16 },
+    sip: {
+      port: ports.sip,
+      wsPort: ports.ws,
+      children: 2,
+      asyncWorkers: 4,
+      sharedMemoryMb: 128,
+      privateMemoryMb: 16,
+    },
     decision: { port: ports.decision, timeoutMs: 1000 },
     rtpengine: { ngPort: ports.ng, portMin: ports.rtpMin, portMax: ports.rtpMax, deleteDelay: 0 },
     turn: { enabled: false, port: ports.turn, relayPortMin: base + 200, relayPortMax: base + 240 },
@@ -73,7 +80,12 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
     out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      prev &&
+      typeof prev === 'object' &&
+      !Array.isArray(prev)
         ? merge(prev as Record<string, unknown>, v as Record<string, unknown>)
         : v;
   }

@@ -37,7 +37,9 @@ function message(type: number, attrs: Buffer[], integrityKey?: Buffer): Buffer {
   }
   // Length covers the MESSAGE-INTEGRITY attribute (24 bytes) the HMAC is computed without.
   header.writeUInt16BE(body.length + 24, 2);
-  const hmac = createHmac('sha1', integrityKey).update(Buffer.concat([header, body])).digest();
+  const hmac = createHmac('sha1', integrityKey)
+    .update(Buffer.concat([header, body]))
+    .digest();
   return Buffer.concat([header, body, attr(ATTR.MESSAGE_INTEGRITY, hmac)]);
 }
 
@@ -87,7 +89,13 @@ export async function turnAllocate(
   }
 }
 
-async function allocate(sock: Socket, host: string, port: number, username: string, password: string) {
+async function allocate(
+  sock: Socket,
+  host: string,
+  port: number,
+  username: string,
+  password: string,
+) {
   const transport = attr(ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0]));
   const first = await exchange(sock, host, port, message(0x0003, [transport]));
   if (errorCode(first.attrs.get(ATTR.ERROR_CODE)) !== 401) {
@@ -102,13 +110,22 @@ async function allocate(sock: Socket, host: string, port: number, username: stri
     port,
     message(
       0x0003,
-      [attr(ATTR.USERNAME, Buffer.from(username)), attr(ATTR.REALM, realm), attr(ATTR.NONCE, nonce), transport],
+      [
+        attr(ATTR.USERNAME, Buffer.from(username)),
+        attr(ATTR.REALM, realm),
+        attr(ATTR.NONCE, nonce),
+        transport,
+      ],
       key,
     ),
   );
   if (second.type === 0x0103) {
     const relay = second.attrs.get(ATTR.XOR_RELAYED_ADDRESS);
-    return { ok: true, error: 0, relayPort: relay ? relay.readUInt16BE(2) ^ (MAGIC >>> 16) : undefined };
+    return {
+      ok: true,
+      error: 0,
+      relayPort: relay ? relay.readUInt16BE(2) ^ (MAGIC >>> 16) : undefined,
+    };
   }
   return { ok: false, error: errorCode(second.attrs.get(ATTR.ERROR_CODE)) };
 }

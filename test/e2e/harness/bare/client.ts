@@ -2,7 +2,15 @@
 // gateway's origin. Two uses: the benchmark's baseline (what SIP.js alone costs in
 // the same browser against the same stack) and a reference client for the e2e
 // tests that need a browser endpoint independent of the softphone UI.
-import { Inviter, Registerer, RegistererState, SessionState, UserAgent, type Invitation, type Session } from 'sip.js';
+import {
+  Inviter,
+  Registerer,
+  RegistererState,
+  SessionState,
+  UserAgent,
+  type Invitation,
+  type Session,
+} from 'sip.js';
 
 interface BareEvents {
   [name: string]: number;
@@ -91,15 +99,22 @@ class BarePhone {
   }
 
   pc(): RTCPeerConnection | undefined {
-    return (this.session?.sessionDescriptionHandler as unknown as { peerConnection?: RTCPeerConnection })?.peerConnection;
+    return (
+      this.session?.sessionDescriptionHandler as unknown as { peerConnection?: RTCPeerConnection }
+    )?.peerConnection;
   }
 
   remoteStream(): MediaStream | undefined {
-    return (this.session?.sessionDescriptionHandler as unknown as { remoteMediaStream?: MediaStream })?.remoteMediaStream;
+    return (
+      this.session?.sessionDescriptionHandler as unknown as { remoteMediaStream?: MediaStream }
+    )?.remoteMediaStream;
   }
 
   /** Starts a call; resolves at the first 18x (ms since click), or on 200 if no 18x came. */
-  async call(target: string, domain = 'localhost'): Promise<{ ringingMs?: number; status?: number }> {
+  async call(
+    target: string,
+    domain = 'localhost',
+  ): Promise<{ ringingMs?: number; status?: number }> {
     if (!this.ua) throw new Error('not registered');
     const uri = UserAgent.makeURI(`sip:${target}@${domain}`);
     if (!uri) throw new Error('bad target');
@@ -107,15 +122,20 @@ class BarePhone {
     this.t.callStart = t0;
     delete this.t.ringing;
     delete this.t.established;
-    const inviter = new Inviter(this.ua, uri, { sessionDescriptionHandlerOptions: { constraints: MIC } });
+    const inviter = new Inviter(this.ua, uri, {
+      sessionDescriptionHandlerOptions: { constraints: MIC },
+    });
     this.track(inviter);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no provisional/final response in 10 s')), 10_000);
+      const timer = setTimeout(
+        () => reject(new Error('no provisional/final response in 10 s')),
+        10_000,
+      );
       inviter
         .invite({
           requestDelegate: {
             onProgress: (r) => {
-              if (r.message.statusCode >= 180 && this.t.ringing === undefined) {
+              if ((r.message.statusCode ?? 0) >= 180 && this.t.ringing === undefined) {
                 this.t.ringing = performance.now();
                 clearTimeout(timer);
                 resolve({ ringingMs: this.t.ringing - t0, status: r.message.statusCode });
@@ -123,7 +143,10 @@ class BarePhone {
             },
             onAccept: (r) => {
               clearTimeout(timer);
-              resolve({ ringingMs: this.t.ringing === undefined ? undefined : this.t.ringing - t0, status: r.message.statusCode });
+              resolve({
+                ringingMs: this.t.ringing === undefined ? undefined : this.t.ringing - t0,
+                status: r.message.statusCode,
+              });
             },
             onReject: (r) => {
               clearTimeout(timer);
@@ -149,7 +172,8 @@ class BarePhone {
     if (!s) return;
     if (s.state === SessionState.Established) await s.bye();
     else if (s instanceof Inviter && s.state === SessionState.Establishing) await s.cancel();
-    else if (s === this.incoming && s.state === SessionState.Initial) await (s as Invitation).reject();
+    else if (s === this.incoming && s.state === SessionState.Initial)
+      await (s as Invitation).reject();
   }
 
   async stop(): Promise<void> {
