@@ -10,7 +10,7 @@ cd "$ROOT"
 RUNTIME_PACKAGES=(kamailio kamailio-websocket-modules kamailio-utils-modules kamailio-json-modules
   kamailio-extra-modules rtpengine coturn sip-tester sox openssl iproute2)
 # What the tests add: real SIP endpoints, a real browser, packet captures.
-TEST_PACKAGES=(baresip-core chromium util-linux)
+TEST_PACKAGES=(baresip-core chromium tshark util-linux)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -36,7 +36,7 @@ ensure_debian_packages() {
   fi
   say "Installing Debian packages: ${missing[*]}"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # npm ci when node_modules is missing or older than the lockfile.
@@ -54,6 +54,7 @@ build_all() {
   npx --no-install tsc -p gateway/tsconfig.json
   say "Building the softphone (vite)"
   (cd softphone && npx --no-install vite build --logLevel warn)
+  node infra/scripts/precompress.mjs softphone/dist
 }
 
 # Runs a command inside a private network namespace that has only loopback, so

@@ -44,7 +44,10 @@ interface RateSearch {
 }
 
 /** Rising short probes until one fails, then hold the best for HOLD_SECONDS (stepping down on failure). */
-async function searchRate(rates: number[], run: (rate: number, seconds: number) => Promise<SippResult>): Promise<RateSearch> {
+async function searchRate(
+  rates: number[],
+  run: (rate: number, seconds: number) => Promise<SippResult>,
+): Promise<RateSearch> {
   const probes: RateSearch['probes'] = [];
   let bestIndex = -1;
   for (const [i, rate] of rates.entries()) {
@@ -59,7 +62,9 @@ async function searchRate(rates: number[], run: (rate: number, seconds: number) 
     const rate = rates[i]!;
     await settle();
     const r = await run(rate, HOLD_SECONDS);
-    log(`  hold ${rate}/s for ${HOLD_SECONDS}s: ${r.successful} ok, ${r.failed} failed, ${r.retransmissions} retransmissions`);
+    log(
+      `  hold ${rate}/s for ${HOLD_SECONDS}s: ${r.successful} ok, ${r.failed} failed, ${r.retransmissions} retransmissions`,
+    );
     if (clean(r)) return { probes, heldRate: rate, held: r };
   }
   return { probes, heldRate: 0 };
@@ -69,17 +74,36 @@ async function searchRate(rates: number[], run: (rate: number, seconds: number) 
 const settle = () => new Promise((r) => setTimeout(r, 3000));
 
 function startUas(): ChildProcess {
-  return spawn('sipp', ['-sn', 'uas', '-i', '127.0.0.1', '-p', String(UAS_PORT), '-mp', String(UAS_PORT + 2000), '-nostdin', '-bg'], {
-    stdio: 'ignore',
-  });
+  return spawn(
+    'sipp',
+    [
+      '-sn',
+      'uas',
+      '-i',
+      '127.0.0.1',
+      '-p',
+      String(UAS_PORT),
+      '-mp',
+      String(UAS_PORT + 2000),
+      '-nostdin',
+      '-bg',
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
 }
 
 async function benchBare(): Promise<{ search: RateSearch; pdd: SippResult }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bare-'));
-  const kamailio = spawn('kamailio', ['-DD', '-E', '-m', '512', '-M', '16', '-f', join(HERE, 'kamailio-bare.cfg')], {
-    cwd: dir,
-    stdio: 'ignore',
-  });
+  const kamailio = spawn(
+    'kamailio',
+    ['-DD', '-E', '-m', '512', '-M', '16', '-f', join(HERE, 'kamailio-bare.cfg')],
+    {
+      cwd: dir,
+      stdio: 'ignore',
+    },
+  );
   try {
     await waitReady({ kind: 'udp', host: '127.0.0.1', port: 25060, payload: options() }, 10_000);
     const run = (rate: number, seconds: number, traceRtt = false) =>
@@ -102,8 +126,16 @@ async function benchBare(): Promise<{ search: RateSearch; pdd: SippResult }> {
   }
 }
 
-async function benchGateway(): Promise<{ search: RateSearch; pdd: SippResult; register: RateSearch; gateway: Gateway['cfg'] }> {
-  const users = Array.from({ length: BENCH_USERS }, (_, i) => ({ username: benchUser(i), password: benchPassword(i) }));
+async function benchGateway(): Promise<{
+  search: RateSearch;
+  pdd: SippResult;
+  register: RateSearch;
+  gateway: Gateway['cfg'];
+}> {
+  const users = Array.from({ length: BENCH_USERS }, (_, i) => ({
+    username: benchUser(i),
+    password: benchPassword(i),
+  }));
   const cfg = parseConfig({
     dataDir: mkdtempSync(join(tmpdir(), 'bench-gateway-')),
     http: { port: 25443 },
@@ -129,7 +161,8 @@ async function benchGateway(): Promise<{ search: RateSearch; pdd: SippResult; re
       seconds: 1,
       localPort: UAS_PORT,
     });
-    if (reg.successful !== 1) throw new Error('the callee could not register; is the gateway stack healthy?');
+    if (reg.successful !== 1)
+      throw new Error('the callee could not register; is the gateway stack healthy?');
     const uas = startUas();
     await new Promise((r) => setTimeout(r, 500));
     try {
@@ -217,7 +250,11 @@ async function main(): Promise<void> {
       transport: 'UDP over loopback, sipp UAC → proxy → sipp UAS, all on this machine',
       pdd: 'first INVITE sent → 180/200 received (includes the 407 round trip for the gateway)',
     },
-    bare: { heldCallsPerSecond: bare.search.heldRate, probes: bare.search.probes, pdd: pddSummary(bare.pdd) },
+    bare: {
+      heldCallsPerSecond: bare.search.heldRate,
+      probes: bare.search.probes,
+      pdd: pddSummary(bare.pdd),
+    },
     gateway: {
       heldCallsPerSecond: full.search.heldRate,
       probes: full.search.probes,
@@ -241,7 +278,13 @@ function markdown(r: {
   machine: { cores: number; cpu: string; node: string };
   method: { holdSeconds: number };
   bare: { heldCallsPerSecond: number; pdd: ReturnType<typeof pddSummary> };
-  gateway: { heldCallsPerSecond: number; pdd: ReturnType<typeof pddSummary>; registersPerSecond: number; children: number; asyncWorkers: number };
+  gateway: {
+    heldCallsPerSecond: number;
+    pdd: ReturnType<typeof pddSummary>;
+    registersPerSecond: number;
+    children: number;
+    asyncWorkers: number;
+  };
   ratio: number | null;
 }): string {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');

@@ -105,8 +105,17 @@ export const configSchema = z
       .strictObject({
         /** Loopback HTTP port where Kamailio asks the service for auth and routing. */
         port: port.default(5081),
-        /** After this, Kamailio stops waiting and answers 503 with Retry-After. */
-        timeoutMs: z.number().int().min(100).max(10_000).default(1500),
+        /**
+         * After this, Kamailio stops waiting and answers 503 with Retry-After.
+         * Whole seconds: Kamailio 5.6's http_client has no finer timeout.
+         */
+        timeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .max(10_000)
+          .multipleOf(1000, 'whole seconds only (Kamailio 5.6 http_client), e.g. 1000 or 2000')
+          .default(1000),
         /** Override the URL Kamailio asks (tests point it at a dead or slow server). */
         url: z.url().optional(),
       })

@@ -110,11 +110,17 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     admin.addHook('onRequest', async (req, reply) => {
       const given = req.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '';
       if (!safeEqual(given, deps.adminToken)) {
-        reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'admin token required' });
+        reply
+          .code(401)
+          .header('WWW-Authenticate', 'Bearer')
+          .send({ error: 'admin token required' });
       }
     });
     admin.get('/api/admin/calls', async (req) => {
-      const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 50) || 50));
+      const limit = Math.min(
+        500,
+        Math.max(1, Number((req.query as { limit?: string }).limit ?? 50) || 50),
+      );
       return deps.records.recent(limit);
     });
     admin.get('/api/admin/users', async () => ({
@@ -140,7 +146,21 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   });
 
   if (existsSync(deps.softphoneDir)) {
-    await app.register(fastifyStatic, { root: deps.softphoneDir, index: ['index.html'] });
+    await app.register(fastifyStatic, {
+      root: deps.softphoneDir,
+      index: ['index.html'],
+      // The build writes .br/.gz beside each asset (infra/scripts/precompress.mjs).
+      preCompressed: true,
+      cacheControl: false,
+      setHeaders: (res, path) => {
+        // Vite puts a content hash in every asset name: cache those for good,
+        // and revalidate index.html so a new build is picked up at once.
+        res.setHeader(
+          'Cache-Control',
+          path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
+      },
+    });
   } else {
     log.warn({ dir: deps.softphoneDir }, 'softphone not built; serving a notice at /');
     app.get('/', async (_req, reply) =>

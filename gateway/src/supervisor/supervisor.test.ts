@@ -65,7 +65,10 @@ describe('supervisor', () => {
     const forking: ProcessSpec = {
       ...listener('kamailio', 17106),
       command: 'sh',
-      args: ['-c', `node -e "require('net').createServer(s=>s.end()).listen(17106, '127.0.0.1')" & wait`],
+      args: [
+        '-c',
+        `node -e "require('net').createServer(s=>s.end()).listen(17106, '127.0.0.1')" & wait`,
+      ],
     };
     supervisor = new Supervisor([forking], dirs(), log);
     await supervisor.start();

@@ -86,7 +86,9 @@ export class Supervisor extends EventEmitter<{
 
   /** Preflight every component, then start them in dependency order, each ready before the next. */
   async start(): Promise<void> {
-    for (const c of this.components) killStale(this.pidFile(c), c.spec.command);
+    for (const c of this.components) await killStale(this.pidFile(c), c.spec.command);
+    // Detached children would outlive a crashed service: take them down with it.
+    process.once('exit', this.killAllNow);
     for (const c of this.components) {
       if (!findOnPath(c.spec.command)) {
         throw new StartupError(
@@ -117,8 +119,13 @@ export class Supervisor extends EventEmitter<{
     }
   }
 
+  private readonly killAllNow = () => {
+    for (const c of this.components) if (c.child) signalGroup(c.child, 'SIGKILL');
+  };
+
   async stop(): Promise<void> {
     this.stopping = true;
+    process.removeListener('exit', this.killAllNow);
     for (const c of [...this.components].reverse()) {
       clearTimeout(c.restartTimer);
       await this.terminate(c);
@@ -223,7 +230,8 @@ export class Supervisor extends EventEmitter<{
     // once the whole group is gone, so its ports are free for the next start.
     signalGroup(child, 'SIGKILL');
     const deadline = Date.now() + STOP_GRACE_MS;
-    while (signalGroup(child, 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (signalGroup(child, 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
   }
 
   private setState(c: Component, state: ComponentState): void {
@@ -280,17 +288,20 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/** A previous run that died without stopping its children leaves them holding ports. */
-function killStale(pidFile: string, command: string): void {
+/** A previous run killed without stopping its children (SIGKILL, power loss) leaves them holding ports. */
+async function killStale(pidFile: string, command: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8'));
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmdline.includes(command)) process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Not running any more.
-  }
   rmSync(pidFile, { force: true });
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(command)) return;
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    return; // Not running any more.
+  }
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (Date.now() < deadline && existsSync(`/proc/${pid}`))
+    await new Promise((r) => setTimeout(r, 20));
 }
 
 export function portFree(proto: 'udp' | 'tcp', host: string, port: number): Promise<boolean> {

@@ -112,6 +112,12 @@ interface Dialog {
 
 type Listener = (ev: Event) => void;
 
+/** What FakeSipServer.WebSocket returns: a WebSocket constructor whose sockets talk to it. */
+export type FakeWebSocketConstructor = new (
+  url: string,
+  protocol?: string | string[],
+) => FakeWebSocket;
+
 export class FakeWebSocket {
   readyState = 0;
   binaryType: BinaryType = 'blob';
@@ -208,8 +214,12 @@ export class FakeSipServer {
     this.grantedExpires = options.grantedExpires ?? 300;
   }
 
-  /** A WebSocket constructor bound to this server, for PhoneDependencies.WebSocket. */
-  get WebSocket() {
+  /**
+   * A WebSocket constructor bound to this server, for PhoneDependencies.WebSocket.
+   * The return type is spelled out: a declaration (composite project) cannot
+   * name the anonymous subclass, whose inherited private members TS4094 forbids.
+   */
+  get WebSocket(): FakeWebSocketConstructor {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const server = this;
     return class extends FakeWebSocket {
