@@ -39,12 +39,16 @@ ensure_debian_packages() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# npm ci when node_modules is missing or older than the lockfile.
+# Installs the locked npm packages when node_modules is missing or older than
+# the lockfile. Not `npm ci`: npm 11 leaves other platforms' optional packages
+# (rollup's, esbuild's) out of the lockfile it writes, and `npm ci` then refuses
+# that same lockfile as out of sync. `npm install --no-save` installs exactly
+# the locked versions and never rewrites the lockfile.
 ensure_npm_packages() {
   local stamp=node_modules/.install-stamp
   if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-    say "Installing npm packages (npm ci)"
-    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-fund --no-audit --loglevel=error
+    say "Installing npm packages (locked versions)"
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-save --no-fund --no-audit --loglevel=error
     touch "$stamp"
   fi
 }

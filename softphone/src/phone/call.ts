@@ -45,6 +45,7 @@ export interface CallContext {
   onUpdated(call: Call): void;
   onEnded(call: Call): void;
   onReferral(call: Call, referral: Referral): void;
+  onRecording(call: Call, blob: Blob): void;
 }
 
 /** How long to wait for the NOTIFY that ends a transfer before giving up on knowing its outcome. */
@@ -95,6 +96,9 @@ export class Call implements CallHandle, MediaObserver {
   private wantVideo: boolean;
   private cameraBeforeScreen = false;
   private recorder: CallRecorder | undefined;
+  /** The current recorder's file, once asked for (handed out once, see endRecording). */
+  private recorderResult: Promise<Blob> | undefined;
+  private _lastRecording: Blob | undefined;
   private readonly sampler: StatsSampler;
   private readonly emitter = new Emitter<CallEvents>();
   /** Re-INVITEs run one at a time (RFC 3261 §14.1: no new offer while one is pending). */
@@ -172,6 +176,9 @@ export class Call implements CallHandle, MediaObserver {
   }
   get recording(): boolean {
     return this.recorder?.active ?? false;
+  }
+  get lastRecording(): Blob | undefined {
+    return this._lastRecording;
   }
   get transfer(): TransferProgress | undefined {
     return this._transfer;
@@ -281,12 +288,15 @@ export class Call implements CallHandle, MediaObserver {
         : { reason: 'Session terminated', by: 'system' });
     this.clearSessionTimer();
     if (this.iceRecoveryTimer !== undefined) clearTimeout(this.iceRecoveryTimer);
-    // Finish the file now; stopRecording() still hands it over after the call.
-    if (this.recorder?.active) void this.recorder.stop();
+    // Finish the file now (whoever hung up): it is handed out through the
+    // `recording` events, and stopRecording() still returns it after the call.
+    const recording = this.recorder ? this.endRecording() : undefined;
     this.transition('ended');
     this.emitter.emit('ended', this._endCause);
     this.ctx.onEnded(this);
-    this.emitter.clear();
+    // Listeners stay until the recording has been handed out.
+    if (recording) void recording.finally(() => this.emitter.clear());
+    else this.emitter.clear();
   }
 
   // --- call setup --------------------------------------------------------------
@@ -413,6 +423,7 @@ export class Call implements CallHandle, MediaObserver {
    * RFC 3261 §14.1) is retried once after the random back-off the RFC asks for.
    */
   private reinvite(options: MediaSessionOptions = {}, extraHeaders: string[] = []): Promise<void> {
+    const hold = options.hold === true;
     const run = (): Promise<void> =>
       new Promise<void>((resolve, reject) => {
         const attempt = (retry: boolean) => {
@@ -425,7 +436,13 @@ export class Call implements CallHandle, MediaObserver {
               requestDelegate: {
                 onAccept: (response) => {
                   this.onRefreshAccepted(response);
-                  resolve();
+                  // The far end's answer was refused by the browser and rolled
+                  // back: the dialog and the previous media go on. A hold is
+                  // still done on our side (our tracks are off), so it counts.
+                  const failure = this._media?.takeAnswerFailure();
+                  if (failure && !hold) {
+                    reject(new Error(`the far end's answer was not usable: ${failure.message}`));
+                  } else resolve();
                 },
                 onReject: (response) => {
                   const code = response.message.statusCode ?? 0;
@@ -457,11 +474,12 @@ export class Call implements CallHandle, MediaObserver {
   async hold(): Promise<void> {
     if (this._state !== 'established') throw new CallStateError('hold', this._state);
     const media = this.requireMedia();
-    media.held = true;
+    // Silent at once, not only once the far end agreed (see MediaSession.setHeld).
+    media.setHeld(true);
     try {
       await this.reinvite({ hold: true });
     } catch (err) {
-      media.held = false;
+      media.setHeld(false);
       media.applyDirections();
       throw err;
     }
@@ -471,11 +489,11 @@ export class Call implements CallHandle, MediaObserver {
   async unhold(): Promise<void> {
     if (this._state !== 'held') throw new CallStateError('unhold', this._state);
     const media = this.requireMedia();
-    media.held = false;
+    media.setHeld(false);
     try {
       await this.reinvite({ hold: false });
     } catch (err) {
-      media.held = true;
+      media.setHeld(true);
       media.applyDirections();
       throw err;
     }
@@ -706,6 +724,7 @@ export class Call implements CallHandle, MediaObserver {
     this.requireActive('record');
     if (this.recorder?.active) return;
     const media = this.requireMedia();
+    this.recorderResult = undefined;
     this.recorder = new CallRecorder(
       this.ctx.recorderEnvironment(),
       media.localStream.getAudioTracks(),
@@ -715,11 +734,29 @@ export class Call implements CallHandle, MediaObserver {
   }
 
   async stopRecording(): Promise<Blob> {
+    // The call ended while recording: the file was finished then.
+    if (!this.recorder && this._state === 'ended' && this._lastRecording) return this._lastRecording;
     if (!this.recorder) throw new Error('not recording');
-    const blob = await this.recorder.stop();
-    this.recorder = undefined;
-    this.changed();
+    const blob = await this.endRecording();
+    if (this._state !== 'ended') this.changed();
     return blob;
+  }
+
+  /** Stops the recorder (once) and hands the file out: lastRecording and the `recording` events. */
+  private endRecording(): Promise<Blob> {
+    const recorder = this.recorder;
+    if (!recorder) throw new Error('not recording');
+    this.recorderResult ??= recorder.stop().then((blob) => {
+      if (this.recorder === recorder) {
+        this.recorder = undefined;
+        this.recorderResult = undefined;
+      }
+      this._lastRecording = blob;
+      this.emitter.emit('recording', blob);
+      this.ctx.onRecording(this, blob);
+      return blob;
+    });
+    return this.recorderResult;
   }
 
   async getStats(): Promise<CallStats> {

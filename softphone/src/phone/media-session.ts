@@ -98,17 +98,54 @@ export function sdpDirection(sdp: string, kind: Kind): RTCRtpTransceiverDirectio
   return read(media) ?? read(sessionPart) ?? 'sendrecv';
 }
 
+const DIRECTIONS: RTCRtpTransceiverDirection[] = ['inactive', 'sendonly', 'recvonly', 'sendrecv'];
+/** Direction as bits: 1 = send, 2 = receive (index into DIRECTIONS). */
+const bits = (dir: string | undefined) => Math.max(0, DIRECTIONS.indexOf(dir as never));
+
+/**
+ * Makes an answer's directions fit our offer (RFC 3264 §6.1): each m-line may
+ * only send what we receive and receive what we send. Far ends that answer
+ * a=sendonly (hold) with a=sendrecv (sipp's echo scenario, some gateways) are
+ * read as a=recvonly instead of being refused, which would end the call.
+ * Returns the answer unchanged when it already fits.
+ */
+export function fitAnswerDirections(answer: string, offer: string): string {
+  const eol = answer.includes('\r\n') ? '\r\n' : '\n';
+  const offered = offer.split(/\r?\nm=/);
+  const parts = answer.split(/\r?\nm=/);
+  const dirOf = (part: string, session: string) =>
+    /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(part)?.[1] ??
+    /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(session)?.[1] ??
+    'sendrecv';
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i] ?? '';
+    const ours = offered[i];
+    if (ours === undefined || /^\S+ 0 /.test(part)) continue; // rejected m-line
+    const theirs = bits(dirOf(part, parts[0] ?? ''));
+    const o = bits(dirOf(ours, offered[0] ?? ''));
+    // They may send (1) what we receive (2), and receive (2) what we send (1).
+    const fit = (theirs & 1 && o & 2 ? 1 : 0) | (theirs & 2 && o & 1 ? 2 : 0);
+    if (fit === theirs) continue;
+    const dir = `a=${DIRECTIONS[fit]}`;
+    const re = /^a=(sendrecv|sendonly|recvonly|inactive)[ \t]*$/m;
+    parts[i] = re.test(part) ? part.replace(re, dir) : part.replace(/(\r?\n)?$/, `${eol}${dir}$1`);
+  }
+  return parts.join(`${eol}m=`);
+}
+
 export class MediaSession implements SessionDescriptionHandler {
   readonly peerConnection: RTCPeerConnection;
   readonly localStream: MediaStream;
   readonly remoteStream: MediaStream;
   observer: MediaObserver | undefined;
 
-  /** We hold the far end. */
-  held = false;
   /** We want to send video (camera or screen). */
   sendVideo: boolean;
+  /** The user muted this call (kept apart from hold). */
   muted = false;
+  private _held = false;
+  /** Why the far end's last answer to a re-INVITE was not applied (rolled back instead). */
+  private answerFailure: Error | undefined;
   /** The microphone track of this call (kept even while a conference mix is sent instead). */
   private micTrack: MediaStreamTrack | undefined;
   private videoTrack: MediaStreamTrack | undefined;
@@ -147,6 +184,23 @@ export class MediaSession implements SessionDescriptionHandler {
     return this.micTrack;
   }
 
+  /** We hold the far end: nothing of ours is sent (the tracks are disabled). */
+  get held(): boolean {
+    return this._held;
+  }
+
+  setHeld(held: boolean): void {
+    this._held = held;
+    this.applyTrackStates();
+  }
+
+  /** The error that made us roll back the last re-INVITE's answer, once. */
+  takeAnswerFailure(): Error | undefined {
+    const e = this.answerFailure;
+    this.answerFailure = undefined;
+    return e;
+  }
+
   // --- SessionDescriptionHandler -------------------------------------------
 
   getDescription(
@@ -162,7 +216,7 @@ export class MediaSession implements SessionDescriptionHandler {
   ): Promise<BodyAndContentType> {
     this.assertOpen();
     if (options?.constraints?.video !== undefined) this.sendVideo = options.constraints.video;
-    if (options?.hold !== undefined) this.held = options.hold;
+    if (options?.hold !== undefined) this.setHeld(options.hold);
     await this.attachLocalMedia();
     this.applyDirections();
     const pc = this.peerConnection;
@@ -201,10 +255,31 @@ export class MediaSession implements SessionDescriptionHandler {
     const pc = this.peerConnection;
     const type: RTCSdpType = pc.signalingState === 'have-local-offer' ? 'answer' : 'offer';
     const description = await this.applyModifiers({ type, sdp }, modifiers);
+    if (type === 'answer') {
+      await this.applyAnswer(description.sdp ?? '');
+      return;
+    }
     await pc.setRemoteDescription(description);
-    if (type === 'offer') {
-      const dir = sdpDirection(sdp, 'audio');
-      this.observer?.onRemoteHold(dir === 'sendonly' || dir === 'inactive');
+    const dir = sdpDirection(sdp, 'audio');
+    this.observer?.onRemoteHold(dir === 'sendonly' || dir === 'inactive');
+  }
+
+  /**
+   * Sets the far end's answer; one that does not fit our offer is fitted
+   * first (fitAnswerDirections). If the browser still refuses the answer to a
+   * re-INVITE, our offer is rolled back and the call keeps its previous media
+   * (SIP.js would otherwise ACK and BYE); takeAnswerFailure() tells the Call.
+   */
+  private async applyAnswer(sdp: string): Promise<void> {
+    const pc = this.peerConnection;
+    const renegotiation = pc.remoteDescription !== null;
+    const fitted = fitAnswerDirections(sdp, pc.localDescription?.sdp ?? '');
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp: fitted });
+    } catch (err) {
+      if (!renegotiation) throw err;
+      this.answerFailure = err instanceof Error ? err : new Error(String(err));
+      await pc.setLocalDescription({ type: 'rollback' });
     }
   }
 
@@ -239,24 +314,34 @@ export class MediaSession implements SessionDescriptionHandler {
 
   setMuted(muted: boolean): void {
     this.muted = muted;
-    // Disabling (not removing) the track keeps the RTP stream and SSRC alive,
-    // so no renegotiation is needed and the far end's jitter buffer stays primed.
-    if (this.micTrack) this.micTrack.enabled = !muted;
+    this.applyTrackStates();
+  }
+
+  /**
+   * Mute and hold silence us by disabling (not removing) our tracks: the RTP
+   * stream and SSRC stay alive (silence, black frames), so no renegotiation is
+   * needed, media relays see traffic, and the far end's jitter buffer stays
+   * primed. The microphone is live only when neither applies.
+   */
+  private applyTrackStates(): void {
+    if (this.micTrack) this.micTrack.enabled = !this.muted && !this._held;
+    if (this.audioOverride) this.audioOverride.enabled = !this._held;
+    if (this.videoTrack) this.videoTrack.enabled = !this._held;
   }
 
   /** Reapplies hold state to transceiver directions (after a failed re-INVITE). */
   applyDirections(): void {
     const audio = this.transceiver('audio');
     if (audio && audio.direction !== 'stopped')
-      audio.direction = this.held ? 'sendonly' : 'sendrecv';
+      audio.direction = this._held ? 'sendonly' : 'sendrecv';
     const video = this.transceiver('video');
     if (video && video.direction !== 'stopped') {
       const sending = this.sendVideo && !!video.sender.track;
       video.direction = sending
-        ? this.held
+        ? this._held
           ? 'sendonly'
           : 'sendrecv'
-        : this.held
+        : this._held
           ? 'inactive'
           : 'recvonly';
     }
@@ -264,9 +349,9 @@ export class MediaSession implements SessionDescriptionHandler {
 
   async switchMicrophone(deviceId: string): Promise<void> {
     const track = await this.env.devices.acquireMicrophone(this.env.audioProcessing(), deviceId);
-    track.enabled = !this.muted;
     const old = this.micTrack;
     this.micTrack = track;
+    this.applyTrackStates();
     if (!this.audioOverride) await this.transceiver('audio')?.sender.replaceTrack(track);
     this.swapLocalTrack(old, track);
     old?.stop();
@@ -275,6 +360,7 @@ export class MediaSession implements SessionDescriptionHandler {
   /** Sends `track` (e.g. a conference mix) instead of the microphone; undefined restores it. */
   async overrideAudio(track: MediaStreamTrack | undefined): Promise<void> {
     this.audioOverride = track;
+    this.applyTrackStates();
     await this.transceiver('audio')?.sender.replaceTrack(track ?? this.micTrack ?? null);
   }
 
@@ -296,6 +382,7 @@ export class MediaSession implements SessionDescriptionHandler {
     this.videoTrack = track;
     this.videoSource = source;
     this.sendVideo = !!track;
+    this.applyTrackStates();
     if (tx) await tx.sender.replaceTrack(track ?? null);
     this.swapLocalTrack(old, track);
     old?.stop();
@@ -334,7 +421,7 @@ export class MediaSession implements SessionDescriptionHandler {
     const pc = this.peerConnection;
     if (!this.micTrack) {
       this.micTrack = await this.env.devices.acquireMicrophone(this.env.audioProcessing());
-      this.micTrack.enabled = !this.muted;
+      this.applyTrackStates();
       this.swapLocalTrack(undefined, this.micTrack);
     }
     const audioTx = this.transceiver('audio');
@@ -347,6 +434,7 @@ export class MediaSession implements SessionDescriptionHandler {
       try {
         this.videoTrack = await this.env.devices.acquireCamera();
         this.videoSource = 'camera';
+        this.applyTrackStates();
         this.swapLocalTrack(undefined, this.videoTrack);
       } catch {
         // No camera, or camera permission refused: the call goes ahead with

@@ -126,6 +126,8 @@ export class Phone {
   private _connection: ConnectionEvent = { state: 'disconnected' };
   private started = false;
   private stopping = false;
+  /** Answer incoming calls by ourselves (PhoneConfig.autoAnswer, setAutoAnswer). */
+  private autoAnswer: boolean;
   /** The user wants to be registered (so a lost binding is an error, not a result). */
   private wantRegistered = false;
   private unregistering = false;
@@ -147,6 +149,7 @@ export class Phone {
 
   constructor(config: PhoneConfig, deps: PhoneDependencies = {}) {
     this.cfg = resolveConfig(config);
+    this.autoAnswer = this.cfg.autoAnswer;
     this.random = deps.random ?? Math.random;
     this.now = deps.now ?? Date.now;
     const secrets = () => [this.cfg.password];
@@ -293,6 +296,7 @@ export class Phone {
       onUpdated: (call) => this.emitter.emit('callUpdated', call),
       onEnded: (call) => this.onCallEnded(call),
       onReferral: (call, referral) => this.onReferral(call, referral),
+      onRecording: (call, blob) => this.emitter.emit('recording', { call, blob }),
     };
   }
 
@@ -321,6 +325,19 @@ export class Phone {
 
   get instanceId(): string {
     return this.cfg.instanceId;
+  }
+
+  get autoAnswerEnabled(): boolean {
+    return this.autoAnswer;
+  }
+
+  /**
+   * Switches auto-answer for calls that arrive from now on (no restart). Like
+   * INVITEs that ask for it (Call-Info answer-after, Alert-Info), it only
+   * applies while no other call is in progress: a second call rings instead.
+   */
+  setAutoAnswer(on: boolean): void {
+    this.autoAnswer = on;
   }
 
   /** The SIP trace as text, with credentials and the password redacted. */
@@ -693,13 +710,17 @@ export class Phone {
       call.answer({ video: replaced.video }).catch(() => undefined);
       return;
     }
+    // Call waiting: with another call in progress, nothing is answered by itself.
+    const alone = this.liveCalls.size === 1;
     this.emitter.emit('incomingCall', call);
     // Answering is faster with the microphone already open.
     this.warmUp().catch(() => undefined);
-    if (this.cfg.autoAnswer || autoAnswer) {
+    if (alone && (this.autoAnswer || autoAnswer)) {
       setTimeout(
         () => {
-          if (call.state === 'incoming') call.answer().catch(() => undefined);
+          const wanted = autoAnswer !== undefined || this.autoAnswer;
+          if (wanted && call.state === 'incoming' && this.liveCalls.size === 1)
+            call.answer().catch(() => undefined);
         },
         (autoAnswer?.delaySec ?? 0) * 1000,
       );

@@ -57,7 +57,10 @@ export interface PhoneConfig {
   /** Seconds between CRLF keep-alives on the WebSocket (RFC 5626 §4.4.1); 0 disables. */
   keepAliveIntervalSec?: number;
   sessionTimers?: Partial<SessionTimerConfig>;
-  /** Answer every incoming call automatically (in addition to INVITEs that request it). */
+  /**
+   * Answer incoming calls automatically (in addition to INVITEs that request it)
+   * when no other call is in progress. Switch it live with Phone.setAutoAnswer().
+   */
   autoAnswer?: boolean;
   /** Honour Call-Info answer-after / Alert-Info auto-answer on incoming INVITEs. Default true. */
   honourAutoAnswerHeaders?: boolean;
@@ -195,6 +198,11 @@ export interface CallEvents {
   transfer: TransferProgress;
   /** DTMF received (SIP INFO); RFC 4733 events are consumed by the media engine. */
   dtmf: { digit: string; durationMs?: number };
+  /**
+   * A recording is finished: stopped by stopRecording() or by the end of the
+   * call (either side hanging up). Emitted once per recording.
+   */
+  recording: Blob;
 }
 
 export interface CallHandle {
@@ -212,6 +220,8 @@ export interface CallHandle {
   readonly video: boolean;
   readonly screenSharing: boolean;
   readonly recording: boolean;
+  /** The last finished recording of this call (see the `recording` event). */
+  readonly lastRecording?: Blob;
   /** The INVITE asked to be answered automatically (Call-Info answer-after / Alert-Info). */
   readonly autoAnswerRequested: boolean;
   /** Incoming: the INVITE offered video, so the UI can offer "answer with video". */
@@ -227,8 +237,16 @@ export interface CallHandle {
   decline(code?: number): Promise<void>;
   /** CANCEL, BYE or reject, whichever ends the call in its current state. */
   hangup(): Promise<void>;
+  /**
+   * Stops sending our audio and video at once (the held party hears and sees
+   * nothing), then re-INVITEs with a=sendonly (a=inactive if they hold us).
+   * If the far end's answer cannot be applied (e.g. a=sendrecv to our
+   * a=sendonly), the call stays up and is held locally. `muted` is unaffected.
+   */
   hold(): Promise<void>;
+  /** Re-INVITEs with a=sendrecv, then sends again (still silent if the user muted). */
   unhold(): Promise<void>;
+  /** The user's mute; independent of hold (unhold does not unmute). */
   mute(): void;
   unmute(): void;
   /** Digits 0-9 * # A-D, one or more. */
@@ -243,6 +261,7 @@ export interface CallHandle {
   startScreenShare(): Promise<void>;
   stopScreenShare(): Promise<void>;
   startRecording(): void;
+  /** Finishes the recording (also after the call ended) and resolves with the file. */
   stopRecording(): Promise<Blob>;
   getStats(): Promise<CallStats>;
   iceRestart(): Promise<void>;
@@ -294,6 +313,8 @@ export interface PhoneEvents {
   callAdded: CallHandle;
   callUpdated: CallHandle;
   callEnded: CallHandle;
+  /** A call's recording is finished (stopped, or the call ended); same Blob as CallEvents.recording. */
+  recording: { call: CallHandle; blob: Blob };
   message: IncomingMessage;
   presence: PresenceEvent;
   trace: TraceEntry;
