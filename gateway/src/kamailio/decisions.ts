@@ -18,7 +18,7 @@ export function createDecisionServer(deps: {
   log: Logger;
 }): FastifyInstance {
   const { router, records, metrics, log } = deps;
-  const app = Fastify({ logger: false, disableRequestLogging: true, keepAliveTimeout: 60_000 });
+  const app = Fastify({ logger: false, keepAliveTimeout: 60_000 });
 
   app.get('/kamailio/v1/register', async (req) => {
     const end = metrics.decisionSeconds.startTimer({ kind: 'register' });

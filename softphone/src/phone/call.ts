@@ -735,7 +735,8 @@ export class Call implements CallHandle, MediaObserver {
 
   async stopRecording(): Promise<Blob> {
     // The call ended while recording: the file was finished then.
-    if (!this.recorder && this._state === 'ended' && this._lastRecording) return this._lastRecording;
+    if (!this.recorder && this._state === 'ended' && this._lastRecording)
+      return this._lastRecording;
     if (!this.recorder) throw new Error('not recording');
     const blob = await this.endRecording();
     if (this._state !== 'ended') this.changed();

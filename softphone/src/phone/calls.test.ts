@@ -354,6 +354,37 @@ describe('incoming call', () => {
     await until(() => h.events.incomingCall?.[0]?.state === 'established');
   });
 
+  it('auto-answer can be switched on and off while signed in', async () => {
+    const h = await started();
+    expect(h.phone.autoAnswerEnabled).toBe(false);
+    h.phone.setAutoAnswer(true);
+    const first = h.server.sendInvite('1001');
+    await until(() => h.events.incomingCall?.[0]?.state === 'established');
+    const ok = await h.server.waitFor((m) => m.statusCode === 200 && m.header('call-id') === first);
+    expect(ok.body).toContain('a=sendrecv');
+    // Call waiting: with a call in progress, a second call rings.
+    h.server.sendInvite('1001', { from: 'sip:1003@localhost' });
+    await until(() => (h.events.incomingCall?.length ?? 0) === 2);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(h.events.incomingCall?.[1]?.state).toBe('incoming');
+    await h.events.incomingCall?.[1]?.decline();
+    await h.events.incomingCall?.[0]?.hangup();
+    await until(() => h.phone.calls.length === 0);
+
+    h.phone.setAutoAnswer(false);
+    h.server.sendInvite('1001');
+    await until(() => (h.events.incomingCall?.length ?? 0) === 3);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(h.events.incomingCall?.[2]?.state).toBe('incoming');
+  });
+
+  it('auto-answer from the config applies from the start', async () => {
+    const h = await started({ autoAnswer: true });
+    expect(h.phone.autoAnswerEnabled).toBe(true);
+    h.server.sendInvite('1001');
+    await until(() => h.events.incomingCall?.[0]?.state === 'established');
+  });
+
   it('rings without auto-answer headers, and decline() answers 486', async () => {
     const h = await started();
     const callId = h.server.sendInvite('1001');

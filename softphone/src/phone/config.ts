@@ -160,8 +160,7 @@ export function resolveConfig(cfg: PhoneConfig): ResolvedConfig {
     registerExpires: expires,
     iceServers: cfg.iceServers ?? [],
     iceTransportPolicy: cfg.iceTransportPolicy ?? 'all',
-    // Not max-bundle: offers from SIP endpoints and media relays (rtpengine,
-    // PBXs) often lack a BUNDLE group, and max-bundle makes Chromium refuse them.
+    // rtpengine 10.5's SDP toward WebRTC has no BUNDLE group; max-bundle makes Chromium refuse it.
     bundlePolicy: cfg.bundlePolicy ?? 'balanced',
     rtcpMuxPolicy: cfg.rtcpMuxPolicy ?? 'require',
     // One pooled session covers the single bundled transport. Chromium (seen

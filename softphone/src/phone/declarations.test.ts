@@ -12,12 +12,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 describe('the core as declarations', () => {
   it('emits declarations for every file without errors', () => {
     const configPath = join(here, '..', '..', 'tsconfig.json');
-    const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
-      ...ts.sys,
-      onUnRecoverableConfigFileDiagnostic: (d) => {
-        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      configPath,
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
       },
-    });
+    );
     if (!parsed) throw new Error('cannot read tsconfig.json');
     const files = parsed.fileNames.filter((f) => f.startsWith(here + '/') && f.endsWith('.ts'));
     expect(files.some((f) => f.endsWith('testing/fake-sip-server.ts'))).toBe(true);

@@ -278,14 +278,16 @@ export interface IncomingMessage {
 
 export type PresenceStatus = 'open' | 'closed' | 'unknown';
 
+/** State of a presence subscription (RFC 6665 Subscription-State). */
+export type PresenceSubscriptionState = 'pending' | 'active' | 'terminated';
+
 export interface PresenceEvent {
   /** The watched AOR. */
   target: string;
   status: PresenceStatus;
   /** <note> from the PIDF, when present. */
   note?: string;
-  /** Subscription state: 'active' | 'pending' | 'terminated'. */
-  subscription: 'pending' | 'active' | 'terminated';
+  subscription: PresenceSubscriptionState;
 }
 
 export type TraceDirection = 'sent' | 'received';

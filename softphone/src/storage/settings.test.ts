@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '../phone/config';
 import {
   defaultSettings,
   loadSettings,
@@ -6,6 +7,44 @@ import {
   saveSettings,
   SETTINGS_KEY,
 } from './settings';
+
+describe('default WebRTC settings', () => {
+  it('are the core’s defaults (balanced bundle, a candidate pool of 1, …)', () => {
+    const core = resolveConfig({ wsUrl: 'wss://x/ws', sipUri: 'sip:1@x', password: 'p' });
+    const ui = defaultSettings().webrtc;
+    expect(ui.bundlePolicy).toBe('balanced');
+    expect(ui.iceCandidatePoolSize).toBe(1);
+    expect({
+      bundlePolicy: ui.bundlePolicy,
+      rtcpMuxPolicy: ui.rtcpMuxPolicy,
+      iceCandidatePoolSize: ui.iceCandidatePoolSize,
+      iceGatheringTimeoutMs: ui.iceGatheringTimeoutMs,
+      relayOnly: ui.relayOnly,
+      audio: {
+        echoCancellation: ui.echoCancellation,
+        noiseSuppression: ui.noiseSuppression,
+        autoGainControl: ui.autoGainControl,
+      },
+      autoAnswer: defaultSettings().call.autoAnswer,
+    }).toEqual({
+      bundlePolicy: core.bundlePolicy,
+      rtcpMuxPolicy: core.rtcpMuxPolicy,
+      iceCandidatePoolSize: core.iceCandidatePoolSize,
+      iceGatheringTimeoutMs: core.iceGatheringTimeoutMs,
+      relayOnly: core.iceTransportPolicy === 'relay',
+      audio: core.audio,
+      autoAnswer: core.autoAnswer,
+    });
+    // The UI's default preset (kamailio) uses RFC 4733, as the core does for it.
+    const kamailio = resolveConfig({
+      wsUrl: 'wss://x/ws',
+      sipUri: 'sip:1@x',
+      password: 'p',
+      pbxPreset: defaultSettings().account.pbxPreset,
+    });
+    expect(ui.dtmfMode).toBe(kamailio.dtmfMode);
+  });
+});
 
 describe('settings in localStorage', () => {
   it('falls back to defaults on missing or malformed data', () => {

@@ -65,11 +65,12 @@ export function defaultSettings(): StoredSettings {
     webrtc: {
       iceServers: [],
       relayOnly: false,
-      // 'balanced' rather than 'max-bundle': an answer without a=group:BUNDLE
-      // (rtpengine towards plain SIP, older PBXs) is then still accepted.
+      // The core's defaults (src/phone/config.ts); settings.test.ts checks they agree.
+      // rtpengine 10.5's SDP toward WebRTC has no BUNDLE group; max-bundle makes Chromium refuse it.
       bundlePolicy: 'balanced',
       rtcpMuxPolicy: 'require',
-      iceCandidatePoolSize: 2,
+      // 1: with a larger pool Chromium 156 keeps the old ICE credentials on the first ICE restart.
+      iceCandidatePoolSize: 1,
       iceGatheringTimeoutMs: 500,
       echoCancellation: true,
       noiseSuppression: true,

@@ -107,8 +107,8 @@ export function buildPhoneConfig(
       autoGainControl: w.autoGainControl,
     },
     dtmfMode: w.dtmfMode,
-    // Auto-answer is applied by the calls store so it can be switched live.
-    autoAnswer: false,
+    // The core answers by itself; switched live with setAutoAnswer (setCallSetting).
+    autoAnswer: s.call.autoAnswer,
     instanceId,
   };
 }
@@ -340,6 +340,7 @@ export const useAccountStore = defineStore('account', () => {
       p.on('incomingCall', (h) => calls.onIncoming(h)),
       p.on('callUpdated', (h) => calls.onCallUpdated(h)),
       p.on('callEnded', (h) => calls.onCallEnded(h)),
+      p.on('recording', (ev) => calls.onRecording(ev.call, ev.blob)),
       p.on('message', (m) => void contacts.onMessage(m)),
       p.on('presence', (ev) => contacts.onPresence(ev)),
       p.on('trace', (e) => diagnostics.onTrace(e)),
@@ -370,6 +371,7 @@ export const useAccountStore = defineStore('account', () => {
     if (accountChanged || next.password) s.demoUser = undefined;
     settings.value = s;
     persist();
+    phone.value?.setAutoAnswer(s.call.autoAnswer);
     if (next.password) {
       await saveSecret(SECRET_PASSWORD, next.password);
       hasSavedPassword.value = true;
@@ -393,6 +395,7 @@ export const useAccountStore = defineStore('account', () => {
   function setCallSetting<K extends keyof CallSettings>(key: K, value: CallSettings[K]): void {
     settings.value.call[key] = value;
     persist();
+    if (key === 'autoAnswer') phone.value?.setAutoAnswer(value as boolean);
     if (key === 'notifications' && value) requestNotificationPermission();
   }
 

@@ -134,11 +134,51 @@ describe('incoming calls', () => {
     expect(history.missedCount).toBe(0);
   });
 
-  it('auto-answer answers when no other call is up', async () => {
-    useAccountStore().setCallSetting('autoAnswer', true);
+  it('auto-answer is the core’s: the switch applies at once, the store does not answer', async () => {
+    const account = useAccountStore();
+    expect(phone.config.autoAnswer).toBe(false);
+    account.setCallSetting('autoAnswer', true);
+    expect(phone.setAutoAnswer).toHaveBeenLastCalledWith(true);
     const c = phone.ring();
     await flush();
-    expect(c.answer).toHaveBeenCalledOnce();
+    expect(c.answer).not.toHaveBeenCalled();
+    account.setCallSetting('autoAnswer', false);
+    expect(phone.setAutoAnswer).toHaveBeenLastCalledWith(false);
+    // Signed in again: the phone starts with the saved switch.
+    account.setCallSetting('autoAnswer', true);
+    await account.signOut();
+    await account.signInDemo('1001');
+    expect(core.phones[1]!.config.autoAnswer).toBe(true);
+  });
+
+  it('a call the core answered by itself becomes the current line', async () => {
+    const calls = useCallsStore();
+    await calls.dial('1002');
+    phone.calls[0]!.set('established');
+    await calls.hangup();
+    expect(calls.lines[0]?.state).toBe('ended');
+    calls.switchTo(3);
+    const c = phone.ring();
+    expect(calls.lines[1]?.id).toBe(c.id);
+    c.set('established'); // auto-answered
+    expect(calls.activeLine).toBe(2);
+  });
+
+  it('lines that only show an ended call take new calls at once (e2e F9)', async () => {
+    const calls = useCallsStore();
+    for (let i = 0; i < 6; i++) {
+      expect(await calls.dial('1004')).toBe(true);
+      const c = phone.calls.at(-1)!;
+      c.set('ringing');
+      await calls.hangup();
+      expect(c.state).toBe('ended');
+    }
+    expect(phone.call).toHaveBeenCalledTimes(6);
+    expect(calls.live).toHaveLength(0);
+    // An incoming call finds a line too.
+    const incoming = phone.ring();
+    expect(incoming.decline).not.toHaveBeenCalled();
+    expect(calls.incoming).toHaveLength(1);
   });
 
   it('declines with 486 when every line is busy', async () => {
@@ -172,30 +212,22 @@ describe('mid-call features', () => {
     expect(c.unhold).toHaveBeenCalled();
   });
 
-  it('hold silences our microphone and resume restores it; a user mute survives resume', async () => {
+  it('hold and resume leave the mute to the user (the core silences a held call)', async () => {
     const { calls, c } = await established();
     await calls.toggleHold();
-    expect(c.hold).toHaveBeenCalled();
+    expect(c.hold).toHaveBeenCalledOnce();
+    await calls.toggleHold();
+    expect(c.unhold).toHaveBeenCalledOnce();
+    expect(c.mute).not.toHaveBeenCalled();
+    expect(c.unmute).not.toHaveBeenCalled();
+
+    await calls.toggleMute();
+    await calls.toggleHold();
+    expect(calls.active?.muted).toBe(true);
+    await calls.toggleHold();
+    expect(calls.active?.muted).toBe(true);
     expect(c.mute).toHaveBeenCalledOnce();
-    expect(c.muted).toBe(true);
-    expect(calls.active?.muted).toBe(false); // shown as not muted by the user
-    await calls.toggleHold();
-    expect(c.unmute).toHaveBeenCalledOnce();
-    expect(c.muted).toBe(false);
-
-    await calls.toggleMute();
-    await calls.toggleHold();
-    expect(c.mute).toHaveBeenCalledTimes(2); // the user's mute; none added for the hold
-    await calls.toggleHold();
-    expect(c.unmute).toHaveBeenCalledOnce();
-    expect(calls.active?.muted).toBe(true);
-
-    await calls.toggleMute();
-    await calls.toggleHold();
-    await calls.toggleMute(); // muting while held keeps it muted after resume
-    await calls.toggleHold();
-    expect(calls.active?.muted).toBe(true);
-    expect(c.muted).toBe(true);
+    expect(c.unmute).not.toHaveBeenCalled();
   });
 
   it('blind and attended transfer', async () => {
@@ -241,7 +273,7 @@ describe('mid-call features', () => {
     expect(c.stopScreenShare).toHaveBeenCalled();
   });
 
-  it('recording yields a downloadable Blob URL', async () => {
+  it('recording yields one downloadable Blob URL', async () => {
     const created = vi.fn(() => 'blob:rec-1');
     vi.stubGlobal(
       'URL',
@@ -256,6 +288,29 @@ describe('mid-call features', () => {
     expect(calls.recordings).toHaveLength(1);
     expect(calls.recordings[0]).toMatchObject({ url: 'blob:rec-1', size: 9 });
     expect(calls.recordings[0]!.fileName).toMatch(/^call-1002-.*\.ogg$/);
+  });
+
+  it('a recording finished by a hang-up (either side) is offered for download too', async () => {
+    vi.stubGlobal(
+      'URL',
+      Object.assign(URL, { createObjectURL: vi.fn(() => 'blob:rec-2'), revokeObjectURL: vi.fn() }),
+    );
+    const { calls, c } = await established();
+    await calls.toggleRecording();
+    // The far end hangs up: the core finishes the file and hands it out.
+    c.finishRecording();
+    c.set('ended');
+    expect(calls.recordings).toHaveLength(1);
+    expect(calls.recordings[0]).toMatchObject({ url: 'blob:rec-2', remote: 'sip:1002@localhost' });
+    expect(calls.recordings[0]!.fileName).toMatch(/^call-1002-.*\.ogg$/);
+
+    // Our own hang-up no longer stops it in the store; the core's file arrives the same way.
+    const next = await established();
+    await calls.toggleRecording();
+    await calls.hangup();
+    expect(next.c.stopRecording).not.toHaveBeenCalled();
+    next.c.finishRecording();
+    expect(calls.recordings).toHaveLength(2);
   });
 
   it('a failing action is reported, not thrown', async () => {

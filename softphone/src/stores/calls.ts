@@ -24,7 +24,7 @@ import { useUiStore } from './ui';
 export const LINE_COUNT = 4;
 /** Samples kept per call for the sparklines (one per second). */
 export const GRAPH_SAMPLES = 60;
-/** An ended call stays visible on its line this long. */
+/** An ended call stays visible on its line this long (unless a new call needs the line). */
 export const ENDED_LINGER_MS = 2500;
 const SUMMARY_SAMPLES = 7200;
 
@@ -92,7 +92,7 @@ export function displayName(line: Pick<Line, 'remoteName' | 'remoteUri'>): strin
   return m?.[1] ? decodeURIComponent(m[1]) : line.remoteUri;
 }
 
-function snapshot(h: CallHandle, n: number, previous?: Line | null, mutedForHold = false): Line {
+function snapshot(h: CallHandle, n: number, previous?: Line | null): Line {
   return {
     n,
     id: h.id,
@@ -100,8 +100,8 @@ function snapshot(h: CallHandle, n: number, previous?: Line | null, mutedForHold
     remoteUri: h.remoteUri,
     remoteName: h.remoteDisplayName,
     state: h.state,
-    // Muted by the user (not the microphone we silence while holding).
-    muted: h.muted && !mutedForHold,
+    // The user's mute; hold silences the call in the core without touching it.
+    muted: h.muted,
     remoteHold: h.remoteHold,
     video: h.video,
     screenSharing: h.screenSharing,
@@ -128,13 +128,8 @@ export const useCallsStore = defineStore('calls', () => {
   const recordings = ref<Recording[]>([]);
   const conference = shallowRef<ConferenceLike | undefined>();
   const handles = new Map<string, CallHandle>();
-  /**
-   * Calls whose microphone we muted because we put them on hold. The core
-   * sends a=sendonly on hold with the microphone still live, so the held party
-   * would keep hearing us (e2e finding F6); until the core stops sending, the
-   * store mutes on hold and unmutes on resume. See NEEDS_FROM_CORE.md.
-   */
-  const mutedForHold = new Set<string>();
+  /** Recordings already offered for download (a Blob comes back from stopRecording and the event). */
+  const offered = new WeakSet<Blob>();
   const allSamples = new Map<string, CallStats[]>();
   const lingerTimers = new Map<string, ReturnType<typeof setTimeout>>();
   let pendingSlot: number | undefined;
@@ -158,18 +153,31 @@ export const useCallsStore = defineStore('calls', () => {
     const l = lines.value[n - 1];
     return l ? handles.get(l.id) : undefined;
   }
+  /**
+   * A line for a new call: the preferred one if it has no live call, else an
+   * empty one, else one that only shows an ended call (which then gives way
+   * at once, so quick calls in a row never find every line "busy").
+   */
   function freeSlot(preferred?: number): number | undefined {
-    if (preferred && !lines.value[preferred - 1]) return preferred;
+    const free = (l: Line | null | undefined) => !l || l.state === 'ended';
+    if (preferred && free(lines.value[preferred - 1])) return preferred;
     const i = lines.value.findIndex((l) => !l);
-    return i >= 0 ? i + 1 : undefined;
+    if (i >= 0) return i + 1;
+    const j = lines.value.findIndex(free);
+    return j >= 0 ? j + 1 : undefined;
   }
   function setLine(n: number, line: Line | null): void {
+    const old = lines.value[n - 1];
+    if (old && old.id !== line?.id) {
+      clearTimeout(lingerTimers.get(old.id));
+      lingerTimers.delete(old.id);
+    }
     lines.value[n - 1] = line;
   }
   function update(h: CallHandle): Line | undefined {
     const current = lineOf(h.id);
     if (!current) return undefined;
-    const next = snapshot(h, current.n, current, mutedForHold.has(h.id));
+    const next = snapshot(h, current.n, current);
     setLine(current.n, next);
     return next;
   }
@@ -226,9 +234,7 @@ export const useCallsStore = defineStore('calls', () => {
     const who = displayName(line);
     useUiStore().announce(t('announce.incoming', { who }));
     showNotification(line);
-    const settings = useAccountStore().settings.call;
-    const othersLive = live.value.some((l) => l.id !== h.id);
-    if (settings.autoAnswer && !othersLive) void answer(line.n);
+    // Auto-answer is the core's (Phone.setAutoAnswer, see the account store).
   }
 
   function onCallUpdated(h: CallHandle): void {
@@ -239,6 +245,14 @@ export const useCallsStore = defineStore('calls', () => {
     const after = update(h);
     if (!after) return;
     const ui = useUiStore();
+    // Answered without us (auto-answer): show it if the current line has no call.
+    const current = active.value;
+    if (
+      prevState === 'incoming' &&
+      after.state !== 'ended' &&
+      (!current || current.state === 'ended')
+    )
+      activeLine.value = after.n;
     if (after.state !== prevState && after.state !== 'ended') {
       ui.announce(
         t('announce.state', { who: displayName(after), state: t(`callState.${after.state}`) }),
@@ -253,7 +267,6 @@ export const useCallsStore = defineStore('calls', () => {
   function onCallEnded(h: CallHandle): void {
     const line = update(h);
     handles.delete(h.id);
-    mutedForHold.delete(h.id);
     const samples = allSamples.get(h.id) ?? [];
     allSamples.delete(h.id);
     ensureSampler();
@@ -394,24 +407,11 @@ export const useCallsStore = defineStore('calls', () => {
 
   // --- actions -----------------------------------------------------------------------------
 
-  async function holdCall(h: CallHandle): Promise<void> {
-    await h.hold();
-    if (!h.muted && h.state === 'held') {
-      h.mute();
-      mutedForHold.add(h.id);
-    }
-  }
-
-  async function resumeCall(h: CallHandle): Promise<void> {
-    await h.unhold();
-    if (mutedForHold.delete(h.id)) h.unmute();
-  }
-
   /** Puts every other established call (not in the conference) on hold. */
   async function holdOthers(except: number): Promise<void> {
     for (const l of live.value) {
       if (l.n === except || l.state !== 'established' || l.inConference) continue;
-      await run(l.n, 'hold', t('phone.hold'), holdCall);
+      await run(l.n, 'hold', t('phone.hold'), (h) => h.hold());
     }
   }
 
@@ -459,8 +459,7 @@ export const useCallsStore = defineStore('calls', () => {
   }
 
   async function hangup(n = activeLine.value): Promise<void> {
-    const line = lines.value[n - 1];
-    if (line?.recording) await toggleRecording(n);
+    // A recording in progress is finished by the core and arrives through onRecording.
     await run(n, 'hangup', t('phone.hangup'), (h) => h.hangup());
   }
 
@@ -470,9 +469,9 @@ export const useCallsStore = defineStore('calls', () => {
     if (line.state === 'held') {
       await holdOthers(n);
       activeLine.value = n;
-      await run(n, 'unhold', t('phone.resume'), resumeCall);
+      await run(n, 'unhold', t('phone.resume'), (h) => h.unhold());
     } else if (line.state === 'established') {
-      await run(n, 'hold', t('phone.hold'), holdCall);
+      await run(n, 'hold', t('phone.hold'), (h) => h.hold());
     }
   }
 
@@ -487,13 +486,6 @@ export const useCallsStore = defineStore('calls', () => {
     const line = lines.value[n - 1];
     if (!line) return;
     const muting = !line.muted;
-    const h = handleOf(n);
-    if (muting && h && mutedForHold.delete(h.id)) {
-      // Already silent because of the hold: it now stays muted after resume.
-      update(h);
-      useUiStore().announce(t('announce.muted'));
-      return;
-    }
     const ok = await run(n, 'mute', t(muting ? 'phone.mute' : 'phone.unmute'), (h) =>
       muting ? h.mute() : h.unmute(),
     );
@@ -540,7 +532,7 @@ export const useCallsStore = defineStore('calls', () => {
     const candidates = live.value.filter((l) => MEDIA_STATES.includes(l.state));
     if (candidates.length < 2) return;
     for (const l of candidates) {
-      if (l.state === 'held') await run(l.n, 'unhold', t('phone.resume'), resumeCall);
+      if (l.state === 'held') await run(l.n, 'unhold', t('phone.resume'), (h) => h.unhold());
     }
     const ready = candidates
       .map((l) => handles.get(l.id))
@@ -599,19 +591,28 @@ export const useCallsStore = defineStore('calls', () => {
       await run(n, 'record', t('phone.record'), (h) => h.startRecording());
       return;
     }
-    const who = displayName(line);
-    await run(n, 'record', t('phone.stopRecord'), async (h) => {
-      const blob = await h.stopRecording();
-      const ext = /ogg/.test(blob.type) ? 'ogg' : 'webm';
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-      recordings.value.push({
-        id: newId(),
-        url: URL.createObjectURL(blob),
-        fileName: `call-${who.replace(/[^\w+-]+/g, '_')}-${stamp}.${ext}`,
-        size: blob.size,
-        remote: line.remoteUri,
-        time: Date.now(),
-      });
+    await run(n, 'record', t('phone.stopRecord'), async (h) =>
+      onRecording(h, await h.stopRecording()),
+    );
+  }
+
+  /**
+   * Offers a finished recording for download: stopped here, or finished by
+   * the core when the call ended (either side hanging up). Each file once.
+   */
+  function onRecording(h: CallHandle, blob: Blob): void {
+    if (offered.has(blob)) return;
+    offered.add(blob);
+    const who = displayName({ remoteName: h.remoteDisplayName, remoteUri: h.remoteUri });
+    const ext = /ogg/.test(blob.type) ? 'ogg' : 'webm';
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+    recordings.value.push({
+      id: newId(),
+      url: URL.createObjectURL(blob),
+      fileName: `call-${who.replace(/[^\w+-]+/g, '_')}-${stamp}.${ext}`,
+      size: blob.size,
+      remote: h.remoteUri,
+      time: Date.now(),
     });
   }
 
@@ -644,7 +645,6 @@ export const useCallsStore = defineStore('calls', () => {
     for (const timer of lingerTimers.values()) clearTimeout(timer);
     lingerTimers.clear();
     handles.clear();
-    mutedForHold.clear();
     allSamples.clear();
     if (sampler) clearInterval(sampler);
     sampler = undefined;
@@ -666,6 +666,7 @@ export const useCallsStore = defineStore('calls', () => {
     onIncoming,
     onCallUpdated,
     onCallEnded,
+    onRecording,
     sampleAll,
     dial,
     answer,

@@ -7,6 +7,7 @@ import type {
   PresenceEvent,
   PresenceStatus,
   PresenceSubscription,
+  PresenceSubscriptionState,
 } from '../phone';
 import { i18n } from '../i18n';
 import { db, newId, type ChatMessage, type Contact } from '../storage/db';
@@ -34,7 +35,7 @@ export function peerKey(target: string, domain: string): string {
 export interface PresenceInfo {
   status: PresenceStatus;
   note?: string;
-  subscription: PresenceEvent['subscription'];
+  subscription: PresenceSubscriptionState;
 }
 
 export const useContactsStore = defineStore('contacts', () => {

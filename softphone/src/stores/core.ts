@@ -28,6 +28,8 @@ export interface PhoneLike {
   subscribePresence(target: string): PresenceSubscription;
   exportTrace(): string;
   warmUp(): Promise<void>;
+  /** Answer incoming calls by itself from now on (when no other call is up). */
+  setAutoAnswer(on: boolean): void;
 }
 
 /** What the stores use of the core's Conference mixer. */

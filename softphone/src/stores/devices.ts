@@ -4,12 +4,12 @@
 // Phone shares so calls use the same choice.
 import { defineStore } from 'pinia';
 import { markRaw, ref, shallowRef } from 'vue';
-import type { DeviceLists, DeviceSelection } from '../phone';
+import type { DeviceInfo, DeviceSelection } from '../phone';
 import { loadSettings, saveSettings } from '../storage/settings';
 import { coreServices, type DeviceManagerLike, type LevelMeterLike } from './core';
 
+export type { DeviceInfo };
 export type DeviceSlot = keyof DeviceSelection;
-export type DeviceInfo = DeviceLists['microphones'][number];
 
 export const useDevicesStore = defineStore('devices', () => {
   const microphones = ref<DeviceInfo[]>([]);

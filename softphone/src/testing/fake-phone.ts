@@ -68,6 +68,7 @@ export class FakeCall implements CallHandle {
   video = false;
   screenSharing = false;
   recording = false;
+  lastRecording?: Blob;
   autoAnswerRequested = false;
   videoOffered = false;
   transfer?: TransferProgress;
@@ -154,10 +155,16 @@ export class FakeCall implements CallHandle {
   startRecording = vi.fn(() => {
     this.recording = true;
   });
-  stopRecording = vi.fn(async () => {
+  stopRecording = vi.fn(async () => this.finishRecording());
+  /** Ends the recording as the core does: lastRecording, then the `recording` events. */
+  finishRecording(): Blob {
+    const blob = new Blob(['OggS-fake'], { type: 'audio/ogg' });
     this.recording = false;
-    return new Blob(['OggS-fake'], { type: 'audio/ogg' });
-  });
+    this.lastRecording = blob;
+    this.bus.emit('recording', blob);
+    this.phone.emit('recording', { call: this, blob });
+    return blob;
+  }
   getStats = vi.fn(async () => ({ ...this.stats, timestamp: Date.now() }));
   iceRestart = vi.fn(async () => undefined);
 }
@@ -201,6 +208,10 @@ export class FakePhone implements PhoneLike {
   }));
   exportTrace = vi.fn(() => 'exported trace');
   warmUp = vi.fn(async () => undefined);
+  autoAnswer = false;
+  setAutoAnswer = vi.fn((on: boolean) => {
+    this.autoAnswer = on;
+  });
 
   /** A call arrives, as the core announces it: callAdded, then incomingCall. */
   ring(from = 'sip:1002@localhost', name?: string): FakeCall {

@@ -75,14 +75,17 @@ function digestParams(value: string): Record<string, string> {
 let seq = 0;
 const token = () => `${Date.now().toString(36)}${(++seq).toString(36)}`;
 
-export function answerSdp(offer: string): string {
+/** An answer to `offer` with the mirrored direction (or `direction`, to answer wrongly). */
+export function answerSdp(offer: string, direction?: RTCRtpTransceiverDirection): string {
   const dir = /a=(sendonly|recvonly|inactive|sendrecv)/.exec(offer)?.[1] ?? 'sendrecv';
-  const answerDir = {
-    sendonly: 'recvonly',
-    recvonly: 'sendonly',
-    inactive: 'inactive',
-    sendrecv: 'sendrecv',
-  }[dir];
+  const answerDir =
+    direction ??
+    {
+      sendonly: 'recvonly',
+      recvonly: 'sendonly',
+      inactive: 'inactive',
+      sendrecv: 'sendrecv',
+    }[dir];
   return [
     'v=0',
     'o=peer 1 1 IN IP4 127.0.0.1',
@@ -199,6 +202,11 @@ export class FakeSipServer {
   > = {};
   /** How the far end treats a new INVITE. */
   inviteBehavior: 'answer' | 'ring' | { reject: number; reason: string } = 'answer';
+  /**
+   * Direction the far end puts in its answers to re-INVITEs instead of the
+   * mirrored one; 'sendrecv' is what sipp's echo service (9196) answers to a hold.
+   */
+  reinviteAnswerDirection: RTCRtpTransceiverDirection | undefined;
   private nonce = token();
   private waiters: {
     pred: (m: SipMessage) => boolean;
@@ -380,9 +388,10 @@ export class FakeSipServer {
     const existing = this.dialogs.get(callId);
     if (existing && /;tag=/.test(req.header('to') ?? '')) {
       // re-INVITE: answer with the mirrored direction (hold → recvonly).
+      const forced = this.reinviteAnswerDirection;
       this.reply(ws, req, 200, 'OK', {
         headers: ['Contact: <sip:peer@127.0.0.1:5060;transport=ws>'],
-        body: answerSdp(req.body),
+        body: answerSdp(req.body, forced),
       });
       return;
     }

@@ -154,10 +154,15 @@ export class FakeRTCPeerConnection extends FakeEventTarget {
   remoteDescription: { type: RTCSdpType; sdp: string } | null = null;
   offerOptions: (RTCOfferOptions | undefined)[] = [];
   closed = false;
+  /** Makes the next setRemoteDescription(answer) fail with this message (an answer the browser refuses). */
+  refuseNextAnswer: string | undefined;
+  /** Every rollback of a local offer. */
+  rollbacks = 0;
   private transceivers: FakeTransceiver[] = [];
   private ufrag = 'ufrag0';
   private restarts = 0;
   private remoteDirections = new Map<string, string>();
+  private previousLocal: { type: RTCSdpType; sdp: string } | null = null;
 
   constructor(readonly configuration: RTCConfiguration = {}) {
     super();
@@ -217,9 +222,17 @@ export class FakeRTCPeerConnection extends FakeEventTarget {
 
   async setLocalDescription(desc: RTCSessionDescriptionInit): Promise<void> {
     if (desc.type === 'rollback') {
+      if (this.signalingState !== 'have-local-offer' && this.signalingState !== 'have-remote-offer')
+        throw new DOMException(
+          `Called in wrong state: ${this.signalingState}`,
+          'InvalidStateError',
+        );
+      this.rollbacks++;
+      if (this.signalingState === 'have-local-offer') this.localDescription = this.previousLocal;
       this.signalingState = 'stable';
       return;
     }
+    this.previousLocal = this.localDescription;
     this.localDescription = { type: desc.type, sdp: desc.sdp ?? '' };
     this.signalingState = desc.type === 'offer' ? 'have-local-offer' : 'stable';
     queueMicrotask(() => {
@@ -235,8 +248,33 @@ export class FakeRTCPeerConnection extends FakeEventTarget {
   }
 
   async setRemoteDescription(desc: RTCSessionDescriptionInit): Promise<void> {
-    this.remoteDescription = { type: desc.type, sdp: desc.sdp ?? '' };
     const sections = (desc.sdp ?? '').split(/\r?\nm=/).slice(1);
+    if (desc.type === 'answer') {
+      const refused = this.refuseNextAnswer;
+      this.refuseNextAnswer = undefined;
+      if (refused) throw new DOMException(refused, 'InvalidAccessError');
+      // As Chromium: an answer may only send what we receive and receive what we send.
+      sections.forEach((section, i) => {
+        const t = this.transceivers.find((x) => x.mid === String(i));
+        const theirs = /a=(sendrecv|sendonly|recvonly|inactive)/.exec(section)?.[1] ?? 'sendrecv';
+        if (!t) return;
+        const sends = (d: string) => d === 'sendrecv' || d === 'sendonly';
+        const receives = (d: string) => d === 'sendrecv' || d === 'recvonly';
+        const what =
+          sends(theirs) && !receives(t.direction)
+            ? 'receive'
+            : receives(theirs) && !sends(t.direction)
+              ? 'send'
+              : undefined;
+        if (what) {
+          throw new DOMException(
+            `Failed to set remote answer sdp: Incompatible ${what} direction`,
+            'InvalidAccessError',
+          );
+        }
+      });
+    }
+    this.remoteDescription = { type: desc.type, sdp: desc.sdp ?? '' };
     sections.forEach((section, i) => {
       const kind = section.startsWith('video') ? 'video' : 'audio';
       const direction = /a=(sendrecv|sendonly|recvonly|inactive)/.exec(section)?.[1] ?? 'sendrecv';
