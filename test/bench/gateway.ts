@@ -54,7 +54,10 @@ async function searchRate(
     const r = await run(rate, PROBE_SECONDS);
     probes.push({ rate, clean: clean(r), failed: r.failed, successful: r.successful });
     log(`  probe ${rate}/s for ${PROBE_SECONDS}s: ${r.successful} ok, ${r.failed} failed`);
-    if (!clean(r)) break;
+    if (!clean(r)) {
+      log(`  first errors:\n${r.errors}`);
+      break;
+    }
     bestIndex = i;
     await settle();
   }
@@ -86,7 +89,6 @@ function startUas(): ChildProcess {
       '-mp',
       String(UAS_PORT + 2000),
       '-nostdin',
-      '-bg',
     ],
     {
       stdio: 'ignore',
@@ -121,8 +123,7 @@ async function benchBare(): Promise<{ search: RateSearch; pdd: SippResult }> {
     const pdd = await run(Math.max(1, Math.round(search.heldRate / 2)), PDD_SECONDS, true);
     return { search, pdd };
   } finally {
-    kamailio.kill('SIGTERM');
-    await new Promise((r) => kamailio.once('exit', r));
+    await stopProcess(kamailio);
   }
 }
 
@@ -197,21 +198,23 @@ async function benchGateway(): Promise<{
       );
       return { search, pdd, register, gateway: cfg };
     } finally {
-      uas.kill('SIGTERM');
-      spawnSync('pkill', ['-f', `sipp -sn uas -i 127.0.0.1 -p ${UAS_PORT}`]);
+      await stopProcess(uas);
     }
   } finally {
     await gateway.stop();
   }
 }
 
-function spawnSync(cmd: string, args: string[]): void {
-  spawn(cmd, args, { stdio: 'ignore' });
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
 }
 
 function options(): Buffer {
   return Buffer.from(
-    'OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKbench\r\nFrom: <sip:bench@127.0.0.1>;tag=1\r\n' +
+    'OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;rport;branch=z9hG4bKbench\r\nFrom: <sip:bench@127.0.0.1>;tag=1\r\n' +
       'To: <sip:127.0.0.1>\r\nCall-ID: bench-ping\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 1\r\nContent-Length: 0\r\n\r\n',
   );
 }
@@ -233,8 +236,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
     bare = await benchBare();
   } finally {
-    uasBare.kill('SIGTERM');
-    spawnSync('pkill', ['-f', `sipp -sn uas -i 127.0.0.1 -p ${UAS_PORT}`]);
+    await stopProcess(uasBare);
   }
   await settle();
   log(`(b) full gateway`);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,6 +16,8 @@ export interface SippResult {
   /** Post-dial delays (ms) when the scenario has rtd timers. */
   rttMs: number[];
   exitCode: number | null;
+  /** The first lines of sipp's error log, for a run that failed. */
+  errors: string;
 }
 
 export interface SippRunOptions {
@@ -96,6 +98,9 @@ export async function runSipp(o: SippRunOptions): Promise<SippResult> {
     retransmissions: col('Retransmissions(C)'),
     rttMs,
     exitCode,
+    errors: existsSync(join(dir, 'errors.log'))
+      ? readFileSync(join(dir, 'errors.log'), 'utf8').split('\n').slice(0, 12).join('\n')
+      : '',
   };
 }
 
