@@ -10,6 +10,8 @@ import { tmpdir, cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSipp, clean, percentile, type SippResult } from './sippRun.js';
+import { cpuSnapshot, cpuPerCall } from './cpu.js';
+import { Capture } from '../e2e/harness/capture.js';
 import { startGateway, type Gateway } from '../../gateway/src/main.js';
 import { parseConfig } from '../../gateway/src/config/load.js';
 import { waitReady } from '../../gateway/src/supervisor/supervisor.js';
@@ -28,8 +30,8 @@ const UAC_PORT = 25080;
 const GATEWAY_SIP_PORT = 25160;
 
 const BARE_RATES = [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000];
-const GATEWAY_RATES = [50, 100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500];
-const REGISTER_RATES = [100, 250, 500, 750, 1000, 1500, 2000, 3000];
+const GATEWAY_RATES = [50, 100, 200, 300, 400, 450, 500, 550, 600, 700, 800, 1000, 1250, 1500];
+const REGISTER_RATES = [250, 500, 1000, 2000, 3000, 4000, 5000, 6000, 8000];
 
 const BENCH_USERS = 3;
 const benchUser = (i: number) => `b${String(i).padStart(4, '0')}`;
@@ -41,6 +43,8 @@ interface RateSearch {
   probes: { rate: number; clean: boolean; failed: number; successful: number }[];
   heldRate: number;
   held?: SippResult;
+  /** CPU milliseconds per call of each part during the held run. */
+  cpuMsPerCall?: Record<string, number>;
 }
 
 /** Rising short probes until one fails, then hold the best for HOLD_SECONDS (stepping down on failure). */
@@ -64,11 +68,16 @@ async function searchRate(
   for (let i = bestIndex; i >= 0 && i >= bestIndex - 2; i--) {
     const rate = rates[i]!;
     await settle();
+    const before = cpuSnapshot();
     const r = await run(rate, HOLD_SECONDS);
+    const cpuMsPerCall = cpuPerCall(before, cpuSnapshot(), r.successful);
     log(
       `  hold ${rate}/s for ${HOLD_SECONDS}s: ${r.successful} ok, ${r.failed} failed, ${r.retransmissions} retransmissions`,
     );
-    if (clean(r)) return { probes, heldRate: rate, held: r };
+    if (clean(r)) {
+      log(`  CPU ms per call: ${JSON.stringify(cpuMsPerCall)}`);
+      return { probes, heldRate: rate, held: r, cpuMsPerCall };
+    }
   }
   return { probes, heldRate: 0 };
 }
@@ -80,8 +89,8 @@ function startUas(): ChildProcess {
   return spawn(
     'sipp',
     [
-      '-sn',
-      'uas',
+      '-sf',
+      join(HERE, 'sipp', 'uas.xml'),
       '-i',
       '127.0.0.1',
       '-p',
@@ -96,19 +105,17 @@ function startUas(): ChildProcess {
   );
 }
 
-async function benchBare(): Promise<{ search: RateSearch; pdd: SippResult }> {
+async function benchBare(): Promise<{ search: RateSearch; pdd: Pdd }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bare-'));
   const kamailio = spawn(
     'kamailio',
     ['-DD', '-E', '-m', '512', '-M', '16', '-f', join(HERE, 'kamailio-bare.cfg')],
-    {
-      cwd: dir,
-      stdio: 'ignore',
-    },
+    // Its own process group: Kamailio forks its workers, and all of them must go at the end.
+    { cwd: dir, stdio: 'ignore', detached: true },
   );
   try {
     await waitReady({ kind: 'udp', host: '127.0.0.1', port: 25060, payload: options() }, 10_000);
-    const run = (rate: number, seconds: number, traceRtt = false) =>
+    const run = (rate: number, seconds: number) =>
       runSipp({
         target: BARE_PROXY,
         scenario: join(HERE, 'sipp', 'uac-plain.xml'),
@@ -116,11 +123,10 @@ async function benchBare(): Promise<{ search: RateSearch; pdd: SippResult }> {
         rate,
         seconds,
         localPort: UAC_PORT,
-        traceRtt,
       });
     const search = await searchRate(BARE_RATES, run);
     await settle();
-    const pdd = await run(Math.max(1, Math.round(search.heldRate / 2)), PDD_SECONDS, true);
+    const pdd = await measurePdd(search.heldRate / 2, run);
     return { search, pdd };
   } finally {
     await stopProcess(kamailio);
@@ -129,7 +135,7 @@ async function benchBare(): Promise<{ search: RateSearch; pdd: SippResult }> {
 
 async function benchGateway(): Promise<{
   search: RateSearch;
-  pdd: SippResult;
+  pdd: Pdd;
   register: RateSearch;
   gateway: Gateway['cfg'];
 }> {
@@ -169,7 +175,7 @@ async function benchGateway(): Promise<{
     try {
       // One caller account places every call: sipp 3.6.1 cannot take per-call credentials.
       const caller = { username: benchUser(1), password: benchPassword(1) };
-      const run = (rate: number, seconds: number, traceRtt = false) =>
+      const run = (rate: number, seconds: number) =>
         runSipp({
           target,
           scenario: join(HERE, 'sipp', 'uac-auth.xml'),
@@ -178,11 +184,10 @@ async function benchGateway(): Promise<{
           rate,
           seconds,
           localPort: UAC_PORT,
-          traceRtt,
         });
       const search = await searchRate(GATEWAY_RATES, run);
       await settle();
-      const pdd = await run(Math.max(1, Math.round(search.heldRate / 2)), PDD_SECONDS, true);
+      const pdd = await measurePdd(search.heldRate / 2, run);
       log(`REGISTER with digest auth`);
       const registrant = { username: benchUser(2), password: benchPassword(2) };
       const register = await searchRate(REGISTER_RATES, (rate, seconds) =>
@@ -205,10 +210,15 @@ async function benchGateway(): Promise<{
   }
 }
 
+/** SIGKILL a child, and its whole process group when it was spawned detached. */
 async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.pid === undefined) return;
   const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL'); // not a group leader
+  }
   await exited;
 }
 
@@ -219,13 +229,67 @@ function options(): Buffer {
   );
 }
 
-const pddSummary = (r: SippResult) => ({
-  rate: r.rate,
-  calls: r.successful,
-  failed: r.failed,
-  p50Ms: percentile(r.rttMs, 50),
-  p99Ms: percentile(r.rttMs, 99),
-});
+interface Pdd {
+  rate: number;
+  calls: number;
+  failed: number;
+  /** Calls whose INVITE and first 18x/200 were both on the wire capture. */
+  measured: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/**
+ * Post-dial delay on the wire: a capture of the caller's port, from its first
+ * INVITE to the first 180/183/200 for that Call-ID (microsecond timestamps; sipp's
+ * own rtd timers tick in whole milliseconds and read 0 for the bare proxy).
+ */
+async function measurePdd(
+  halfRate: number,
+  run: (rate: number, seconds: number) => Promise<SippResult>,
+): Promise<Pdd> {
+  const rate = Math.max(1, Math.round(halfRate));
+  const dir = mkdtempSync(join(tmpdir(), 'bench-pdd-'));
+  const capture = new Capture(join(dir, 'pdd.pcap'), `udp port ${UAC_PORT}`);
+  await capture.start();
+  let r: SippResult;
+  try {
+    r = await run(rate, PDD_SECONDS);
+  } finally {
+    await capture.stop();
+  }
+  const rows = capture.fields(
+    'sip.CSeq.method == "INVITE"',
+    ['frame.time_epoch', 'sip.Call-ID', 'sip.Method', 'sip.Status-Code', 'udp.srcport'],
+    // SIP on the caller's port; no RTP heuristics (there is no media here, and they are slow)
+    ['-d', `udp.port==${UAC_PORT},sip`, '-o', 'rtp.heuristic_rtp:FALSE'],
+  );
+  const invited = new Map<string, number>();
+  const delays: number[] = [];
+  for (const [time, callId = '', method, status, srcPort] of rows) {
+    const t = Number(time);
+    if (method === 'INVITE' && Number(srcPort) === UAC_PORT) {
+      if (!invited.has(callId)) invited.set(callId, t);
+      continue;
+    }
+    const code = Number(status);
+    const t0 = invited.get(callId);
+    if (t0 !== undefined && t0 >= 0 && (code === 200 || (code >= 180 && code <= 183))) {
+      delays.push((t - t0) * 1000);
+      invited.set(callId, -1); // first answer only
+    }
+  }
+  const p = (q: number) => Math.round(percentile(delays, q) * 1000) / 1000;
+  log(`  post-dial delay at ${rate}/s: ${delays.length} calls, p50 ${p(50)} ms, p99 ${p(99)} ms`);
+  return {
+    rate,
+    calls: r.successful,
+    failed: r.failed,
+    measured: delays.length,
+    p50Ms: p(50),
+    p99Ms: p(99),
+  };
+}
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -250,17 +314,19 @@ async function main(): Promise<void> {
       probeSeconds: PROBE_SECONDS,
       pddSeconds: PDD_SECONDS,
       transport: 'UDP over loopback, sipp UAC → proxy → sipp UAS, all on this machine',
-      pdd: 'first INVITE sent → 180/200 received (includes the 407 round trip for the gateway)',
+      pdd: 'on the wire at the caller: first INVITE sent → first 180/183/200 received (includes the 407 round trip for the gateway); the callee answers at once',
     },
     bare: {
       heldCallsPerSecond: bare.search.heldRate,
       probes: bare.search.probes,
-      pdd: pddSummary(bare.pdd),
+      pdd: bare.pdd,
+      cpuMsPerCall: bare.search.cpuMsPerCall,
     },
     gateway: {
       heldCallsPerSecond: full.search.heldRate,
       probes: full.search.probes,
-      pdd: pddSummary(full.pdd),
+      pdd: full.pdd,
+      cpuMsPerCall: full.search.cpuMsPerCall,
       registersPerSecond: full.register.heldRate,
       registerProbes: full.register.probes,
       children: full.gateway.sip.children,
@@ -279,17 +345,31 @@ function markdown(r: {
   date: string;
   machine: { cores: number; cpu: string; node: string };
   method: { holdSeconds: number };
-  bare: { heldCallsPerSecond: number; pdd: ReturnType<typeof pddSummary> };
+  bare: { heldCallsPerSecond: number; pdd: Pdd; cpuMsPerCall?: Record<string, number> };
   gateway: {
     heldCallsPerSecond: number;
-    pdd: ReturnType<typeof pddSummary>;
+    pdd: Pdd;
+    cpuMsPerCall?: Record<string, number>;
     registersPerSecond: number;
     children: number;
     asyncWorkers: number;
   };
   ratio: number | null;
 }): string {
-  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
+  const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—');
+  const parts = [
+    ...new Set([
+      ...Object.keys(r.bare.cpuMsPerCall ?? {}),
+      ...Object.keys(r.gateway.cpuMsPerCall ?? {}),
+    ]),
+  ];
+  const cpuRows = parts
+    .map(
+      (p) =>
+        `| ${p} | ${f(r.bare.cpuMsPerCall?.[p] ?? NaN)} | ${f(r.gateway.cpuMsPerCall?.[p] ?? NaN)} |`,
+    )
+    .join('\n');
+  const sum = (c?: Record<string, number>) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
   return `# Gateway benchmark
 
 ${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · Node ${r.machine.node}
@@ -302,11 +382,22 @@ ${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · Node ${r.machine.nod
 | REGISTER/s with digest auth, zero failed | — | ${r.gateway.registersPerSecond} |
 
 Ratio (b)/(a): **${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)}**.
+
+CPU milliseconds per call during the held run (where the cores went):
+
+| part | (a) | (b) |
+|---|---|---|
+${cpuRows}
+| **total** | ${f(sum(r.bare.cpuMsPerCall))} | ${f(sum(r.gateway.cpuMsPerCall))} |
+
 (b) does per call: a 407 challenge round trip, a digest check against the HA1
-the TypeScript service returns, a registrar lookup, rtpengine offer and answer,
-and three call-record events; Kamailio ${r.gateway.children} children per listener,
+the TypeScript service returns (one decision request: the first INVITE is
+challenged by Kamailio itself), a registrar lookup, rtpengine offer, answer and
+delete (four media ports opened and closed), and three call-record events (HTTP
+from Kamailio's async workers to the service); Kamailio ${r.gateway.children} children per listener,
 ${r.gateway.asyncWorkers} async workers. sipp, Kamailio, rtpengine and Node share
-the same cores.
+the same cores, so the held rate is roughly the cores divided by the total CPU
+per call.
 `;
 }
 

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 // One bounded sipp run as a UAC, read back from its own statistics files
-// (-trace_stat for counts, -trace_rtt for each post-dial delay).
+// (-trace_stat).
 
 export interface SippResult {
   rate: number;
@@ -13,8 +13,6 @@ export interface SippResult {
   successful: number;
   failed: number;
   retransmissions: number;
-  /** Post-dial delays (ms) when the scenario has rtd timers. */
-  rttMs: number[];
   exitCode: number | null;
   /** The first lines of sipp's error log, for a run that failed. */
   errors: string;
@@ -29,7 +27,6 @@ export interface SippRunOptions {
   seconds: number;
   localPort: number;
   mediaPort?: number;
-  traceRtt?: boolean;
   /** Digest credentials (sipp -au/-ap): one account for every call of the run. */
   auth?: { username: string; password: string };
 }
@@ -71,7 +68,6 @@ export async function runSipp(o: SippRunOptions): Promise<SippResult> {
     args.push('-inf', join(dir, 'inject.csv'));
   }
   if (o.auth) args.push('-au', o.auth.username, '-ap', o.auth.password);
-  if (o.traceRtt) args.push('-trace_rtt', '-rtt_freq', '1');
   const exitCode = await new Promise<number | null>((resolve) => {
     const child = spawn('sipp', args, { cwd: dir, stdio: 'ignore' });
     child.on('exit', (code) => resolve(code));
@@ -80,15 +76,6 @@ export async function runSipp(o: SippRunOptions): Promise<SippResult> {
   const header = (stat[0] ?? '').split(';');
   const last = (stat[stat.length - 1] ?? '').split(';');
   const col = (name: string) => Number(last[header.indexOf(name)] ?? 0);
-  const rttFile = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
-  const rttMs = rttFile
-    ? readFileSync(join(dir, rttFile), 'utf8')
-        .trim()
-        .split('\n')
-        .slice(1)
-        .map((l) => Number(l.split(';')[1]))
-        .filter((n) => Number.isFinite(n))
-    : [];
   return {
     rate: o.rate,
     seconds: o.seconds,
@@ -96,7 +83,6 @@ export async function runSipp(o: SippRunOptions): Promise<SippResult> {
     successful: col('SuccessfulCall(C)'),
     failed: col('FailedCall(C)'),
     retransmissions: col('Retransmissions(C)'),
-    rttMs,
     exitCode,
     errors: existsSync(join(dir, 'errors.log'))
       ? readFileSync(join(dir, 'errors.log'), 'utf8').split('\n').slice(0, 12).join('\n')

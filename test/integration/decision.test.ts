@@ -185,7 +185,8 @@ describe('decision service unavailable', () => {
       body: plainSdp(ports.clientMedia(0)),
       callId,
       fromTag: 'cancelme',
-      authenticate: false,
+      // The credential-less INVITE (CSeq 1) is challenged by Kamailio itself; the
+      // authenticated one (CSeq 2) is the one left waiting for the decision.
       onProvisional: (m, branch) => {
         cancel ??= ua
           .cancel({
@@ -195,7 +196,7 @@ describe('decision service unavailable', () => {
             from: '<sip:1001@localhost>',
             fromTag: 'cancelme',
             to: '<sip:9196@localhost>',
-            cseq: 1,
+            cseq: 2,
           })
           .then((c) => ({ status: c.status, ms: Date.now() - started }));
       },

@@ -33,8 +33,27 @@ const PENDING_TTL_MS = 120_000;
  */
 export class CallRecords {
   private readonly pending = new Map<string, PendingCall>();
+  // Prepared once: three statements run per call, at call rate.
+  private readonly insertStart;
+  private readonly markAnswered;
+  private readonly markEnded;
+  private readonly markFailed;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.insertStart = db.prepare(
+      `INSERT INTO call_records (call_id, from_user, to_user, direction, trunk, started_at)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(call_id) DO NOTHING`,
+    );
+    this.markAnswered = db.prepare(
+      `UPDATE call_records SET answered_at = ?, status = 'answered', code = 200 WHERE call_id = ? AND answered_at IS NULL`,
+    );
+    this.markEnded = db.prepare(
+      `UPDATE call_records SET ended_at = ?, status = 'ended' WHERE call_id = ? AND ended_at IS NULL`,
+    );
+    this.markFailed = db.prepare(
+      `UPDATE call_records SET ended_at = ?, status = 'failed', code = ?, reason = ? WHERE call_id = ? AND ended_at IS NULL`,
+    );
+  }
 
   noteDecision(callId: string, direction: string, trunk?: string): void {
     const now = Date.now();
@@ -58,34 +77,24 @@ export class CallRecords {
       case 'start': {
         const p = this.pending.get(e.callId);
         this.pending.delete(e.callId);
-        this.db
-          .prepare(
-            `INSERT INTO call_records (call_id, from_user, to_user, direction, trunk, started_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(call_id) DO NOTHING`,
-          )
-          .run(e.callId, e.fromUser, e.toUser, p?.direction ?? 'local', p?.trunk ?? null, now);
+        this.insertStart.run(
+          e.callId,
+          e.fromUser,
+          e.toUser,
+          p?.direction ?? 'local',
+          p?.trunk ?? null,
+          now,
+        );
         break;
       }
       case 'answered':
-        this.db
-          .prepare(
-            `UPDATE call_records SET answered_at = ?, status = 'answered', code = 200 WHERE call_id = ? AND answered_at IS NULL`,
-          )
-          .run(now, e.callId);
+        this.markAnswered.run(now, e.callId);
         break;
       case 'ended':
-        this.db
-          .prepare(
-            `UPDATE call_records SET ended_at = ?, status = 'ended' WHERE call_id = ? AND ended_at IS NULL`,
-          )
-          .run(now, e.callId);
+        this.markEnded.run(now, e.callId);
         break;
       case 'failed':
-        this.db
-          .prepare(
-            `UPDATE call_records SET ended_at = ?, status = 'failed', code = ?, reason = ? WHERE call_id = ? AND ended_at IS NULL`,
-          )
-          .run(now, e.code ?? null, e.reason ?? null, e.callId);
+        this.markFailed.run(now, e.code ?? null, e.reason ?? null, e.callId);
         break;
     }
   }

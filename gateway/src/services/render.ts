@@ -20,9 +20,13 @@ export const TONE_FILE = 'tone-uas.ulaw';
 export const TONE_HZ = 440;
 const TONE_SECONDS = 30;
 
-/** Raw 8 kHz mono u-law, as sipp's rtp_stream wants (not WAV). Made once with sox. */
+/** The tone file of the tone service, made once in `dir`. */
 export function ensureToneFile(dir: string, hz = TONE_HZ, seconds = TONE_SECONDS): string {
-  const file = join(dir, TONE_FILE);
+  return ensureUlawTone(join(dir, TONE_FILE), hz, seconds);
+}
+
+/** Raw 8 kHz mono u-law sine, as sipp's rtp_stream wants (not WAV). Made with sox unless already there. */
+export function ensureUlawTone(file: string, hz: number, seconds: number): string {
   const bytes = 8000 * seconds;
   if (!existsSync(file) || statSync(file).size !== bytes) {
     try {
@@ -42,13 +46,11 @@ export function ensureToneFile(dir: string, hz = TONE_HZ, seconds = TONE_SECONDS
           'sine',
           String(hz),
         ],
-        {
-          stdio: ['ignore', 'ignore', 'pipe'],
-        },
+        { stdio: ['ignore', 'ignore', 'pipe'] },
       );
     } catch (err) {
       throw new Error(
-        `tone service: "sox" could not make ${file} (install Debian package "sox"): ${(err as Error).message}`,
+        `"sox" could not make ${file} (install Debian package "sox"): ${(err as Error).message}`,
       );
     }
   }

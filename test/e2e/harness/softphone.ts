@@ -270,7 +270,7 @@ export async function packetGrowth(
 
 /**
  * Ended calls stay on their line for a moment (softphone ENDED_LINGER_MS); wait
- * until none is left so the next call starts from free lines (see FINDINGS F9).
+ * until none is left so the next call's line-* selectors find only that call.
  */
 export async function waitLinesReleased(page: Page, timeoutMs = 6000): Promise<void> {
   await page

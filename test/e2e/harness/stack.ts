@@ -51,7 +51,7 @@ export interface E2eStack {
   baseUrl: string;
   sipAddress: string;
   dataDir: string;
-  /** Last `lines` of every component log (for failure messages and FINDINGS). */
+  /** Last `lines` of every component log (for failure messages). */
   logs(lines?: number): string;
   stop(): Promise<void>;
 }

@@ -1,8 +1,9 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../../gateway/src/main.js';
+import { ensureUlawTone } from '../../../gateway/src/services/render.js';
 
 // sipp runs with bounds: -m (calls), -timeout (global, seconds, an error when
 // reached), -recv_timeout (per expected message), and a watchdog that kills it
@@ -196,24 +197,7 @@ export function receivedRequestTexts(messages: string, method: string): string[]
 /** A raw 8 kHz u-law file for rtp_stream (sox), made in `dir`. */
 export function ulawFile(dir: string, name: string, hz: number, seconds = 10): string {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, name);
-  if (!existsSync(file)) {
-    execFileSync('sox', [
-      '-n',
-      '-r',
-      '8000',
-      '-c',
-      '1',
-      '-t',
-      'ul',
-      file,
-      'synth',
-      String(seconds),
-      'sine',
-      String(hz),
-    ]);
-  }
-  return file;
+  return ensureUlawTone(join(dir, name), hz, seconds);
 }
 
 /** Short summary of a failed run, for assertion messages. */
