@@ -665,7 +665,7 @@ function markdown(r: Record<string, unknown>): string {
     `| softphone, first load (${w?.firstLoad.files.length ?? 0} files) | ${kb(t?.js.gzip)} | ${kb(t?.css.gzip)} | ${kb(t?.html.gzip)} | **${kb(t?.all.gzip)}** | ${kb(t?.all.raw)} |`,
     `| softphone, through sign-in and registration | ${kb(w?.throughRegistration.totals.js.gzip)} | ${kb(w?.throughRegistration.totals.css.gzip)} | ${kb(w?.throughRegistration.totals.html.gzip)} | ${kb(w?.throughRegistration.totals.all.gzip)} | ${kb(w?.throughRegistration.totals.all.raw)} |`,
     `| softphone, all of dist (${w?.wholeDist.files ?? 0} files, incl. lazy views) | | | | ${kb(w?.wholeDist.gzip)} | ${kb(w?.wholeDist.raw)} |`,
-    `| softphone, first load as the gateway sends it today (no compression, CDP encodedDataLength) | | | | ${kb(t?.all.transferred)} on the wire | |`,
+    `| softphone, first load as the gateway sends it (its pre-compressed .br/.gz files, CDP encodedDataLength) | | | | ${kb(t?.all.transferred)} on the wire | |`,
     `| baseline: bare SIP.js client bundle | | | | ${kb(w?.bareSipJsBundle.gzip)} | ${kb(w?.bareSipJsBundle.raw)} |`,
     `| reference: Browser-Phone (InnovateAsterisk) | | | | unknown — not published | see below |`,
     '',
