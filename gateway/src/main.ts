@@ -9,6 +9,7 @@ import { Directory } from './directory/directory.js';
 import { Router } from './routing/decide.js';
 import { CallRecords } from './records/callRecords.js';
 import { createDecisionServer } from './kamailio/decisions.js';
+import { KamailioEvents } from './kamailio/events.js';
 import { renderKamailio } from './kamailio/render.js';
 import { renderRtpengine } from './rtpengine/render.js';
 import { RtpengineControl } from './rtpengine/client.js';
@@ -84,9 +85,12 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   supervisor.on('restart', (name) => metrics.componentRestarts.inc({ component: name }));
   const rtpengine = new RtpengineControl(cfg.listenAddress, cfg.rtpengine.ngPort);
 
+  const events = new KamailioEvents(cfg.decision.eventsPort, { records, metrics, log });
   try {
     await supervisor.start();
+    await events.start();
   } catch (err) {
+    events.stop();
     await supervisor.stop();
     await decision?.close();
     rtpengine.close();
@@ -114,6 +118,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     log,
     health: async () => ({
       decision: opts.withoutDecisionServer ? 'external' : decision ? 'ready' : 'down',
+      callEvents: events.connected ? 'ready' : 'down',
     }),
     beforeScrape: async () => metrics.rtpengineSessions.set(await rtpengine.sessionCount()),
   });
@@ -145,6 +150,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       if (stopped) return;
       stopped = true;
       await http.close();
+      events.stop();
       await supervisor.stop();
       await decision?.close();
       rtpengine.close();

@@ -25,6 +25,11 @@ export function createMetrics() {
       labelNames: ['event'] as const,
       registers: [registry],
     }),
+    eventsConnected: new Gauge({
+      name: 'gateway_call_events_connected',
+      help: '1 while the call-event connection from Kamailio (evapi) is open',
+      registers: [registry],
+    }),
     componentUp: new Gauge({
       name: 'gateway_component_up',
       help: '1 when the supervised component is running and ready',

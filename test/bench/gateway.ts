@@ -147,7 +147,7 @@ async function benchGateway(): Promise<{
     dataDir: mkdtempSync(join(tmpdir(), 'bench-gateway-')),
     http: { port: 25443 },
     sip: { port: GATEWAY_SIP_PORT, wsPort: 25166 },
-    decision: { port: 25181 },
+    decision: { port: 25181, eventsPort: 25182 },
     rtpengine: { ngPort: 25223, portMin: 40000, portMax: 49999 },
     turn: { enabled: false },
     services: { echoPort: 25190, tonePort: 25192, mediaPortBase: 25300 },

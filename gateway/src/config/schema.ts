@@ -105,6 +105,8 @@ export const configSchema = z
       .strictObject({
         /** Loopback HTTP port where Kamailio asks the service for auth and routing. */
         port: port.default(5081),
+        /** Loopback TCP port of Kamailio's evapi, where the service receives call-record events. */
+        eventsPort: port.default(5082),
         /**
          * After this, Kamailio stops waiting and answers 503 with Retry-After.
          * Whole seconds: Kamailio 5.6's http_client has no finer timeout.
@@ -226,6 +228,24 @@ export const configSchema = z
           'demo accounts have public passwords; set demo.enabled=false when listening on a non-loopback address',
       });
     }
+    // TCP listeners on the same machine: two of them on one port cannot both start.
+    const tcpPorts: [string[], number][] = [
+      [['http', 'port'], cfg.http.port],
+      [['sip', 'port'], cfg.sip.port],
+      [['sip', 'wsPort'], cfg.sip.wsPort],
+      [['decision', 'port'], cfg.decision.port],
+      [['decision', 'eventsPort'], cfg.decision.eventsPort],
+    ];
+    tcpPorts.forEach(([path, p], i) => {
+      const first = tcpPorts.findIndex(([, q]) => q === p);
+      if (first < i) {
+        ctx.addIssue({
+          code: 'custom',
+          path,
+          message: `port ${p} is already ${tcpPorts[first]![0].join('.')}; choose another`,
+        });
+      }
+    });
     const names = new Set<string>();
     cfg.trunks.forEach((t, i) => {
       if (names.has(t.name)) {

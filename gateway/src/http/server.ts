@@ -132,7 +132,10 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   app.get('/healthz', async (_req, reply) => {
     const components = deps.supervisor.status();
     const extra = await deps.health();
-    const ok = components.every((c) => c.state === 'ready') && extra.decision === 'ready';
+    const ok =
+      components.every((c) => c.state === 'ready') &&
+      extra.decision === 'ready' &&
+      extra.callEvents === 'ready';
     reply.code(ok ? 200 : 503);
     return { status: ok ? 'ok' : 'degraded', components, ...extra };
   });

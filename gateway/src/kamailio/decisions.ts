@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Router, RequestFacts } from '../routing/decide.js';
-import type { CallRecords, CallEvent } from '../records/callRecords.js';
+import type { CallRecords } from '../records/callRecords.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 
@@ -73,29 +73,6 @@ export function createDecisionServer(deps: {
     end();
     // Never log this object: it carries the HA1 and trunk credentials.
     return { caller: decision.caller, target: decision.target };
-  });
-
-  app.get('/kamailio/v1/event', async (req) => {
-    const q = req.query as Query;
-    const event = str(q, 'event') as CallEvent;
-    if (!['start', 'answered', 'ended', 'failed'].includes(event) || !q.call_id) {
-      return { ok: false };
-    }
-    metrics.callEvents.inc({ event });
-    try {
-      records.apply({
-        event,
-        callId: str(q, 'call_id'),
-        fromUser: str(q, 'from_user'),
-        toUser: str(q, 'to_user'),
-        code: q.code ? Number(q.code) : undefined,
-        reason: q.reason,
-      });
-    } catch (err) {
-      log.error({ err, event, callId: q.call_id }, 'call record not written');
-      return { ok: false };
-    }
-    return { ok: true };
   });
 
   return app;

@@ -59,6 +59,7 @@ export function renderDefines(cfg: GatewayConfig, dirs: RuntimeDirs): string {
     `#!define WS_PORT ${cfg.sip.wsPort}`,
     `#!define DECISION_URL ${quoted(decisionUrl(cfg), 'decision.url')}`,
     `#!define DECISION_TIMEOUT_SEC ${decisionTimeoutSeconds(cfg.decision.timeoutMs)}`,
+    `#!define EVAPI_ADDR "127.0.0.1:${cfg.decision.eventsPort}"`,
     `#!define RTPENGINE_SOCK ${quoted(socket('udp', listen, cfg.rtpengine.ngPort), 'rtpengine socket')}`,
     `#!define CHILDREN ${cfg.sip.children}`,
     `#!define DEBUG_LEVEL ${cfg.log.kamailioDebug}`,
@@ -71,7 +72,6 @@ export function renderDefines(cfg: GatewayConfig, dirs: RuntimeDirs): string {
     substdef('LISTEN_WS', socket('tcp', listen, cfg.sip.wsPort) + advertise(cfg.sip.wsPort)),
     substdef('RUN_DIR', dirs.run),
     substdef('ASYNC_WORKERS', String(cfg.sip.asyncWorkers)),
-    substdef('EVENT_WORKERS', '2'),
     substdef('PIKE_BAN_SEC', '300'),
     substdef('AUTHFAIL_WINDOW', String(cfg.protection.failedAuthWindowSec)),
   ];
@@ -194,6 +194,7 @@ export function renderKamailio(cfg: GatewayConfig, dirs: RuntimeDirs): ProcessSp
       { proto: 'udp', host, port: cfg.sip.port },
       { proto: 'tcp', host, port: cfg.sip.port },
       { proto: 'tcp', host, port: cfg.sip.wsPort },
+      { proto: 'tcp', host: '127.0.0.1', port: cfg.decision.eventsPort },
     ],
     readiness: { kind: 'udp', host, port: cfg.sip.port, payload: optionsProbe(host, cfg.sip.port) },
     after: ['rtpengine'],

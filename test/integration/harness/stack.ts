@@ -25,6 +25,7 @@ export function portsFor(base: number) {
     /** A port for a test's own helper server (slow/dead decision service...). */
     helper: base + 7,
     turn: base + 8,
+    events: base + 9,
     /** sipp endpoints and Node SIP clients: base+10..base+39. */
     client: (i: number) => base + 10 + i,
     /** services media: echo base+40/42, tone base+50.. */
@@ -64,7 +65,7 @@ export function testConfig(name: string, base: number, overrides: DeepPartial<Ga
       sharedMemoryMb: 128,
       privateMemoryMb: 16,
     },
-    decision: { port: ports.decision, timeoutMs: 1000 },
+    decision: { port: ports.decision, eventsPort: ports.events, timeoutMs: 1000 },
     rtpengine: { ngPort: ports.ng, portMin: ports.rtpMin, portMax: ports.rtpMax, deleteDelay: 0 },
     turn: { enabled: false, port: ports.turn, relayPortMin: base + 200, relayPortMax: base + 240 },
     services: { echoPort: ports.echo, tonePort: ports.tone, mediaPortBase: ports.servicesMedia },

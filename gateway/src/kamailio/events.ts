@@ -1,0 +1,153 @@
+import { connect, type Socket } from 'node:net';
+import { z } from 'zod';
+import type { CallRecords } from '../records/callRecords.js';
+import type { Metrics } from '../metrics.js';
+import type { Logger } from '../log.js';
+
+// Call-record events from Kamailio's evapi module: Kamailio pushes one JSON
+// object per dialog state over a single loopback TCP connection that this
+// service opens, instead of an HTTP request per event (which cost about as
+// much CPU per call as the rest of the service, see test/bench/results).
+// evapi frames them as netstrings ("<length>:<bytes>,"); no maintained npm
+// package parses netstrings, and the format is three lines, so it is here.
+
+const callEvent = z.object({
+  event: z.enum(['start', 'answered', 'ended', 'failed']),
+  call_id: z.string().min(1),
+  from_user: z.string().default(''),
+  to_user: z.string().default(''),
+  code: z.number().int().optional(),
+  reason: z.string().optional(),
+});
+
+/** Splits complete netstrings off the front of `buf`; `rest` is an incomplete tail to keep. */
+export function takeNetstrings(buf: Buffer): { messages: string[]; rest: Buffer } {
+  const messages: string[] = [];
+  let at = 0;
+  for (;;) {
+    const colon = buf.indexOf(0x3a, at);
+    // Without its colon yet, what is there must still look like the start of a length.
+    const digits = buf.toString('latin1', at, colon < 0 ? buf.length : colon);
+    if (colon < 0) {
+      if (!/^\d{0,9}$/.test(digits))
+        throw new Error(`not a netstring length: "${digits.slice(0, 20)}"`);
+      break;
+    }
+    if (!/^\d{1,9}$/.test(digits))
+      throw new Error(`not a netstring length: "${digits.slice(0, 20)}"`);
+    const end = colon + 1 + Number(digits);
+    if (buf.length < end + 1) break;
+    if (buf[end] !== 0x2c) throw new Error('netstring without its closing comma');
+    messages.push(buf.toString('utf8', colon + 1, end));
+    at = end + 1;
+  }
+  return { messages, rest: buf.subarray(at) };
+}
+
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 5000;
+
+/** Keeps a connection to Kamailio's evapi open (reconnecting with backoff) and records what arrives. */
+export class KamailioEvents {
+  private socket?: Socket;
+  private retryMs = RETRY_MIN_MS;
+  private retryTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private connectedOnce = false;
+  private onFirstConnect?: () => void;
+
+  constructor(
+    private readonly port: number,
+    private readonly deps: { records: CallRecords; metrics: Metrics; log: Logger },
+  ) {}
+
+  get connected(): boolean {
+    return this.socket?.readyState === 'open';
+  }
+
+  /** Connects; resolves once connected, or after `waitMs` (then it keeps retrying in the background). */
+  async start(waitMs = 3000): Promise<void> {
+    this.stopped = false;
+    const first = new Promise<void>((resolve) => (this.onFirstConnect = resolve));
+    this.open();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+    await Promise.race([first, timeout]);
+    clearTimeout(timer);
+    if (!this.connected)
+      this.deps.log.warn({ port: this.port }, 'Kamailio evapi not reachable yet; retrying');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  private open(): void {
+    const { log, metrics } = this.deps;
+    let pending: Buffer = Buffer.alloc(0);
+    const socket = connect({ host: '127.0.0.1', port: this.port });
+    this.socket = socket;
+    socket.on('connect', () => {
+      this.retryMs = RETRY_MIN_MS;
+      metrics.eventsConnected.set(1);
+      log[this.connectedOnce ? 'warn' : 'info'](
+        { port: this.port },
+        'receiving call events from Kamailio',
+      );
+      this.connectedOnce = true;
+      this.onFirstConnect?.();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        const { messages, rest } = takeNetstrings(
+          pending.length ? Buffer.concat([pending, chunk]) : chunk,
+        );
+        pending = rest;
+        for (const m of messages) this.apply(m);
+      } catch (err) {
+        // A broken frame leaves the stream unreadable: start a fresh connection.
+        log.error({ err }, 'unreadable call event stream from Kamailio; reconnecting');
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined); // 'close' follows and retries
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      metrics.eventsConnected.set(0);
+      if (this.stopped) return;
+      if (this.connectedOnce)
+        log.warn(
+          'call event connection to Kamailio lost; call records are missed until it is back',
+        );
+      this.retryTimer = setTimeout(() => this.open(), this.retryMs);
+      this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+    });
+  }
+
+  private apply(text: string): void {
+    const { records, metrics, log } = this.deps;
+    let e: z.infer<typeof callEvent>;
+    try {
+      e = callEvent.parse(JSON.parse(text));
+    } catch (err) {
+      log.error({ err }, 'call event from Kamailio not understood');
+      return;
+    }
+    metrics.callEvents.inc({ event: e.event });
+    try {
+      records.apply({
+        event: e.event,
+        callId: e.call_id,
+        fromUser: e.from_user,
+        toUser: e.to_user,
+        code: e.code,
+        reason: e.reason,
+      });
+    } catch (err) {
+      log.error({ err, event: e.event, callId: e.call_id }, 'call record not written');
+    }
+  }
+}
