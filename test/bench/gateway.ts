@@ -393,8 +393,8 @@ ${cpuRows}
 (b) does per call: a 407 challenge round trip, a digest check against the HA1
 the TypeScript service returns (one decision request: the first INVITE is
 challenged by Kamailio itself), a registrar lookup, rtpengine offer, answer and
-delete (four media ports opened and closed), and three call-record events (HTTP
-from Kamailio's async workers to the service); Kamailio ${r.gateway.children} children per listener,
+delete (four media ports opened and closed), and three call-record events (pushed
+over one evapi connection to the service); Kamailio ${r.gateway.children} children per listener,
 ${r.gateway.asyncWorkers} async workers. sipp, Kamailio, rtpengine and Node share
 the same cores, so the held rate is roughly the cores divided by the total CPU
 per call.
