@@ -85,7 +85,16 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   supervisor.on('restart', (name) => metrics.componentRestarts.inc({ component: name }));
   const rtpengine = new RtpengineControl(cfg.listenAddress, cfg.rtpengine.ngPort);
 
-  const events = new KamailioEvents(cfg.decision.eventsPort, { records, metrics, log });
+  const events = new KamailioEvents(cfg.decision.eventsPort, {
+    records,
+    metrics,
+    log,
+    // Backstop for a call whose rtpengine offer timed out: see RtpengineControl.deleteCall.
+    onCallFailed: (callId) =>
+      void rtpengine
+        .deleteCall(callId)
+        .catch((err: unknown) => log.debug({ err, callId }, 'rtpengine delete after failure')),
+  });
   try {
     await supervisor.start();
     await events.start();

@@ -58,7 +58,13 @@ export class KamailioEvents {
 
   constructor(
     private readonly port: number,
-    private readonly deps: { records: CallRecords; metrics: Metrics; log: Logger },
+    private readonly deps: {
+      records: CallRecords;
+      metrics: Metrics;
+      log: Logger;
+      /** After a `failed` event: the call is over, whatever media it still holds can go. */
+      onCallFailed?: (callId: string) => void;
+    },
   ) {}
 
   get connected(): boolean {
@@ -149,5 +155,6 @@ export class KamailioEvents {
     } catch (err) {
       log.error({ err, event: e.event, callId: e.call_id }, 'call record not written');
     }
+    if (e.event === 'failed') this.deps.onCallFailed?.(e.call_id);
   }
 }

@@ -1,8 +1,9 @@
 import rtpengineClient, { type NgResponse } from 'rtpengine-client';
 
-// Read-only view of rtpengine over its ng control port: how many calls it
-// anchors now and its counters. /metrics uses it, and the integration tests
-// use it to prove that no call leaves a session (and its ports) behind.
+// The service's view of rtpengine over its ng control port: how many calls it
+// anchors now and its counters (/metrics; the integration tests use it to prove
+// that no call leaves a session and its ports behind), and one write: deleting
+// the session of a call that failed, as a backstop to Kamailio's own delete.
 
 export interface RtpengineStats {
   /** Calls anchored now (sessions owned by this rtpengine). */
@@ -72,6 +73,17 @@ export class RtpengineControl {
       relayedPackets: num(total.relayedpackets),
       relayedPacketErrors: num(total.relayedpacketerrors),
     };
+  }
+
+  /**
+   * Deletes every session of a Call-ID. A call whose offer timed out in Kamailio
+   * (rtpengine hung) leaves a session once rtpengine catches up on its queue;
+   * this request, queued after that offer, removes it. Unknown calls are fine.
+   */
+  async deleteCall(callId: string): Promise<void> {
+    const r = await this.client.delete(this.port, this.host, { 'call-id': callId });
+    if (r.result === 'error' && !/unknown call/i.test(String(r['error-reason'] ?? '')))
+      this.check(r, 'delete');
   }
 
   /** Calls anchored now; throws when rtpengine does not answer. */
