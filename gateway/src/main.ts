@@ -128,6 +128,8 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     health: async () => ({
       decision: opts.withoutDecisionServer ? 'external' : decision ? 'ready' : 'down',
       callEvents: events.connected ? 'ready' : 'down',
+      // A hung rtpengine is still "running" to the supervisor: ask it (ng ping, 1 s at most).
+      rtpengineControl: (await rtpengine.ping()) ? 'ready' : 'down',
     }),
     beforeScrape: async () => metrics.rtpengineSessions.set(await rtpengine.sessionCount()),
   });

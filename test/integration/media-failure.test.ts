@@ -47,6 +47,10 @@ describe('rtpengine not answering', () => {
   it('answers the INVITE with a 5xx within seconds, and recovers once rtpengine is back', async () => {
     expect(stack.gw.supervisor.kill('rtpengine', 'SIGSTOP')).toBe(true);
     try {
+      // still a running process to the supervisor, but /healthz asks it and says so
+      const health = await getHealth();
+      expect(health.status).toBe(503);
+      expect(health.body).toMatchObject({ status: 'degraded', rtpengineControl: 'down' });
       const r = await callEcho();
       console.log(`rtpengine hung: INVITE answered ${r.final.status} in ${r.elapsedMs} ms`);
       expect(r.final.status).toBeGreaterThanOrEqual(500);
@@ -80,5 +84,11 @@ describe('rtpengine not answering', () => {
     // The hung offer still made a session once rtpengine resumed; the service's
     // delete after the `failed` event, queued behind it, removes it.
     expect(await noMediaSessions(stack)).toBe(0);
+    expect((await getHealth()).status).toBe(200);
   });
 });
+
+async function getHealth(): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await stack.gw.http.inject({ method: 'GET', url: '/healthz' });
+  return { status: res.statusCode, body: res.json() };
+}

@@ -135,7 +135,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     const ok =
       components.every((c) => c.state === 'ready') &&
       extra.decision === 'ready' &&
-      extra.callEvents === 'ready';
+      extra.callEvents === 'ready' &&
+      extra.rtpengineControl === 'ready';
     reply.code(ok ? 200 : 503);
     return { status: ok ? 'ok' : 'degraded', components, ...extra };
   });
