@@ -202,6 +202,68 @@ describe('requests that do not become calls', () => {
     }
   });
 
+  it('relays in-dialog UPDATE (new offer, anchored both ways) and INFO (DTMF relay) to the callee', async () => {
+    const bob = new SipUA(
+      await udpTransport({
+        remoteHost: '127.0.0.1',
+        remotePort: stack.ports.sip,
+        localPort: stack.ports.client(7),
+      }),
+      { user: '1003', password: DEMO['1003'] },
+    );
+    const inRange = (sdp: string) => {
+      const port = Number(/^m=audio (\d+) /m.exec(sdp)?.[1]);
+      return port >= stack.cfg.rtpengine.portMin && port <= stack.cfg.rtpengine.portMax;
+    };
+    try {
+      expect((await bob.register()).final.status).toBe(200);
+      const received: { method: string; body: string; contentType?: string }[] = [];
+      bob.onRequest((req) => {
+        const { method = '', body } = req.msg;
+        received.push({ method, body, contentType: hdr(req.msg, 'content-type') });
+        if (method === 'INVITE' || method === 'UPDATE') {
+          req.reply(200, 'OK', { body: plainSdp(stack.ports.clientMedia(7)) });
+        } else {
+          req.reply(200, 'OK');
+        }
+      });
+      const call = await ua.request('INVITE', {
+        uri: 'sip:1003@localhost',
+        body: plainSdp(stack.ports.clientMedia(5)),
+      });
+      expect(call.final.status).toBe(200);
+      const d = call.dialog!;
+
+      const update = await ua.inDialog(d, 'UPDATE', {
+        body: plainSdp(stack.ports.clientMedia(5), 'sendonly'),
+        contentType: 'application/sdp',
+      });
+      expect(update.status).toBe(200);
+      expect(inRange(update.body), 'the answer to our UPDATE comes from rtpengine').toBe(true);
+      const gotUpdate = received.find((r) => r.method === 'UPDATE');
+      expect(gotUpdate && inRange(gotUpdate.body), 'the callee is offered rtpengine').toBe(true);
+      expect(gotUpdate?.body).toMatch(/^a=sendonly/m);
+
+      const dtmf = 'Signal=5\r\nDuration=160\r\n';
+      const info = await ua.inDialog(d, 'INFO', {
+        body: dtmf,
+        contentType: 'application/dtmf-relay',
+      });
+      expect(info.status).toBe(200);
+      expect(received.find((r) => r.method === 'INFO')).toMatchObject({
+        body: dtmf,
+        contentType: 'application/dtmf-relay',
+      });
+
+      expect((await ua.inDialog(d, 'BYE')).status).toBe(200);
+      expect(received.map((r) => r.method)).toEqual(['INVITE', 'UPDATE', 'INFO', 'BYE']);
+      expect(await noMediaSessions(stack)).toBe(0);
+      expect((await bob.register({ expires: 0 })).final.status).toBe(200);
+    } finally {
+      await bob.close();
+    }
+  });
+
   it('anchors a late offer (INVITE without SDP: offer in the 200, answer in the ACK)', async () => {
     const r = await ua.request('INVITE', {
       uri: `sip:${stack.cfg.services.echoExtension}@localhost`,
