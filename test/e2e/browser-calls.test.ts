@@ -18,6 +18,7 @@ import {
   remoteTone,
   report,
   sleep,
+  waitAttr,
   waitCallState,
   type Phone,
 } from './harness/softphone.js';
@@ -201,5 +202,39 @@ describe('browser ↔ browser through the gateway', () => {
     ).toBeLessThan(FLOWING / 2);
     await hangup(c.page);
     await waitCallState(c.page, ['ended', 'idle'], 10_000);
+  });
+
+  // Last in the file: the second tab's registration outlives the tab until it expires.
+  it('two tabs of 1002 both ring; the one that answers gets the call, the other stops ringing', async () => {
+    const tab2 = await b.context.newPage();
+    try {
+      await tab2.goto('/');
+      // a second tab restores the signed-in account by itself; the demo login is the fallback
+      const restored = await waitAttr(tab2, 'registration-status', 'data-state', 'registered').then(
+        () => true,
+        () => false,
+      );
+      if (!restored) {
+        await byId(tab2, 'login-demo-1002').click();
+        await waitAttr(tab2, 'registration-status', 'data-state', 'registered');
+      }
+      expect(await registrationState(b.page)).toBe('registered');
+
+      await dial(a.page, '1002');
+      await byId(b.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+      await byId(tab2, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+      await answer(tab2);
+      await waitCallState(tab2, 'established', 15_000);
+      await waitCallState(a.page, 'established', 15_000);
+      // the fork's other branch is cancelled: the first tab stops ringing
+      await byId(b.page, 'answer-button').waitFor({ state: 'hidden', timeout: 10_000 });
+      // the same browser, so the second tab's microphone is 1002's 600 Hz tone too
+      const heard = await expectTone(a.page, 600, { tol: TOL, minLevel: MIN_LEVEL });
+      expect(Math.abs(heard.hz - 600), JSON.stringify(heard)).toBeLessThanOrEqual(TOL);
+      await hangup(a.page);
+      await waitCallState(tab2, ['ended', 'idle'], 10_000);
+    } finally {
+      await tab2.close();
+    }
   });
 });
