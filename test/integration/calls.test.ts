@@ -3,8 +3,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness/stack.js';
 import { explain, runSipp, ulawFile, type SippOptions } from './harness/sipp.js';
-import { DEMO, artifacts, noMediaSessions, sippPhone, type DemoUser } from './harness/phones.js';
-import { SipUA, hdr, plainSdp, udpTransport } from './harness/sipua.js';
+import {
+  DEMO,
+  artifacts,
+  noMediaSessions,
+  sippPhone,
+  udpUser,
+  type DemoUser,
+} from './harness/phones.js';
+import { SipUA, hdr, plainSdp } from './harness/sipua.js';
 
 // Calls between plain SIP phones (sipp) through the real Kamailio, rtpengine
 // and decision service: media anchoring, CANCEL, BYE from either side,
@@ -123,14 +130,7 @@ describe('calls between registered SIP phones', () => {
 describe('requests that do not become calls', () => {
   let ua: SipUA;
   beforeAll(async () => {
-    ua = new SipUA(
-      await udpTransport({
-        remoteHost: '127.0.0.1',
-        remotePort: stack.ports.sip,
-        localPort: stack.ports.client(5),
-      }),
-      { user: '1004', password: DEMO['1004'] },
-    );
+    ua = await udpUser(stack, '1004', 5);
   });
   afterAll(async () => ua?.close());
 
@@ -172,14 +172,7 @@ describe('requests that do not become calls', () => {
   });
 
   it('relays MESSAGE between users without touching rtpengine', async () => {
-    const bob = new SipUA(
-      await udpTransport({
-        remoteHost: '127.0.0.1',
-        remotePort: stack.ports.sip,
-        localPort: stack.ports.client(6),
-      }),
-      { user: '1003', password: DEMO['1003'] },
-    );
+    const bob = await udpUser(stack, '1003', 6);
     try {
       expect((await bob.register()).final.status).toBe(200);
       const got = new Promise<string>((resolve) =>
@@ -203,14 +196,7 @@ describe('requests that do not become calls', () => {
   });
 
   it('relays in-dialog UPDATE (new offer, anchored both ways) and INFO (DTMF relay) to the callee', async () => {
-    const bob = new SipUA(
-      await udpTransport({
-        remoteHost: '127.0.0.1',
-        remotePort: stack.ports.sip,
-        localPort: stack.ports.client(7),
-      }),
-      { user: '1003', password: DEMO['1003'] },
-    );
+    const bob = await udpUser(stack, '1003', 7);
     const inRange = (sdp: string) => {
       const port = Number(/^m=audio (\d+) /m.exec(sdp)?.[1]);
       return port >= stack.cfg.rtpengine.portMin && port <= stack.cfg.rtpengine.portMax;

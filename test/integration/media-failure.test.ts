@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness/stack.js';
-import { DEMO, noMediaSessions } from './harness/phones.js';
-import { SipUA, hdr, plainSdp, udpTransport } from './harness/sipua.js';
+import { noMediaSessions, udpUser } from './harness/phones.js';
+import { SipUA, hdr, plainSdp } from './harness/sipua.js';
 
 // rtpengine that stops answering (hung, not crashed: the supervisor sees
 // nothing to restart) must cost the caller a prompt SIP error, never a call
@@ -14,14 +14,7 @@ let ua: SipUA;
 
 beforeAll(async () => {
   stack = await startStack('media-failure', BASE);
-  ua = new SipUA(
-    await udpTransport({
-      remoteHost: '127.0.0.1',
-      remotePort: stack.ports.sip,
-      localPort: stack.ports.client(0),
-    }),
-    { user: '1001', password: DEMO['1001'] },
-  );
+  ua = await udpUser(stack, '1001', 0);
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness/stack.js';
 import { explain, runSipp } from './harness/sipp.js';
-import { DEMO, artifacts } from './harness/phones.js';
+import { DEMO, artifacts, udpUser } from './harness/phones.js';
 import { SipUA, hdr, udpTransport } from './harness/sipua.js';
 
 // REGISTER (RFC 3261 §10) with digest against the HA1 the decision service
@@ -13,17 +13,7 @@ let ua: SipUA;
 
 beforeAll(async () => {
   stack = await startStack('register', 16500);
-  ua = new SipUA(
-    await udpTransport({
-      remoteHost: '127.0.0.1',
-      remotePort: stack.ports.sip,
-      localPort: stack.ports.client(0),
-    }),
-    {
-      user: '1002',
-      password: DEMO['1002'],
-    },
-  );
+  ua = await udpUser(stack, '1002', 0);
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Stack } from './stack.js';
 import { explain, runSipp, startUas, type SippProcess } from './sipp.js';
+import { SipUA, udpTransport } from './sipua.js';
 
 // Registered sipp phones: one sipp answers calls (a UAS scenario on
 // client(slot)), another registers that address for the user (register.xml
@@ -14,6 +15,16 @@ export const DEMO = {
 } as const;
 
 export type DemoUser = keyof typeof DEMO;
+
+/** A Node SIP client over UDP, signed in as a demo user, on the file's client port `slot`. */
+export async function udpUser(stack: Stack, user: DemoUser, slot: number): Promise<SipUA> {
+  const transport = await udpTransport({
+    remoteHost: '127.0.0.1',
+    remotePort: stack.ports.sip,
+    localPort: stack.ports.client(slot),
+  });
+  return new SipUA(transport, { user, password: DEMO[user] });
+}
 
 export function artifacts(stack: Stack): string {
   return join(stack.dataDir, 'sipp');
