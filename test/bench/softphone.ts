@@ -305,6 +305,20 @@ async function softphoneHangup(page: Page): Promise<void> {
     await d.click({ timeout: 3000 }).catch(() => undefined);
 }
 
+/** Tear-down: wait (bounded) until baresip reports the call closed; a slow close is not a result. */
+async function baresipCallClosed(b: Baresip, since: number): Promise<void> {
+  await b
+    .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
+    .catch(() => undefined);
+}
+
+/** Tear-down of the bare SIP.js page's call, whatever state it is in. */
+async function bareHangup(page: Page): Promise<void> {
+  await page
+    .evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup())
+    .catch(() => undefined);
+}
+
 async function clickToRinging(page: Page, callee: Baresip, target: string): Promise<number> {
   await resetMarks(page);
   await page.locator('[data-testid="nav-phone"]').click();
@@ -329,9 +343,7 @@ async function clickToRinging(page: Page, callee: Baresip, target: string): Prom
     );
   } finally {
     await softphoneHangup(page);
-    await callee
-      .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
-      .catch(() => undefined);
+    await baresipCallClosed(callee, since);
     await waitLinesReleased(page);
     await sleep(300);
   }
@@ -352,12 +364,8 @@ async function bareClickToRinging(page: Page, callee: Baresip, target: string): 
     if (r.ringingMs === undefined) throw new Error(`no 18x (final ${r.status})`);
     return r.ringingMs;
   } finally {
-    await page
-      .evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup())
-      .catch(() => undefined);
-    await callee
-      .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
-      .catch(() => undefined);
+    await bareHangup(page);
+    await baresipCallClosed(callee, since);
     await sleep(300);
   }
 }
@@ -395,9 +403,7 @@ async function answerToAudio(
   } finally {
     await softphoneHangup(page);
     await caller.command('hangup').catch(() => undefined);
-    await caller
-      .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
-      .catch(() => undefined);
+    await baresipCallClosed(caller, since);
     await waitLinesReleased(page);
     await sleep(300);
   }
@@ -443,13 +449,9 @@ async function bareAnswerToAudio(
     if (heap) heap.out.push(await heapFigures(heap.cdp, 'bare SIP.js, call up'));
     return m.audio! - t0;
   } finally {
-    await page
-      .evaluate(() => (window as unknown as { bare: { hangup(): Promise<void> } }).bare.hangup())
-      .catch(() => undefined);
+    await bareHangup(page);
     await caller.command('hangup').catch(() => undefined);
-    await caller
-      .waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 8000, since)
-      .catch(() => undefined);
+    await baresipCallClosed(caller, since);
     await page.evaluate(() => {
       const b = (window as unknown as { bare: { t: Record<string, number>; incoming?: unknown } })
         .bare;
