@@ -8,7 +8,8 @@ cd "$ROOT"
 
 # What the product runs on (gateway stack + built-in echo/tone services).
 RUNTIME_PACKAGES=(kamailio kamailio-websocket-modules kamailio-utils-modules kamailio-json-modules
-  kamailio-extra-modules rtpengine coturn sip-tester sox openssl iproute2)
+  kamailio-extra-modules rtpengine coturn sip-tester sox openssl iproute2
+  asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
 # What the tests add: real SIP endpoints, a real browser, packet captures.
 TEST_PACKAGES=(baresip-core chromium tshark util-linux)
 

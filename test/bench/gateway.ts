@@ -151,6 +151,7 @@ async function benchGateway(): Promise<{
     rtpengine: { ngPort: 25223, portMin: 40000, portMax: 49999 },
     turn: { enabled: false },
     services: { echoPort: 25190, tonePort: 25192, mediaPortBase: 25300 },
+    contactCenter: { port: 25170 },
     protection: { pikeReqsDensity: 100_000, failedAuthLimit: 100_000 },
     log: { level: 'warn', kamailioDebug: -1 },
     users,

@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type GatewayConfig } from './schema.js';
+import { withDemoContactCenter } from './contactCenter.js';
 
 /** Environment variables that override the file: GATEWAY_SIP__PORT=5070, GATEWAY_TRUNKS__0__AUTH__PASSWORD=… */
 export const ENV_PREFIX = 'GATEWAY_';
@@ -52,7 +53,7 @@ export function loadConfig(
 }
 
 export function parseConfig(raw: unknown, source = 'inline'): GatewayConfig {
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(withDemoContactCenter(raw));
   if (!result.success) {
     throw new ConfigError(result.error.issues.map(describeIssue), source);
   }

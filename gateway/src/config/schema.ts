@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { contactCenterSchema, checkContactCenter } from './contactCenter.js';
 
 // The gateway's one typed configuration. Every port, path and policy of the
 // stack (Kamailio, rtpengine, coturn, the built-in test destinations) derives
@@ -192,6 +193,9 @@ export const configSchema = z
       })
       .prefault({}),
 
+    /** IVR menus, queues and agents, answered by the call-control tier (./contactCenter.ts). */
+    contactCenter: contactCenterSchema,
+
     users: z.array(userSchema).default([]),
     trunks: z.array(trunkSchema).default([]),
     dids: z.array(didSchema).default([]),
@@ -235,6 +239,7 @@ export const configSchema = z
       [['sip', 'wsPort'], cfg.sip.wsPort],
       [['decision', 'port'], cfg.decision.port],
       [['decision', 'eventsPort'], cfg.decision.eventsPort],
+      [['contactCenter', 'port'], cfg.contactCenter.port],
     ];
     tcpPorts.forEach(([path, p], i) => {
       const first = tcpPorts.findIndex(([, q]) => q === p);
@@ -246,6 +251,11 @@ export const configSchema = z
         });
       }
     });
+    const knownUsers = new Set(cfg.users.map((u) => u.username));
+    if (cfg.demo.enabled) ['1001', '1002', '1003', '1004'].forEach((u) => knownUsers.add(u));
+    checkContactCenter(cfg.contactCenter, knownUsers, (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
     const names = new Set<string>();
     cfg.trunks.forEach((t, i) => {
       if (names.has(t.name)) {

@@ -25,6 +25,7 @@ export const E2E_PORTS = {
   echo: 20090,
   tone: 20092,
   mediaBase: 20300,
+  callControl: 20070,
   /** First port for baresip / sipp endpoints the tests start themselves. */
   endpoints: 20500,
 } as const;
@@ -45,6 +46,7 @@ export const BENCH_PORTS: { [K in keyof typeof E2E_PORTS]: number } = {
   echo: 24090,
   tone: 24092,
   mediaBase: 24300,
+  callControl: 24070,
   endpoints: 24500,
 };
 
@@ -72,6 +74,7 @@ export async function startE2eStack(
     rtpengine: { ngPort: P.ng, portMin: P.rtpMin, portMax: P.rtpMax },
     turn: { port: P.turn, relayPortMin: P.relayMin, relayPortMax: P.relayMax },
     services: { echoPort: P.echo, tonePort: P.tone, mediaPortBase: P.mediaBase },
+    contactCenter: { port: P.callControl },
     log: {
       level: process.env.E2E_LOG_LEVEL ?? 'warn',
       kamailioDebug: Number(process.env.E2E_KAMAILIO_DEBUG ?? 1),

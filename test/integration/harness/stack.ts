@@ -34,6 +34,8 @@ export function portsFor(base: number) {
     clientMedia: (i: number) => base + 60 + i * 4,
     rtpMin: base + 100,
     rtpMax: base + 199,
+    /** The call-control tier's SIP/TCP listener (contact center). */
+    callControl: base + 245,
   };
 }
 
@@ -69,6 +71,7 @@ export function testConfig(name: string, base: number, overrides: DeepPartial<Ga
     rtpengine: { ngPort: ports.ng, portMin: ports.rtpMin, portMax: ports.rtpMax, deleteDelay: 0 },
     turn: { enabled: false, port: ports.turn, relayPortMin: base + 200, relayPortMax: base + 240 },
     services: { echoPort: ports.echo, tonePort: ports.tone, mediaPortBase: ports.servicesMedia },
+    contactCenter: { port: ports.callControl },
     protection: { pikeReqsDensity: 1000, failedAuthLimit: 50 },
     log: { level: 'warn', kamailioDebug: 1 },
   };

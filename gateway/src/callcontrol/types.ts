@@ -1,0 +1,115 @@
+// The call-control tier's contract with what drives it (../contactcenter):
+// a caller's leg answered by the gateway's B2BUA, media anchored in rtpengine,
+// and offers of that caller to agents. Nothing here knows about queues; the
+// contact center knows nothing about SIP or SDP.
+//
+// Media model (proved by test/integration/callcontrol-media.test.ts): one
+// rtpengine call per caller, keyed by the caller's Call-ID. Until an agent
+// answers, the caller's far end is a placeholder and rtpengine plays prompts
+// and music toward the caller (`play media`). An offer to an agent re-offers
+// the caller's stream inside that same rtpengine call toward the agent leg
+// (every offer/answer carries `port-latching`, so the caller-facing port never
+// changes); when the agent answers, media flows caller ↔ agent with no
+// re-INVITE toward the caller: a carrier sees INVITE, 200, ACK ... BYE only.
+
+export interface Party {
+  /** User part of the From URI (a number or a username). */
+  user: string;
+  displayName: string;
+  uri: string;
+}
+
+export type LegEndReason =
+  | 'caller-hangup'
+  | 'agent-hangup'
+  | 'hangup' // we hung up (flow ended, overflow to hang-up...)
+  | 'cancelled' // caller gave up before we answered
+  | 'failed'; // SIP or media failure
+
+export type OfferOutcome =
+  | 'answered'
+  | 'no-answer' // ring timeout
+  | 'busy' // 486/600
+  | 'declined' // 603 (agent pressed decline)
+  | 'unavailable' // 404/480: no registration
+  | 'cancelled' // we cancelled it (caller left, another agent took it)
+  | 'failed';
+
+export interface PlayOptions {
+  /** Play the list this many times (rtpengine `repeat-times`); default 1. */
+  repeat?: number;
+}
+
+/** What `play` resolved with: the files ended, someone stopped them, or the call ended. */
+export type PlayResult = 'done' | 'stopped' | 'ended';
+
+export interface OfferOptions {
+  /** Seconds to ring before giving up (outcome `no-answer`). */
+  timeoutSec: number;
+  /** Extra SIP headers on the INVITE to the agent (e.g. X-Queue, X-Caller-Waited). */
+  headers?: Record<string, string>;
+  /** Display name shown to the agent (default: the caller's). */
+  displayName?: string;
+}
+
+export interface Offer {
+  /** Settles once: answered, or why not. After `answered`, the caller and agent are bridged. */
+  readonly outcome: Promise<OfferOutcome>;
+  /** Stop ringing (CANCEL). A 200 that races the CANCEL is ACKed and BYEd at once (outcome `cancelled`). */
+  cancel(): void;
+}
+
+export interface CallEvents {
+  /** A DTMF digit from the caller: RFC 4733 (via rtpengine) or SIP INFO. */
+  dtmf: (digit: string, via: 'rfc4733' | 'info') => void;
+  /** The caller's leg ended; `by` says who ended it. Emitted once. */
+  ended: (reason: LegEndReason) => void;
+  /** The bridged agent hung up or the bridge failed; the caller is still up (the flow decides). */
+  agentLeft: (username: string) => void;
+  /** The bridged agent asked to transfer the caller (REFER). Accepted with 202 before this fires. */
+  transfer: (target: { user: string }) => void;
+}
+
+export interface InboundCall {
+  /** The caller's Call-ID (unique per call; also the rtpengine call-id). */
+  readonly id: string;
+  readonly caller: Party;
+  /** User part of the Request-URI: the IVR/queue number or DID dialled. */
+  readonly dialled: string;
+  /** When the INVITE arrived. */
+  readonly arrivedAt: Date;
+  readonly state: 'ringing' | 'answered' | 'bridged' | 'ended';
+  /** The agent the caller is bridged to, if any. */
+  readonly agent: string | undefined;
+
+  on<E extends keyof CallEvents>(event: E, listener: CallEvents[E]): this;
+  off<E extends keyof CallEvents>(event: E, listener: CallEvents[E]): this;
+
+  /** 180 Ringing toward the caller (optional, before answer). */
+  ringing(): Promise<void>;
+  /** 200 OK with rtpengine's SDP; resolves when the ACK arrives. */
+  answer(): Promise<void>;
+  /** Final negative answer before `answer` (486, 480, 404...). */
+  reject(code: number, reason?: string): Promise<void>;
+
+  /** Play files (full paths) toward the caller, one after another; a new play stops the old one. */
+  play(files: string[], options?: PlayOptions): Promise<PlayResult>;
+  /** Stop whatever plays now (resolves the pending `play` with `stopped`). */
+  stopPlay(): Promise<void>;
+
+  /** Ring an agent (a directory user, through Kamailio's registrar) while the caller keeps hearing what plays. */
+  offer(username: string, options: OfferOptions): Offer;
+  /** Send the caller to another number or user the gateway routes (a blind B2BUA transfer): ring it and bridge on answer. */
+  connect(target: string, options: OfferOptions): Offer;
+
+  /** BYE toward the caller (and the agent, if bridged). */
+  hangup(): Promise<void>;
+}
+
+/** The B2BUA as the contact center sees it. */
+export interface CallControl {
+  /** An INVITE arrived for `call.dialled`; the handler owns the call from now on. */
+  onCall(handler: (call: InboundCall) => void): void;
+  /** Calls up now (for the health check and a clean stop). */
+  readonly activeCalls: number;
+}
