@@ -156,7 +156,12 @@ export const configSchema = z
         /** sipp UAS ports behind those extensions. */
         echoPort: port.default(5090),
         tonePort: port.default(5092),
-        mediaPortBase: port.default(6000),
+        /**
+         * First of the services' own UDP ports (B): echo RTP B and B+2, sipp control
+         * sockets B+6 (echo) and B+7 (tone), tone RTP from B+10. Not 6000: sipp's
+         * defaults (media 6000/6002, control 8888) stay free for a user's own sipp.
+         */
+        mediaPortBase: port.default(5100),
       })
       .prefault({}),
 

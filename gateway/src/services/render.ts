@@ -11,9 +11,11 @@ import { optionsProbe } from '../kamailio/render.js';
 //   tone (services.toneExtension): answers and streams a 440 Hz tone (rtp_stream)
 // Both speak G.711 u-law; rtpengine transcodes for callers that cannot.
 //
-// Media ports, from services.mediaPortBase (B):
-//   echo: B (RTP) and B+2 (sipp's second echo socket)
-//   tone: from B+10 upward (sipp's rtp_stream sockets)
+// Ports, from services.mediaPortBase (B, default 5100):
+//   echo: B (RTP) and B+2 (sipp's second echo socket), control socket B+6
+//   tone: from B+10 upward (sipp's rtp_stream sockets), control socket B+7
+// Every port is passed explicitly (-mp, -cp): sipp's own defaults (media 6000 and
+// 6002, control 8888) belong to whoever runs sipp on the same machine.
 
 /** The tone file sipp streams; tone-uas.xml names it relative to its working directory (dirs.run). */
 export const TONE_FILE = 'tone-uas.ulaw';
@@ -105,9 +107,16 @@ export function renderServices(cfg: GatewayConfig, dirs: RuntimeDirs): ProcessSp
       cfg,
       dirs,
       cfg.services.echoPort,
-      ['-mp', String(base), '-rtp_echo'],
+      ['-mp', String(base), '-rtp_echo', '-cp', String(base + 6)],
       [base, base + 2],
     ),
-    sippSpec('tone', cfg, dirs, cfg.services.tonePort, ['-mp', String(base + 10)], [base + 10]),
+    sippSpec(
+      'tone',
+      cfg,
+      dirs,
+      cfg.services.tonePort,
+      ['-mp', String(base + 10), '-cp', String(base + 7)],
+      [base + 10],
+    ),
   ];
 }
