@@ -46,6 +46,7 @@ export function createDecisionServer(deps: {
       ruriPort: str(q, 'ruri_port') || undefined,
       srcIp: str(q, 'src_ip'),
       proto: str(q, 'proto').toLowerCase(),
+      fromCallControl: str(q, 'callcontrol') === '1',
     };
     const decision = router.decide(facts);
     const callId = str(q, 'call_id');

@@ -43,7 +43,11 @@ function substdef(id: string, value: string): string {
 }
 
 /** The defines file's text (exported for tests and the README). */
-export function renderDefines(cfg: GatewayConfig, dirs: RuntimeDirs): string {
+export function renderDefines(
+  cfg: GatewayConfig,
+  dirs: RuntimeDirs,
+  secrets: { callControlToken?: string } = {},
+): string {
   const listen = cfg.listenAddress;
   const advertised = cfg.advertisedAddress;
   const advertise = (port: number) =>
@@ -79,6 +83,12 @@ export function renderDefines(cfg: GatewayConfig, dirs: RuntimeDirs): string {
     lines.push(
       '#!define WITH_ADVERTISED',
       `#!define ADVERTISED_ADDR ${quoted(advertised, 'advertisedAddress')}`,
+    );
+  }
+  if (cfg.contactCenter.enabled && secrets.callControlToken) {
+    lines.push(
+      '#!define WITH_CALLCONTROL',
+      `#!define CALLCONTROL_TOKEN ${quoted(secrets.callControlToken, 'call-control token')}`,
     );
   }
   if (trusted.length > 0) {
@@ -159,9 +169,15 @@ export function optionsProbe(host: string, port: number, name = 'probe'): Buffer
 }
 
 /** Writes the defines (and uac_reg table) into dirs.run; returns how to run Kamailio. */
-export function renderKamailio(cfg: GatewayConfig, dirs: RuntimeDirs): ProcessSpec {
+export function renderKamailio(
+  cfg: GatewayConfig,
+  dirs: RuntimeDirs,
+  secrets: { callControlToken?: string } = {},
+): ProcessSpec {
   mkdirSync(dirs.run, { recursive: true });
-  writeFileSync(join(dirs.run, DEFINES_FILE), renderDefines(cfg, dirs));
+  // Carries the call-control token: owner-only.
+  writeFileSync(join(dirs.run, DEFINES_FILE), renderDefines(cfg, dirs, secrets), { mode: 0o600 });
+  chmodSync(join(dirs.run, DEFINES_FILE), 0o600);
   if (cfg.trunks.some((t) => t.register && t.auth)) {
     const db = join(dirs.run, DB_TEXT_DIR);
     mkdirSync(db, { recursive: true, mode: 0o700 });

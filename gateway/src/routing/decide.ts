@@ -16,11 +16,14 @@ export interface RequestFacts {
   ruriPort?: string;
   srcIp: string;
   proto: string;
+  /** Kamailio checked the call-control tier's token on this request (an offer to an agent). */
+  fromCallControl?: boolean;
 }
 
 export type Caller =
   | { kind: 'user'; username: string; ha1: string }
   | { kind: 'trunk'; trunk: string }
+  | { kind: 'callcontrol' }
   | { kind: 'challenge' }
   | { kind: 'reject'; code: number; reason: string };
 
@@ -37,13 +40,15 @@ export type Target =
       auth?: { username: string; password: string; realm?: string };
     }
   | { kind: 'service'; service: 'echo' | 'tone'; ruri: string }
+  /** An IVR or queue: the call-control tier (B2BUA) answers it; `du` is its TCP listener. */
+  | { kind: 'callcontrol'; ruri: string; du: string }
   | { kind: 'reject'; code: number; reason: string };
 
 export interface Decision {
   caller: Caller;
   target: Target;
   /** For the call record. */
-  direction: 'local' | 'outbound' | 'inbound' | 'service' | 'rejected';
+  direction: 'local' | 'outbound' | 'inbound' | 'service' | 'agent-leg' | 'rejected';
 }
 
 const reject = (code: number, reason: string) => ({ kind: 'reject' as const, code, reason });
@@ -76,6 +81,7 @@ export class Router {
   }
 
   decide(f: RequestFacts): Decision {
+    if (f.fromCallControl) return this.fromCallControl(f);
     const trunk = this.trunkByAddress(f.srcIp, f.proto);
     if (trunk) return this.fromTrunk(trunk, f);
 
@@ -133,6 +139,8 @@ export class Router {
       };
     }
     if (this.directory.findUser(f.ruriUser)) return { kind: 'local', username: f.ruriUser };
+    const cc = this.callControlTarget(f.ruriUser);
+    if (cc) return cc;
 
     const e164 = toE164(f.ruriUser, this.cfg.numbering);
     if (!e164) return reject(404, 'Not Found');
@@ -161,8 +169,43 @@ export class Router {
     const e164 = toE164(f.ruriUser, this.cfg.numbering);
     const username = e164 && this.directory.findDid(e164);
     // Trunks reach DIDs only: anything else from a carrier is a scan or a loop.
-    const target: Target = username ? { kind: 'local', username } : reject(404, 'Unknown DID');
-    return { caller, target, direction: username ? 'inbound' : 'rejected' };
+    const target: Target = username
+      ? { kind: 'local', username }
+      : ((e164 ? this.callControlTarget(e164) : undefined) ?? reject(404, 'Unknown DID'));
+    return { caller, target, direction: target.kind === 'reject' ? 'rejected' : 'inbound' };
+  }
+
+  /**
+   * The call-control tier offering a caller to an agent (or connecting it
+   * onward): no digest, Kamailio checked its token. It may reach users and
+   * routed numbers, never another IVR/queue through SIP (it moves callers
+   * between its own flows itself).
+   */
+  private fromCallControl(f: RequestFacts): Decision {
+    const caller: Caller = { kind: 'callcontrol' };
+    if (f.method !== 'INVITE') return { caller, target: reject(405, 'Method Not Allowed'), direction: 'rejected' };
+    if (this.directory.findUser(f.ruriUser)) {
+      return { caller, target: { kind: 'local', username: f.ruriUser }, direction: 'agent-leg' };
+    }
+    const fromE164 = /^\+\d{6,15}$/.test(f.fromUser) ? f.fromUser : null;
+    const target = this.targetForUser(fromE164, { ...f, ruriHost: this.cfg.domain });
+    return { caller, target, direction: target.kind === 'reject' ? 'rejected' : 'agent-leg' };
+  }
+
+  /** An IVR or queue number (extension or DID) of the contact center. */
+  private callControlTarget(dialled: string): Target | undefined {
+    const cc = this.cfg.contactCenter;
+    if (!cc.enabled) return undefined;
+    const known =
+      cc.ivrs.some((i) => i.number === dialled || i.dids.includes(dialled)) ||
+      cc.queues.some((q) => q.number === dialled || q.dids.includes(dialled));
+    if (!known) return undefined;
+    const hostPort = `${this.cfg.listenAddress}:${cc.port}`;
+    return {
+      kind: 'callcontrol',
+      ruri: `sip:${dialled}@${hostPort};transport=tcp`,
+      du: `sip:${hostPort};transport=tcp`,
+    };
   }
 
   private trunkByAddress(ip: string, proto: string): TrunkConfig | undefined {
@@ -198,6 +241,8 @@ function directionOf(target: Target): Decision['direction'] {
       return 'outbound';
     case 'service':
       return 'service';
+    case 'callcontrol':
+      return 'local';
     case 'reject':
       return 'rejected';
   }
