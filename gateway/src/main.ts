@@ -13,6 +13,7 @@ import { KamailioEvents } from './kamailio/events.js';
 import { renderKamailio } from './kamailio/render.js';
 import { renderRtpengine } from './rtpengine/render.js';
 import { RtpengineControl } from './rtpengine/client.js';
+import { B2bua } from './callcontrol/b2bua.js';
 import { renderCoturn } from './turn/render.js';
 import { renderServices } from './services/render.js';
 import { Supervisor, StartupError } from './supervisor/supervisor.js';
@@ -34,6 +35,8 @@ export interface Gateway {
   records: CallRecords;
   supervisor: Supervisor;
   rtpengine: RtpengineControl;
+  /** The call-control tier (B2BUA for IVRs and queues); absent when contactCenter.enabled is false. */
+  callControl?: B2bua;
   http: FastifyInstance;
   decision?: FastifyInstance;
   log: Logger;
@@ -72,9 +75,10 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   }
 
   const turnSecret = cfg.turn.secret ?? persistentSecret(join(data, 'secrets', 'turn-secret'));
+  const callControlToken = persistentSecret(join(data, 'secrets', 'callcontrol-token'));
   const specs: ProcessSpec[] = [
     renderRtpengine(cfg, dirs),
-    renderKamailio(cfg, dirs),
+    renderKamailio(cfg, dirs, { callControlToken }),
     ...renderServices(cfg, dirs),
     ...(cfg.turn.enabled ? [renderCoturn(cfg, dirs, turnSecret)] : []),
   ];
@@ -84,6 +88,18 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   );
   supervisor.on('restart', (name) => metrics.componentRestarts.inc({ component: name }));
   const rtpengine = new RtpengineControl(cfg.listenAddress, cfg.rtpengine.ngPort);
+  const callControl = cfg.contactCenter.enabled
+    ? new B2bua({
+        host: cfg.listenAddress,
+        port: cfg.contactCenter.port,
+        kamailioPort: cfg.sip.port,
+        domain: cfg.domain,
+        token: callControlToken,
+        ng: rtpengine,
+        cacheDir: dirs.run,
+        log,
+      })
+    : undefined;
 
   const events = new KamailioEvents(cfg.decision.eventsPort, {
     records,
@@ -98,7 +114,9 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   try {
     await supervisor.start();
     await events.start();
+    await callControl?.start();
   } catch (err) {
+    await callControl?.stop();
     events.stop();
     await supervisor.stop();
     await decision?.close();
@@ -154,6 +172,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     records,
     supervisor,
     rtpengine,
+    callControl,
     http,
     decision,
     log,
@@ -161,6 +180,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       if (stopped) return;
       stopped = true;
       await http.close();
+      await callControl?.stop();
       events.stop();
       await supervisor.stop();
       await decision?.close();

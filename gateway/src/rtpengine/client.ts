@@ -2,8 +2,9 @@ import rtpengineClient, { type NgResponse } from 'rtpengine-client';
 
 // The service's view of rtpengine over its ng control port: how many calls it
 // anchors now and its counters (/metrics; the integration tests use it to prove
-// that no call leaves a session and its ports behind), and one write: deleting
-// the session of a call that failed, as a backstop to Kamailio's own delete.
+// that no call leaves a session and its ports behind), deleting the session of
+// a call that failed (a backstop to Kamailio's own delete), and the commands
+// the call-control tier sends for the calls it answers itself.
 
 export interface RtpengineStats {
   /** Calls anchored now (sessions owned by this rtpengine). */
@@ -84,6 +85,17 @@ export class RtpengineControl {
     const r = await this.client.delete(this.port, this.host, { 'call-id': callId });
     if (r.result === 'error' && !/unknown call/i.test(String(r['error-reason'] ?? '')))
       this.check(r, 'delete');
+  }
+
+  /**
+   * One ng command of the call-control tier (which drives rtpengine itself
+   * for the calls it answers); throws on rtpengine's error answer.
+   */
+  async command(
+    name: 'offer' | 'answer' | 'playMedia' | 'stopMedia' | 'delete',
+    params: Record<string, unknown>,
+  ): Promise<NgResponse> {
+    return this.check(await this.client[name](this.port, this.host, params), name);
   }
 
   /** Calls anchored now; throws when rtpengine does not answer. */

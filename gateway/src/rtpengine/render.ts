@@ -46,6 +46,10 @@ export function rtpengineArgs(cfg: GatewayConfig): string[] {
     '--log-stderr',
     `--log-level=${LOG_LEVELS[cfg.log.level]}`,
     '--num-threads=2',
+    // DTMF the callers of IVRs and queues press (RFC 4733), one JSON datagram per digit to the call-control tier
+    ...(cfg.contactCenter.enabled
+      ? [`--dtmf-log-dest=${listen.includes(':') ? `[${listen}]` : listen}:${cfg.contactCenter.port}`]
+      : []),
   ];
 }
 

@@ -18,6 +18,8 @@ declare module 'rtpengine-client' {
     offer(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     answer(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     delete(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
+    playMedia(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
+    stopMedia(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     close(): void;
   }
 
