@@ -117,7 +117,7 @@ export const contactCenterSchema = z
   .strictObject({
     enabled: z.boolean().default(true),
     /** The call-control tier's SIP listener (TCP, loopback only: Kamailio is its only peer). */
-    port: z.number().int().min(1).max(65535).default(5070),
+    port: z.number().int().min(1).max(65535).default(5065),
     /** Prompts by name (Debian asterisk-core-sounds-en-wav). */
     soundsDir: z.string().default('/usr/share/asterisk/sounds/en_US_f_Allison'),
     /** Music on hold by name (Debian asterisk-moh-opsound-wav). */
