@@ -62,4 +62,27 @@ describe('architecture', () => {
     );
     expect(rebuilt).toEqual([]);
   });
+
+  it('has no import cycles between the stores', () => {
+    const stores = all.filter((f) => /^stores\/[^/]+\.ts$/.test(f.path));
+    const name = (path: string) => path.replace(/^stores\//, '').replace(/\.ts$/, '');
+    const edges = new Map<string, string[]>(
+      stores.map((f) => [
+        name(f.path),
+        // Static imports of sibling stores, types included (a dynamic import() is lazy, not a cycle).
+        [...f.text.matchAll(/^import\s[^;]*?from\s+'\.\/([\w-]+)'/gm)].map((m) => m[1] ?? ''),
+      ]),
+    );
+    expect(edges.get('account')).toBeDefined();
+    const cycles: string[] = [];
+    const visit = (node: string, path: string[]): void => {
+      if (path.includes(node)) {
+        cycles.push([...path.slice(path.indexOf(node)), node].join(' → '));
+        return;
+      }
+      for (const next of edges.get(node) ?? []) visit(next, [...path, node]);
+    };
+    for (const node of edges.keys()) visit(node, []);
+    expect([...new Set(cycles)]).toEqual([]);
+  });
 });

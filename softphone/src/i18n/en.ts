@@ -24,6 +24,8 @@ export default {
     precall: 'Pre-call check',
     settings: 'Settings',
     missed: '{n} missed',
+    ringing: '{n} ringing',
+    agent: 'Agent',
   },
   registration: {
     label: 'Registration',

@@ -26,6 +26,8 @@ const zhCN: MessageSchema = {
     precall: '通话前检测',
     settings: '设置',
     missed: '{n} 个未接来电',
+    ringing: '{n} 个来电振铃中',
+    agent: '坐席',
   },
   registration: {
     label: '注册状态',

@@ -81,6 +81,9 @@ describe('demo sign-in', () => {
 
   it('fans phone events out to the other stores', async () => {
     mockClientConfig();
+    // Created up front, as App.vue does: they follow the phone through the session store.
+    useCallsStore();
+    useDiagnosticsStore();
     const account = useAccountStore();
     await account.init();
     await account.signInDemo('1001');

@@ -1,7 +1,8 @@
 // The account: settings (localStorage) and secrets (encrypted, IndexedDB), the
 // gateway's client configuration, sign-in/out, and registration + connection
-// state. Owns the single Phone instance and fans its events out to the other
-// stores.
+// state. Owns the single Phone instance and hands it to the session store,
+// through which the other stores (calls, contacts, diagnostics, agent) follow
+// its events; this store imports none of them.
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
 import type { ConnectionState, IceServerConfig, PhoneConfig, RegistrationState } from '../phone';
@@ -17,10 +18,8 @@ import {
   type WebRtcSettings,
 } from '../storage/settings';
 import { coreServices, loadCore, type PhoneLike } from './core';
-import { useCallsStore } from './calls';
-import { useContactsStore } from './contacts';
 import { useDevicesStore } from './devices';
-import { useDiagnosticsStore } from './diagnostics';
+import { useSessionStore } from './session';
 import { useUiStore } from './ui';
 
 export interface DemoAccount {
@@ -246,6 +245,7 @@ export const useAccountStore = defineStore('account', () => {
         domain: /@([^;>:]+)/.exec(config.sipUri)?.[1] ?? '',
       };
       wire(p);
+      useSessionStore().attach(p);
       registration.value = 'registering';
       try {
         await p.start();
@@ -258,7 +258,6 @@ export const useAccountStore = defineStore('account', () => {
         s.autoLogin = true;
         persist();
       }
-      void useContactsStore().onSignedIn();
       return true;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -296,11 +295,17 @@ export const useAccountStore = defineStore('account', () => {
     if (N && N.permission === 'default') void N.requestPermission().catch(() => undefined);
   }
 
-  async function signOut(): Promise<void> {
+  /**
+   * Signs out. A user's sign-out turns automatic sign-in off; signing in again
+   * right after (Settings' "Save and sign in") passes `keepAutoLogin`.
+   */
+  async function signOut(opts: { keepAutoLogin?: boolean } = {}): Promise<void> {
     const p = phone.value;
     if (!p) return;
-    settings.value.autoLogin = false;
-    persist();
+    if (!opts.keepAutoLogin) {
+      settings.value.autoLogin = false;
+      persist();
+    }
     try {
       await p.stop();
     } finally {
@@ -312,22 +317,17 @@ export const useAccountStore = defineStore('account', () => {
       registrationReason.value = undefined;
       connection.value = 'disconnected';
       reconnect.value = undefined;
-      useCallsStore().reset();
-      useContactsStore().onSignedOut();
+      useSessionStore().detach();
     }
   }
 
   function wire(p: PhoneLike): void {
-    const calls = useCallsStore();
-    const contacts = useContactsStore();
-    const diagnostics = useDiagnosticsStore();
     const ui = useUiStore();
     unsubscribe = [
       p.on('registration', (ev) => {
         registration.value = ev.state;
         registrationReason.value = ev.reason;
         registrationCode.value = ev.code;
-        if (ev.state === 'registered') void contacts.onRegistered();
       }),
       p.on('connection', (ev) => {
         connection.value = ev.state;
@@ -336,14 +336,6 @@ export const useAccountStore = defineStore('account', () => {
             ? { attempt: ev.attempt, nextRetryMs: ev.nextRetryMs }
             : undefined;
       }),
-      p.on('callAdded', (h) => calls.onCallAdded(h)),
-      p.on('incomingCall', (h) => calls.onIncoming(h)),
-      p.on('callUpdated', (h) => calls.onCallUpdated(h)),
-      p.on('callEnded', (h) => calls.onCallEnded(h)),
-      p.on('recording', (ev) => calls.onRecording(ev.call, ev.blob)),
-      p.on('message', (m) => void contacts.onMessage(m)),
-      p.on('presence', (ev) => contacts.onPresence(ev)),
-      p.on('trace', (e) => diagnostics.onTrace(e)),
       p.on('error', (e) => ui.toast(t('errors.generic', { error: e.message }))),
     ];
   }

@@ -12,6 +12,7 @@ let phone: FakePhone;
 
 async function signedIn(): Promise<void> {
   mockClientConfig();
+  useCallsStore(); // created up front, as App.vue does (it follows the phone through the session store)
   const account = useAccountStore();
   await account.init();
   await account.signInDemo('1001');

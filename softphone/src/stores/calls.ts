@@ -18,6 +18,7 @@ import { playTone, RINGBACK, RINGTONE, type TonePlayer } from '../sound/tones';
 import { useAccountStore } from './account';
 import { coreServices, type ConferenceLike } from './core';
 import { useDevicesStore } from './devices';
+import { useSessionStore } from './session';
 import { summarizeQuality, useHistoryStore } from './history';
 import { useUiStore } from './ui';
 
@@ -652,6 +653,17 @@ export const useCallsStore = defineStore('calls', () => {
     lines.value = Array.from({ length: LINE_COUNT }, () => null);
     activeLine.value = 1;
   }
+
+  useSessionStore().listen({
+    attach: (p) => [
+      p.on('callAdded', (h) => onCallAdded(h)),
+      p.on('incomingCall', (h) => onIncoming(h)),
+      p.on('callUpdated', (h) => onCallUpdated(h)),
+      p.on('callEnded', (h) => onCallEnded(h)),
+      p.on('recording', (ev) => onRecording(ev.call, ev.blob)),
+    ],
+    detach: reset,
+  });
 
   return {
     lines,

@@ -12,6 +12,7 @@ import type {
 import { i18n } from '../i18n';
 import { db, newId, type ChatMessage, type Contact } from '../storage/db';
 import { useAccountStore } from './account';
+import { useSessionStore } from './session';
 import { useUiStore } from './ui';
 
 export type { Contact, ChatMessage };
@@ -226,6 +227,20 @@ export const useContactsStore = defineStore('contacts', () => {
     await Promise.all([...keys.map((k) => tx.store.delete(k)), tx.done]);
     delete messages.value[peer];
   }
+
+  useSessionStore().listen({
+    attach: (p) => {
+      void onSignedIn();
+      return [
+        p.on('registration', (ev) => {
+          if (ev.state === 'registered') void onRegistered();
+        }),
+        p.on('message', (m) => void onMessage(m)),
+        p.on('presence', (ev) => onPresence(ev)),
+      ];
+    },
+    detach: onSignedOut,
+  });
 
   return {
     contacts,

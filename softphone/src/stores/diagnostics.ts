@@ -7,6 +7,7 @@ import { i18n } from '../i18n';
 import { playTone } from '../sound/tones';
 import { useAccountStore } from './account';
 import { useDevicesStore } from './devices';
+import { useSessionStore } from './session';
 import type { CheckName, CheckResult, CheckStatus } from './precall';
 
 const TRACE_LIMIT = 2000;
@@ -146,6 +147,8 @@ export const useDiagnosticsStore = defineStore('diagnostics', () => {
     }
     return lines.join('\n');
   });
+
+  useSessionStore().listen({ attach: (p) => [p.on('trace', (e) => onTrace(e))] });
 
   return {
     trace,
