@@ -53,6 +53,30 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    ccWaiting: new Gauge({
+      name: 'gateway_cc_callers_waiting',
+      help: 'Callers waiting in a contact-center queue now',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    }),
+    ccAgents: new Gauge({
+      name: 'gateway_cc_agents',
+      help: 'Contact-center agents by state',
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
+    ccQueueCalls: new Counter({
+      name: 'gateway_cc_queue_calls_total',
+      help: 'Queue calls by how they left the queue (answered, abandoned, overflowed, exited)',
+      labelNames: ['queue', 'outcome'] as const,
+      registers: [registry],
+    }),
+    ccOffers: new Counter({
+      name: 'gateway_cc_offers_total',
+      help: 'Offers of queue callers to agents, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     rtpengineSessions: new Gauge({
       name: 'gateway_rtpengine_sessions',
       help: 'Calls rtpengine is anchoring now',

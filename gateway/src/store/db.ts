@@ -46,6 +46,64 @@ const MIGRATIONS: string[] = [
      reason      TEXT
    );
    CREATE INDEX call_records_started ON call_records(started_at);`,
+  // Contact center (../contactcenter): agents' live state survives a restart;
+  // queue_calls is one row per caller per queue, queue_events the append-only
+  // log that reports are computed from.
+  `CREATE TABLE cc_agents (
+     username     TEXT PRIMARY KEY REFERENCES users(username) ON DELETE CASCADE,
+     state        TEXT NOT NULL DEFAULT 'offline',
+     reason       TEXT,
+     since        TEXT NOT NULL,
+     -- When the agent's last call ended (or they became available): longest-idle.
+     idle_since   TEXT,
+     unanswered   INTEGER NOT NULL DEFAULT 0,
+     -- not-ready/offline chosen during a call, applied when wrap-up ends.
+     next_state   TEXT,
+     next_reason  TEXT,
+     wrap_call_id TEXT,
+     wrap_ends_at TEXT
+   );
+   CREATE TABLE cc_queue_members (
+     username  TEXT NOT NULL REFERENCES cc_agents(username) ON DELETE CASCADE,
+     queue     TEXT NOT NULL,
+     penalty   INTEGER NOT NULL DEFAULT 0,
+     logged_in INTEGER NOT NULL DEFAULT 1,
+     -- config rows are rewritten at each start; admin rows are kept.
+     source    TEXT NOT NULL DEFAULT 'config',
+     PRIMARY KEY (username, queue)
+   );
+   CREATE TABLE queue_calls (
+     id            TEXT PRIMARY KEY,
+     call_id       TEXT NOT NULL,
+     queue         TEXT NOT NULL,
+     caller_number TEXT NOT NULL,
+     caller_name   TEXT NOT NULL DEFAULT '',
+     entered_at    TEXT NOT NULL,
+     answered_at   TEXT,
+     agent         TEXT,
+     ended_at      TEXT,
+     -- answered, abandoned, overflowed, exited
+     outcome       TEXT,
+     wait_sec      REAL,
+     disposition   TEXT,
+     notes         TEXT,
+     wrapped_up_at TEXT
+   );
+   CREATE INDEX queue_calls_caller ON queue_calls(caller_number, entered_at);
+   CREATE INDEX queue_calls_agent ON queue_calls(agent, answered_at);
+   CREATE INDEX queue_calls_queue ON queue_calls(queue, entered_at);
+   CREATE TABLE queue_events (
+     id            INTEGER PRIMARY KEY AUTOINCREMENT,
+     at            TEXT NOT NULL,
+     event         TEXT NOT NULL,
+     queue_call_id TEXT,
+     queue         TEXT,
+     agent         TEXT,
+     -- JSON: outcome, wait_sec, disposition, state, reason...
+     data          TEXT
+   );
+   CREATE INDEX queue_events_call ON queue_events(queue_call_id);
+   CREATE INDEX queue_events_at ON queue_events(at);`,
 ];
 
 export function openDb(path: string): Db {
