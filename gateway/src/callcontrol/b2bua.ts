@@ -7,6 +7,7 @@ import { LegRoles } from './sdh.js';
 import { CallMedia, joinedPrompt, type Ng } from './media.js';
 import { CallLeg } from './call.js';
 import type { Logger } from '../log.js';
+import { CALLCONTROL_USER } from '../routing/decide.js';
 
 // The call-control tier: a back-to-back user agent inside the service that
 // Kamailio routes IVR and queue numbers to (over TCP on loopback), because a
@@ -60,13 +61,13 @@ export class B2bua implements CallControl {
       log,
     };
     const ua = new UserAgent({
-      uri: UserAgent.makeURI(`sip:callcontrol@${domain}`),
+      uri: UserAgent.makeURI(`sip:${CALLCONTROL_USER}@${domain}`),
       transportConstructor: SipTcpTransport,
       transportOptions,
       sessionDescriptionHandlerFactory: this.roles.factory,
       viaHost: host,
       hackViaTcp: true,
-      contactName: 'callcontrol',
+      contactName: CALLCONTROL_USER,
       contactParams: { transport: 'tcp' },
       userAgentString: 'webrtc-sip-gateway call-control',
       logBuiltinEnabled: false,
@@ -122,7 +123,10 @@ export class B2bua implements CallControl {
       onEnded: (c) => this.calls.delete(c.id),
     });
     this.calls.set(call.id, call);
-    log.info({ callId: call.id, from: call.caller.user, dialled: call.dialled }, 'call control: incoming call');
+    log.info(
+      { callId: call.id, from: call.caller.user, dialled: call.dialled },
+      'call control: incoming call',
+    );
     try {
       this.handler(call);
     } catch (err) {

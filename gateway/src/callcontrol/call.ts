@@ -78,11 +78,15 @@ export class CallLeg extends EventEmitter implements InboundCall {
       displayName: req.from.displayName ?? '',
       uri: req.from.uri.toString(),
     };
-    this.dialled = req.ruri?.user ?? '';
+    // Kamailio sends sip:callcontrol@…;dialled=<number> (routing/decide.ts)
+    this.dialled = req.ruri?.getParam('dialled') ?? req.ruri?.user ?? '';
     deps.roles.set(invitation, { kind: 'caller', media: deps.media });
     invitation.delegate = {
       onInfo: (info) => {
-        const digit = dtmfFromInfo(info.request.body ?? '', info.request.getHeader('content-type') ?? '');
+        const digit = dtmfFromInfo(
+          info.request.body ?? '',
+          info.request.getHeader('content-type') ?? '',
+        );
         void info.accept();
         if (digit) this.emit('dtmf', digit, 'info');
       },
@@ -182,9 +186,11 @@ export class CallLeg extends EventEmitter implements InboundCall {
   async stopPlay(): Promise<void> {
     if (!this.currentPlay) return;
     this.settlePlay('stopped');
-    await this.deps.media.stop().catch((err: unknown) =>
-      this.deps.log.debug({ err, callId: this.id }, 'call control: stop media'),
-    );
+    await this.deps.media
+      .stop()
+      .catch((err: unknown) =>
+        this.deps.log.debug({ err, callId: this.id }, 'call control: stop media'),
+      );
   }
 
   private settlePlay(result: PlayResult): void {
@@ -269,12 +275,17 @@ export class CallLeg extends EventEmitter implements InboundCall {
         if (this.bridged === leg) {
           this.bridged = undefined;
           if (this._state === 'bridged') this._state = 'answered';
-          void media.backToPlaceholder().catch((err: unknown) =>
-            log.warn({ err, callId: this.id }, 'call control: caller back to hold failed'),
-          );
+          void media
+            .backToPlaceholder()
+            .catch((err: unknown) =>
+              log.warn({ err, callId: this.id }, 'call control: caller back to hold failed'),
+            );
           if (this._state !== 'ended') this.emit('agentLeft', target);
         }
-        settle(cancelledByUs ? 'cancelled' : status ? outcomeOf(status) : 'failed');
+        // SIP.js reports the final response (onReject below) after this state change
+        setImmediate(() =>
+          settle(cancelledByUs ? 'cancelled' : status ? outcomeOf(status) : 'failed'),
+        );
       }
     });
 
@@ -338,9 +349,11 @@ export class CallLeg extends EventEmitter implements InboundCall {
     const legs = [...this.ringing_, ...(this.bridged ? [this.bridged] : [])];
     for (const leg of legs) endLeg(leg.inviter);
     this.bridged = undefined;
-    await this.deps.media.delete().catch((err: unknown) =>
-      this.deps.log.warn({ err, callId: this.id }, 'call control: rtpengine delete failed'),
-    );
+    await this.deps.media
+      .delete()
+      .catch((err: unknown) =>
+        this.deps.log.warn({ err, callId: this.id }, 'call control: rtpengine delete failed'),
+      );
     this.deps.log.info({ callId: this.id, reason }, 'call control: call ended');
     this.emit('ended', reason);
     this.deps.onEnded(this);

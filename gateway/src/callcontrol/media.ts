@@ -59,12 +59,15 @@ export function placeholderAnswer(offerTowardPlaceholder: string, address: strin
   const rtpmap = new Map<string, string>();
   for (const r of offerTowardPlaceholder.matchAll(/^a=rtpmap:(\d+) ([^\r\n]+)/gm))
     rtpmap.set(r[1]!, r[2]!);
-  const name = (pt: string) => (rtpmap.get(pt) ?? (pt === '0' ? 'PCMU/8000' : pt === '8' ? 'PCMA/8000' : '')).toLowerCase();
+  const name = (pt: string) =>
+    (rtpmap.get(pt) ?? (pt === '0' ? 'PCMU/8000' : pt === '8' ? 'PCMA/8000' : '')).toLowerCase();
   const voice =
     pts.find((pt) => name(pt).startsWith('pcmu')) ??
     pts.find((pt) => name(pt).startsWith('pcma')) ??
     pts.find((pt) => !name(pt).startsWith('telephone-event'))!;
-  const events = pts.find((pt) => name(pt).startsWith('telephone-event') && name(pt).endsWith('/8000'));
+  const events = pts.find(
+    (pt) => name(pt).startsWith('telephone-event') && name(pt).endsWith('/8000'),
+  );
   const chosen = events ? [voice, events] : [voice];
   const ip6 = address.includes(':');
   const lines = [
@@ -74,7 +77,9 @@ export function placeholderAnswer(offerTowardPlaceholder: string, address: strin
     `c=IN ${ip6 ? 'IP6' : 'IP4'} ${address}`,
     't=0 0',
     `m=audio 9 RTP/AVP ${chosen.join(' ')}`,
-    ...chosen.map((pt) => `a=rtpmap:${pt} ${rtpmap.get(pt) ?? (pt === '0' ? 'PCMU/8000' : 'PCMA/8000')}`),
+    ...chosen.map(
+      (pt) => `a=rtpmap:${pt} ${rtpmap.get(pt) ?? (pt === '0' ? 'PCMU/8000' : 'PCMA/8000')}`,
+    ),
     ...(events ? [`a=fmtp:${events} 0-16`] : []),
     'a=sendrecv',
   ];
@@ -84,8 +89,7 @@ export function placeholderAnswer(offerTowardPlaceholder: string, address: strin
 /** An answer to a hold offer (RFC 3264 §8.4): sendonly ↔ recvonly, inactive stays inactive. */
 export function answerDirection(offer: string, answer: string): string {
   const dir = /^a=(sendonly|recvonly|inactive|sendrecv)\s*$/m.exec(offer)?.[1] ?? 'sendrecv';
-  const mirrored =
-    dir === 'sendonly' ? 'recvonly' : dir === 'recvonly' ? 'sendonly' : dir;
+  const mirrored = dir === 'sendonly' ? 'recvonly' : dir === 'recvonly' ? 'sendonly' : dir;
   const stripped = answer.replace(/^a=(sendonly|recvonly|inactive|sendrecv)\r?\n/gm, '');
   return stripped.replace(/(^m=audio[^\r\n]*\r?\n)/m, `$1a=${mirrored}\r\n`);
 }
@@ -225,9 +229,13 @@ export function joinedPrompt(files: string[], cacheDir: string): string {
   const tmp = `${out}.${process.pid}.tmp.wav`;
   const args = files.flatMap((f) => ['-v', '1', f]);
   try {
-    execFileSync('sox', ['--combine', 'concatenate', ...args, '-r', '8000', '-c', '1', '-b', '16', tmp], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    execFileSync(
+      'sox',
+      ['--combine', 'concatenate', ...args, '-r', '8000', '-c', '1', '-b', '16', tmp],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
   } catch (err) {
     throw new Error(`sox could not join prompts ${files.join(', ')}: ${(err as Error).message}`);
   }

@@ -13,7 +13,8 @@ import type { CallMedia } from './media.js';
 // caller's handler only ever answers, and an agent's handler makes one offer
 // (the INVITE) and afterwards answers the agent's own re-INVITEs (hold).
 
-export type LegRole = { kind: 'caller'; media: CallMedia } | { kind: 'agent'; media: CallMedia; tag: string };
+export type LegRole =
+  { kind: 'caller'; media: CallMedia } | { kind: 'agent'; media: CallMedia; tag: string };
 
 const SDP = 'application/sdp';
 
@@ -33,7 +34,8 @@ class AnchoredSdh implements SessionDescriptionHandler {
       if (!offer) throw new Error('late offer from the caller is not supported');
       return { body: await role.media.answerCaller(offer), contentType: SDP };
     }
-    if (offer) return { body: await role.media.answerAgentOffer(role.tag, offer), contentType: SDP };
+    if (offer)
+      return { body: await role.media.answerAgentOffer(role.tag, offer), contentType: SDP };
     this.awaitingAnswer = true;
     return { body: await role.media.offerToward(role.tag), contentType: SDP };
   }

@@ -24,7 +24,9 @@ export const destinationSchema = z.union([
   z.strictObject({ ivr: name }),
   z.strictObject({ user: z.string().min(1) }),
   /** Any number or extension the gateway routes (a trunk number, a service). */
-  z.strictObject({ number: z.string().regex(/^\+?\d{2,15}$/, 'digits, optionally with a leading +') }),
+  z.strictObject({
+    number: z.string().regex(/^\+?\d{2,15}$/, 'digits, optionally with a leading +'),
+  }),
   z.strictObject({ hangup: z.literal(true) }),
 ]);
 export type Destination = z.infer<typeof destinationSchema>;
@@ -210,7 +212,8 @@ export function checkContactCenter(
   };
   const seen = new Set<string>();
   cc.ivrs.forEach((ivr, i) => {
-    if (seen.has(ivr.name)) addIssue(['contactCenter', 'ivrs', i, 'name'], `duplicate name "${ivr.name}"`);
+    if (seen.has(ivr.name))
+      addIssue(['contactCenter', 'ivrs', i, 'name'], `duplicate name "${ivr.name}"`);
     seen.add(ivr.name);
     claim(ivr.number, ['contactCenter', 'ivrs', i, 'number']);
     ivr.dids.forEach((d, j) => claim(d, ['contactCenter', 'ivrs', i, 'dids', j]));
@@ -220,18 +223,23 @@ export function checkContactCenter(
   });
   seen.clear();
   cc.queues.forEach((q, i) => {
-    if (seen.has(q.name)) addIssue(['contactCenter', 'queues', i, 'name'], `duplicate name "${q.name}"`);
+    if (seen.has(q.name))
+      addIssue(['contactCenter', 'queues', i, 'name'], `duplicate name "${q.name}"`);
     seen.add(q.name);
     claim(q.number, ['contactCenter', 'queues', i, 'number']);
     q.dids.forEach((d, j) => claim(d, ['contactCenter', 'queues', i, 'dids', j]));
     checkDest(q.overflow, ['contactCenter', 'queues', i, 'overflow']);
-    if (q.exitKey) checkDest(q.exitKey.destination, ['contactCenter', 'queues', i, 'exitKey', 'destination']);
+    if (q.exitKey)
+      checkDest(q.exitKey.destination, ['contactCenter', 'queues', i, 'exitKey', 'destination']);
     if ('queue' in q.overflow && q.overflow.queue === q.name)
       addIssue(['contactCenter', 'queues', i, 'overflow'], 'a queue cannot overflow into itself');
   });
   cc.agents.forEach((a, i) => {
     if (knownUsers.size > 0 && !knownUsers.has(a.username))
-      addIssue(['contactCenter', 'agents', i, 'username'], `no user "${a.username}" in users (or the demo users)`);
+      addIssue(
+        ['contactCenter', 'agents', i, 'username'],
+        `no user "${a.username}" in users (or the demo users)`,
+      );
     a.queues.forEach((q, j) => {
       if (!queues.has(q.name))
         addIssue(['contactCenter', 'agents', i, 'queues', j, 'name'], `no queue named "${q.name}"`);

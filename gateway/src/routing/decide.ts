@@ -51,6 +51,9 @@ export interface Decision {
   direction: 'local' | 'outbound' | 'inbound' | 'service' | 'agent-leg' | 'rejected';
 }
 
+/** The call-control tier's SIP user (its B2BUA answers requests for this user part only). */
+export const CALLCONTROL_USER = 'callcontrol';
+
 const reject = (code: number, reason: string) => ({ kind: 'reject' as const, code, reason });
 
 export class Router {
@@ -183,7 +186,8 @@ export class Router {
    */
   private fromCallControl(f: RequestFacts): Decision {
     const caller: Caller = { kind: 'callcontrol' };
-    if (f.method !== 'INVITE') return { caller, target: reject(405, 'Method Not Allowed'), direction: 'rejected' };
+    if (f.method !== 'INVITE')
+      return { caller, target: reject(405, 'Method Not Allowed'), direction: 'rejected' };
     if (this.directory.findUser(f.ruriUser)) {
       return { caller, target: { kind: 'local', username: f.ruriUser }, direction: 'agent-leg' };
     }
@@ -203,7 +207,8 @@ export class Router {
     const hostPort = `${this.cfg.listenAddress}:${cc.port}`;
     return {
       kind: 'callcontrol',
-      ruri: `sip:${dialled}@${hostPort};transport=tcp`,
+      // SIP.js answers only its own user part; the number dialled rides along as a URI parameter
+      ruri: `sip:${CALLCONTROL_USER}@${hostPort};transport=tcp;dialled=${dialled}`,
       du: `sip:${hostPort};transport=tcp`,
     };
   }
