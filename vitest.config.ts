@@ -1,7 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects so `npm test` can run them in order: unit tests are fast and
-// fake at most a boundary; integration and e2e start the real stack.
+// Projects run in groups, lowest `sequence.groupOrder` first, and the next group
+// starts only when the one before has finished (test/README.md "Order and
+// isolation"):
+//   0  unit tests (gateway, softphone, calltest): in parallel, no real stack
+//   1  integration (test/integration): real Kamailio/rtpengine/sipp, one file at a time
+//   2  calltest-stack (test/calltest): real stack, one file at a time
+//   3  e2e (test/e2e): real stack + Chromium, one file at a time
+// Vitest 3 shares one worker pool across projects and ignores a project's own
+// `fileParallelism`/`maxWorkers`; `poolOptions.forks.singleFork` is what a
+// project can set: all its files run one after the other in one worker. Every
+// real-stack file also has its own port block, so files never share a port even
+// if they do run at once. Keep group numbers single digits: Vitest sorts them
+// as strings.
+const GROUP = { unit: 0, integration: 1, calltestStack: 2, e2e: 3 } as const;
+const ONE_FILE_AT_A_TIME = { forks: { singleFork: true } };
+
 export default defineConfig({
   test: {
     projects: [
@@ -11,18 +25,41 @@ export default defineConfig({
           root: './gateway',
           include: ['src/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: GROUP.unit },
         },
       },
+      // group 0 by default (its own config sets no groupOrder)
       './softphone/vitest.config.ts',
+      {
+        test: {
+          name: 'calltest-unit',
+          root: '.',
+          include: ['calltest/src/**/*.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: GROUP.unit },
+        },
+      },
       {
         test: {
           name: 'integration',
           root: './test',
+          // callcontrol*.test.ts and contactcenter*.test.ts included (bases 18000-18750)
           include: ['integration/**/*.test.ts'],
           environment: 'node',
-          // One real stack per file on its own ports; files run one after the other
-          // so two Kamailio instances never compete for the 2 CI cores.
-          fileParallelism: false,
+          sequence: { groupOrder: GROUP.integration },
+          poolOptions: ONE_FILE_AT_A_TIME,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'calltest-stack',
+          root: './test',
+          include: ['calltest/**/*.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: GROUP.calltestStack },
+          poolOptions: ONE_FILE_AT_A_TIME,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -33,7 +70,8 @@ export default defineConfig({
           root: './test',
           include: ['e2e/**/*.test.ts'],
           environment: 'node',
-          fileParallelism: false,
+          sequence: { groupOrder: GROUP.e2e },
+          poolOptions: ONE_FILE_AT_A_TIME,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

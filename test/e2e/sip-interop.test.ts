@@ -7,7 +7,7 @@
 //    and, independently, the telephone-event packets on the wire (tshark).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { startE2eStack, E2E_PORTS, type E2eStack } from './harness/stack.js';
+import { startE2eStack, e2ePortsFor, type E2eStack } from './harness/stack.js';
 import {
   answer,
   byId,
@@ -18,12 +18,14 @@ import {
   loginDemo,
   packetGrowth,
   report,
-  sleep,
+  until,
   waitCallState,
+  waitLinesReleased,
+  waitNoLiveCall,
   type Phone,
 } from './harness/softphone.js';
 import { Baresip } from './harness/baresip.js';
-import { analyse, readWav } from './harness/audio.js';
+import { analyse, readWav, wavState } from './harness/audio.js';
 import { Capture } from './harness/capture.js';
 import { clearFailureShots, ensureSoftphoneBuilt, failureShot } from './harness/artifacts.js';
 
@@ -36,10 +38,12 @@ const MIN_LEVEL = 0.003;
 const FLOWING = 20;
 const BROWSER_HZ = 1000;
 const BARESIP_HZ = 800;
+/** This file's port block (E2E_BLOCKS): the stack and baresip. */
+const PORTS = e2ePortsFor('sip-interop');
 const BS = {
-  sip: E2E_PORTS.endpoints + 10, // 20510
-  ctrl: E2E_PORTS.endpoints + 20, // 20520
-  rtp: E2E_PORTS.endpoints + 30, // 20530-20539
+  sip: PORTS.endpoints + 10,
+  ctrl: PORTS.endpoints + 20,
+  rtp: PORTS.endpoints + 30, // 10 ports
 };
 
 let stack: E2eStack;
@@ -50,7 +54,7 @@ describe('browser ↔ plain SIP through the gateway', () => {
   beforeAll(async () => {
     ensureSoftphoneBuilt();
     clearFailureShots('sip-interop');
-    stack = await startE2eStack('sip');
+    stack = await startE2eStack('sip-interop');
     phone = await launchPhone('1001', BROWSER_HZ, stack.baseUrl);
     await loginDemo(phone, '1001');
     baresip = new Baresip({
@@ -81,7 +85,8 @@ describe('browser ↔ plain SIP through the gateway', () => {
     }
     await hangup(phone.page).catch(() => undefined);
     await baresip.command('hangup').catch(() => undefined);
-    await sleep(300);
+    await waitNoLiveCall(phone.page).catch(() => undefined);
+    await waitLinesReleased(phone.page);
   });
 
   it('echo service 9196: the browser hears its own tone back (3 calls)', async () => {
@@ -133,19 +138,31 @@ describe('browser ↔ plain SIP through the gateway', () => {
         `call ${i}: browser hears ${JSON.stringify(heard)}`,
       ).toBeLessThanOrEqual(TOL);
       expect(heard.level).toBeGreaterThan(MIN_LEVEL);
-      await sleep(2000); // let baresip record a couple of seconds of the browser
+      // baresip records what it receives (…-dec.wav) while the call is up: wait
+      // for 2 s of it, then hang up and wait for sndfile to close the file
+      const newDec = () =>
+        baresip.recordings().find((f) => !before.includes(f.file) && f.file.endsWith('-dec.wav'));
+      const dec = await until(
+        'baresip to record 2 s of the browser',
+        async () => {
+          const f = newDec();
+          return f && wavState(f.file).seconds >= 2 ? f : undefined;
+        },
+        10_000,
+        100,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; recordings ${JSON.stringify(baresip.recordings())}`);
+      });
       await hangup(phone.page);
       await baresip.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 10_000, since);
-      await sleep(300);
+      await until(
+        'sndfile to close the recording',
+        async () => wavState(dec.file).closed,
+        5000,
+        50,
+      );
 
-      const dec = baresip
-        .recordings()
-        .find((f) => !before.includes(f.file) && f.file.endsWith('-dec.wav'));
-      expect(
-        dec,
-        `baresip wrote no decode recording: ${JSON.stringify(baresip.recordings())}`,
-      ).toBeDefined();
-      const got = analyse(readWav(dec!.file), 0.5);
+      const got = analyse(readWav(dec.file), 0.5);
       expect(got.seconds, `baresip recording too short: ${JSON.stringify(got)}`).toBeGreaterThan(1);
       expect(
         Math.abs(got.hz - BROWSER_HZ),
@@ -172,17 +189,36 @@ describe('browser ↔ plain SIP through the gateway', () => {
       const acc = await baresip.command('accept');
       expect(acc.ok, `baresip accept: ${acc.data}`).toBe(true);
       await waitCallState(phone.page, 'established', 15_000);
-      await sleep(500);
-      for (const d of ['5', '#', '1']) {
+      // media is up toward baresip before the first digit (its jitter buffer
+      // would otherwise swallow an event that arrives with the first packets)
+      await baresip.waitEvent(
+        (e) => e.type === 'CALL_ESTABLISHED',
+        'CALL_ESTABLISHED',
+        10_000,
+        since,
+      );
+      const outSince = baresip.output.length;
+      const dtmfSeen = () => {
+        const events = baresip.events
+          .slice(since)
+          .filter((e) => e.type === 'CALL_DTMF_START')
+          .map((e) => String(e.param ?? ''));
+        const consoleDigits = [
+          ...baresip.output.slice(outSince).matchAll(/received DTMF: '(.)'/g),
+        ].map((m) => m[1] ?? '');
+        return { events, consoleDigits, n: Math.max(events.length, consoleDigits.length) };
+      };
+      // one digit at a time: press, then wait until baresip has it (a press
+      // while a tone still plays would replace the browser's tone buffer)
+      for (const [i, d] of ['5', '#', '1'].entries()) {
         await byId(phone.page, `dtmf-${d}`).click();
-        await sleep(400);
+        await until(`baresip to receive DTMF '${d}'`, async () => dtmfSeen().n > i, 5000, 50).catch(
+          (err: Error) => {
+            throw new Error(`${err.message}: ${JSON.stringify(dtmfSeen())}`);
+          },
+        );
       }
-      await sleep(800);
-      const got = baresip.events
-        .slice(since)
-        .filter((e) => e.type === 'CALL_DTMF_START')
-        .map((e) => String(e.param ?? ''));
-      const fromConsole = [...baresip.output.matchAll(/received DTMF: '(.)'/g)].map((m) => m[1]);
+      const { events: got, consoleDigits: fromConsole } = dtmfSeen();
       await hangup(phone.page);
       await capture.stop();
       // RFC 4733 event ids: 0-9 digits, 10 '*', 11 '#'

@@ -11,7 +11,15 @@ import {
   udpUser,
   type DemoUser,
 } from './harness/phones.js';
-import { SipUA, hdr, plainSdp } from './harness/sipua.js';
+import {
+  SipUA,
+  cseqOf,
+  hdr,
+  plainSdp,
+  type IncomingRequest,
+  type SipMessage,
+} from './harness/sipua.js';
+import { waitForRecord } from './harness/wait.js';
 
 // Calls between plain SIP phones (sipp) through the real Kamailio, rtpengine
 // and decision service: media anchoring, CANCEL, BYE from either side,
@@ -277,17 +285,87 @@ describe('requests that do not become calls', () => {
   });
 });
 
-describe('after all calls', () => {
-  it('recorded answered calls as ended and the cancelled one as failed with 487', async () => {
-    // Events are fire-and-forget from Kamailio's event workers: give them a moment.
-    await new Promise((r) => setTimeout(r, 500));
-    const records = stack.gw.records.recent(50);
-    expect(records.filter((r) => r.status === 'ended').length).toBeGreaterThanOrEqual(6);
-    const cancelled = records.find((r) => r.status === 'failed');
-    expect(cancelled?.code).toBe(487);
-    expect(records.some((r) => r.direction === 'service' && r.toUser === '9196')).toBe(true);
-  });
+describe('call records', () => {
+  it('records its own answered call as ended and its own cancelled call as failed with 487', async () => {
+    // Self-contained: two calls made here, found by their Call-IDs.
+    const ua = await udpUser(stack, '1004', 8);
+    const callee = await udpUser(stack, '1003', 9);
+    try {
+      expect((await callee.register()).final.status).toBe(200);
+      // the callee rings and never answers; a CANCEL ends the INVITE with 487
+      let ringing: IncomingRequest | undefined;
+      callee.onRequest((req) => {
+        if (req.msg.method === 'INVITE') {
+          ringing = req;
+          req.reply(180, 'Ringing');
+        } else if (req.msg.method === 'CANCEL') {
+          req.reply(200, 'OK');
+          ringing?.reply(487, 'Request Terminated');
+        } else if (req.msg.method !== 'ACK') {
+          req.reply(200, 'OK');
+        }
+      });
 
+      const answered = await ua.request('INVITE', {
+        uri: `sip:${stack.cfg.services.echoExtension}@localhost`,
+        body: plainSdp(stack.ports.clientMedia(8)),
+      });
+      expect(answered.final.status).toBe(200);
+      expect((await ua.inDialog(answered.dialog!, 'BYE')).status).toBe(200);
+
+      const cancelledId = `cdr-cancel-${Date.now()}@test`;
+      const fromTag = 'cdrcancel';
+      let cancelling: Promise<SipMessage> | undefined;
+      const cancelled = await ua.request('INVITE', {
+        uri: 'sip:1003@localhost',
+        callId: cancelledId,
+        fromTag,
+        body: plainSdp(stack.ports.clientMedia(8)),
+        onProvisional: (m, branch) => {
+          if (m.status !== 180 || cancelling) return;
+          cancelling = ua.cancel({
+            uri: 'sip:1003@localhost',
+            branch,
+            callId: cancelledId,
+            from: '<sip:1004@localhost>',
+            fromTag,
+            to: '<sip:1003@localhost>',
+            cseq: cseqOf(m).seq,
+          });
+        },
+      });
+      expect(cancelling, 'the callee rang (180), so the call was cancelled').toBeDefined();
+      expect((await cancelling!).status).toBe(200);
+      expect(cancelled.final.status).toBe(487);
+
+      const ended = await waitForRecord(
+        stack,
+        `answered call ${answered.dialog!.callId} ended`,
+        (r) => r.callId === answered.dialog!.callId && r.status === 'ended',
+      );
+      expect(ended).toMatchObject({
+        fromUser: '1004',
+        toUser: stack.cfg.services.echoExtension,
+        direction: 'service',
+        code: 200,
+      });
+      expect(ended.answeredAt && ended.endedAt).toBeTruthy();
+      const failed = await waitForRecord(
+        stack,
+        `cancelled call ${cancelledId} failed`,
+        (r) => r.callId === cancelledId && r.status === 'failed',
+      );
+      expect(failed).toMatchObject({ fromUser: '1004', toUser: '1003', code: 487 });
+      expect(failed.answeredAt).toBeNull();
+      expect(await noMediaSessions(stack)).toBe(0);
+      expect((await callee.register({ expires: 0 })).final.status).toBe(200);
+    } finally {
+      await Promise.allSettled([ua.close(), callee.close()]);
+    }
+  });
+});
+
+describe('after all calls', () => {
   it('leaves no session in rtpengine and no dialog in Kamailio', async () => {
     expect(await noMediaSessions(stack)).toBe(0);
     const out = execFileSync(

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness/stack.js';
 import { noMediaSessions, udpUser } from './harness/phones.js';
 import { SipUA, hdr, plainSdp } from './harness/sipua.js';
+import { waitForRecord } from './harness/wait.js';
 
 // rtpengine that stops answering (hung, not crashed: the supervisor sees
 // nothing to restart) must cost the caller a prompt SIP error, never a call
@@ -51,9 +52,9 @@ describe('rtpengine not answering', () => {
       // offer timeout 1 s x (1 + 2 retries), plus the request's own handling
       expect(r.elapsedMs).toBeLessThan(8000);
       // the call record is closed, not left "started" (no dialog reports a call never forwarded)
-      await new Promise((res) => setTimeout(res, 300));
+      const callId = hdr(r.final, 'call-id');
       expect(
-        stack.gw.records.recent(5).find((c) => c.callId === hdr(r.final, 'call-id')),
+        await waitForRecord(stack, `${callId} closed`, (c) => c.callId === callId && !!c.endedAt),
       ).toMatchObject({
         status: 'failed',
         code: 500,

@@ -12,6 +12,7 @@ import {
   type SippProcess,
 } from './harness/sipp.js';
 import { DEMO, artifacts, noMediaSessions, sippPhone } from './harness/phones.js';
+import { waitForRecord } from './harness/wait.js';
 import { SipUA, hdr, parseSip, plainSdp, udpTransport, verifyDigest } from './harness/sipua.js';
 
 // SIP trunks with sipp playing the carriers, each on its own loopback address
@@ -243,10 +244,11 @@ describe('inbound from a trunk', () => {
     const answered = await phone.done;
     expect(answered.code, explain(answered)).toBe(0);
     expect(await noMediaSessions(stack)).toBe(0);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(
-      stack.gw.records.recent(10).some((r) => r.direction === 'inbound' && r.toUser === '1001'),
-    ).toBe(true);
+    await waitForRecord(
+      stack,
+      'inbound call to 1001',
+      (r) => r.direction === 'inbound' && r.toUser === '1001',
+    );
   });
 
   it('refuses a carrier call to a number that is not our DID (404)', async () => {

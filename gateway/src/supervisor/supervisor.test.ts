@@ -10,6 +10,14 @@ import type { ProcessSpec, RuntimeDirs } from './types.js';
 // Real child processes (node one-liners listening on a TCP port) stand in for
 // Kamailio here: what is under test is the supervision, not the daemon.
 
+/**
+ * This file's ports: 26100-26109, in the unit tests' block (26000-26999, see
+ * test/README.md "Port blocks"), apart from every block a real stack uses
+ * (integration 15000-19999, e2e 20000-24999, gateway bench 25000+), which may
+ * run at the same time on a machine with more cores.
+ */
+const PORT = (i: number) => 26100 + i;
+
 const log = pino({ level: 'silent' });
 let supervisor: Supervisor | undefined;
 afterEach(async () => supervisor?.stop());
@@ -35,7 +43,7 @@ describe('supervisor', () => {
   it('starts in dependency order and reports ready', async () => {
     const order: string[] = [];
     supervisor = new Supervisor(
-      [listener('kamailio', 17101, { after: ['rtpengine'] }), listener('rtpengine', 17102)],
+      [listener('kamailio', PORT(1), { after: ['rtpengine'] }), listener('rtpengine', PORT(2))],
       dirs(),
       log,
     );
@@ -46,7 +54,7 @@ describe('supervisor', () => {
   });
 
   it('restarts a crashed component and counts the restart', async () => {
-    supervisor = new Supervisor([listener('rtpengine', 17103)], dirs(), log);
+    supervisor = new Supervisor([listener('rtpengine', PORT(3))], dirs(), log);
     await supervisor.start();
     const firstPid = supervisor.status()[0]?.pid;
     const back = new Promise<void>((resolve) =>
@@ -63,11 +71,11 @@ describe('supervisor', () => {
   it('kills the whole process group, so a forked worker cannot keep the port', async () => {
     // Like Kamailio: the main process forks a worker that holds the listening socket.
     const forking: ProcessSpec = {
-      ...listener('kamailio', 17106),
+      ...listener('kamailio', PORT(6)),
       command: 'sh',
       args: [
         '-c',
-        `node -e "require('net').createServer(s=>s.end()).listen(17106, '127.0.0.1')" & wait`,
+        `node -e "require('net').createServer(s=>s.end()).listen(${PORT(6)}, '127.0.0.1')" & wait`,
       ],
     };
     supervisor = new Supervisor([forking], dirs(), log);
@@ -81,12 +89,18 @@ describe('supervisor', () => {
     await supervisor.stop();
     // After stop nothing listens any more: the worker went with its group.
     const { portFree } = await import('./supervisor.js');
-    expect(await portFree('tcp', '127.0.0.1', 17106)).toBe(true);
+    expect(await portFree('tcp', '127.0.0.1', PORT(6))).toBe(true);
   });
 
   it('a missing binary is one line naming it and its Debian package', async () => {
     supervisor = new Supervisor(
-      [{ ...listener('kamailio', 17104), command: 'kamailio-not-here', debianPackage: 'kamailio' }],
+      [
+        {
+          ...listener('kamailio', PORT(4)),
+          command: 'kamailio-not-here',
+          debianPackage: 'kamailio',
+        },
+      ],
       dirs(),
       log,
     );
@@ -96,14 +110,14 @@ describe('supervisor', () => {
   });
 
   it('a port already in use is one line naming the port', async () => {
-    const squatter = createServer().listen(17105, '127.0.0.1');
+    const squatter = createServer().listen(PORT(5), '127.0.0.1');
     await new Promise((r) => squatter.once('listening', r));
-    supervisor = new Supervisor([listener('kamailio', 17105)], dirs(), log);
+    supervisor = new Supervisor([listener('kamailio', PORT(5))], dirs(), log);
     try {
       const err = await supervisor.start().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StartupError);
       expect((err as Error).message).toMatch(
-        /kamailio: TCP port 127\.0\.0\.1:17105 is already in use/,
+        new RegExp(`kamailio: TCP port 127\\.0\\.0\\.1:${PORT(5)} is already in use`),
       );
     } finally {
       squatter.close();

@@ -44,6 +44,41 @@ export function readWav(file: string): Wav {
   throw new Error(`${file}: no data chunk`);
 }
 
+export interface WavState {
+  /** Seconds of audio written so far (from the file's size). */
+  seconds: number;
+  /**
+   * The writer closed the file: the RIFF and data sizes in the header match
+   * the file (libsndfile fills them in only when it closes the file).
+   */
+  closed: boolean;
+}
+
+/** How far a WAV that may still be being written has got (16-bit PCM). */
+export function wavState(file: string): WavState {
+  const b = readFileSync(file);
+  if (b.length < 12 || b.toString('ascii', 0, 4) !== 'RIFF') return { seconds: 0, closed: false };
+  let off = 12;
+  let rate = 0;
+  let channels = 0;
+  while (off + 8 <= b.length) {
+    const id = b.toString('ascii', off, off + 4);
+    const size = b.readUInt32LE(off + 4);
+    const body = off + 8;
+    if (id === 'fmt ' && body + 8 <= b.length) {
+      channels = b.readUInt16LE(body + 2);
+      rate = b.readUInt32LE(body + 4);
+    } else if (id === 'data') {
+      const have = b.length - body;
+      const seconds = rate && channels ? have / (2 * channels * rate) : 0;
+      const closed = size > 0 && size === have && b.readUInt32LE(4) === b.length - 8;
+      return { seconds, closed };
+    }
+    off = body + size + (size % 2);
+  }
+  return { seconds: 0, closed: false };
+}
+
 function fft(re: Float64Array, im: Float64Array): void {
   const n = re.length;
   for (let i = 1, j = 0; i < n; i++) {

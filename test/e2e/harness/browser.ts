@@ -1,6 +1,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,26 +12,38 @@ import { join } from 'node:path';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** A 16-bit mono 48 kHz sine WAV (24-bit is silently rejected by Chromium). */
+/**
+ * A 16-bit mono 48 kHz sine WAV (24-bit is silently rejected by Chromium), in a
+ * folder shared by every test file. Test files may run at once: sox writes a
+ * file of this process's own and renames it into place (atomic), so a reader
+ * never sees a half-written tone.
+ */
 export function toneWav(frequencyHz: number, seconds = 60): string {
   const dir = join(tmpdir(), 'e2e-tones');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `tone-${frequencyHz}.wav`);
+  const file = join(dir, `tone-${frequencyHz}-${seconds}s.wav`);
   if (!existsSync(file)) {
-    execFileSync('sox', [
-      '-n',
-      '-r',
-      '48000',
-      '-b',
-      '16',
-      '-c',
-      '1',
-      file,
-      'synth',
-      String(seconds),
-      'sine',
-      String(frequencyHz),
-    ]);
+    const part = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.part.wav`;
+    try {
+      execFileSync('sox', [
+        '-V1',
+        '-n',
+        '-r',
+        '48000',
+        '-b',
+        '16',
+        '-c',
+        '1',
+        part,
+        'synth',
+        String(seconds),
+        'sine',
+        String(frequencyHz),
+      ]);
+      renameSync(part, file);
+    } finally {
+      rmSync(part, { force: true });
+    }
   }
   return file;
 }

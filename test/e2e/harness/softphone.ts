@@ -269,6 +269,21 @@ export async function packetGrowth(
 }
 
 /**
+ * No call up any more on this page: every line is idle or ended (a call ended
+ * by the far end or by hangup() settles here; bounded).
+ */
+export async function waitNoLiveCall(page: Page, timeoutMs = 10_000): Promise<void> {
+  await page.waitForFunction(
+    () =>
+      !document.querySelector(
+        '[data-testid^="line-"]:not([data-state="idle"]):not([data-state="ended"])',
+      ),
+    null,
+    { timeout: timeoutMs },
+  );
+}
+
+/**
  * Ended calls stay on their line for a moment (softphone ENDED_LINGER_MS); wait
  * until none is left so the next call's line-* selectors find only that call.
  */

@@ -6,32 +6,68 @@ import { parseConfig } from '../../../gateway/src/config/load.js';
 import { createLogger } from '../../../gateway/src/log.js';
 
 // One real gateway stack (rtpengine, Kamailio, coturn, echo/tone services,
-// HTTPS + WSS) for one e2e test file, on the e2e port block (20000-24999):
-// never the dev stack's defaults, the integration tests' 15000-19999 or the
-// gateway benchmark's 25000+.
+// HTTPS + WSS) for one e2e test file, on that file's own port block: e2e files
+// never share a port, even when Vitest runs them at the same time. Never the
+// dev stack's defaults, the integration tests' 15000-19999 or the gateway
+// benchmark's 25000+.
 
-export const E2E_PORTS = {
-  http: 20443,
-  sip: 20060,
-  ws: 20066,
-  decision: 20081,
-  events: 20082,
-  ng: 20223,
-  rtpMin: 21000,
-  rtpMax: 21999,
-  turn: 20478,
-  relayMin: 22000,
-  relayMax: 22099,
-  echo: 20090,
-  tone: 20092,
-  mediaBase: 20300,
-  callControl: 20070,
-  /** First port for baresip / sipp endpoints the tests start themselves. */
-  endpoints: 20500,
-} as const;
+/** Port layout of e2e block `n`: 500 ports from 20000 + 500*n (n = 0..5, so 20000-22999). */
+export function e2ePorts(n: number) {
+  if (!Number.isInteger(n) || n < 0 || n > 5) {
+    throw new Error(`e2e port block ${n} does not exist (0..5: 20000 + 500*n)`);
+  }
+  const B = 20000 + 500 * n;
+  return {
+    http: B,
+    sip: B + 1,
+    ws: B + 2,
+    decision: B + 3,
+    events: B + 4,
+    ng: B + 5,
+    turn: B + 6,
+    callControl: B + 7,
+    echo: B + 8,
+    tone: B + 10,
+    /** The echo/tone services' media: B+20 (echo), B+30.. (tone). */
+    mediaBase: B + 20,
+    /** First port for baresip / sipp endpoints the tests start themselves (B+100..B+199). */
+    endpoints: B + 100,
+    rtpMin: B + 200,
+    rtpMax: B + 399,
+    relayMin: B + 400,
+    relayMax: B + 499,
+  };
+}
 
-/** The softphone benchmark's block (also 20000-24999, apart from the e2e tests so both can run at once). */
-export const BENCH_PORTS: { [K in keyof typeof E2E_PORTS]: number } = {
+export type E2ePorts = ReturnType<typeof e2ePorts>;
+
+/**
+ * Which block each e2e file owns (one file, one block). A new e2e file adds
+ * itself here with a free block and calls `startE2eStack('<its name>')`.
+ */
+export const E2E_BLOCKS = {
+  'browser-calls': 0,
+  'sip-interop': 1,
+  resilience: 2,
+  'agent-desktop': 3,
+  // 4, 5: free
+} as const satisfies Record<string, number>;
+
+export type E2eFile = keyof typeof E2E_BLOCKS;
+
+/** The ports of a registered e2e file. */
+export function e2ePortsFor(file: E2eFile): E2ePorts {
+  const n = (E2E_BLOCKS as Record<string, number>)[file];
+  if (n === undefined) {
+    throw new Error(
+      `e2e file "${file}" has no port block: add it to E2E_BLOCKS in test/e2e/harness/stack.ts`,
+    );
+  }
+  return e2ePorts(n);
+}
+
+/** The softphone benchmark's block (23000-24999, apart from the e2e files so both can run at once). */
+export const BENCH_PORTS: E2ePorts = {
   http: 24443,
   sip: 24060,
   ws: 24066,
@@ -52,6 +88,8 @@ export const BENCH_PORTS: { [K in keyof typeof E2E_PORTS]: number } = {
 
 export interface E2eStack {
   gateway: Gateway;
+  /** This stack's ports (its file's block). */
+  ports: E2ePorts;
   baseUrl: string;
   sipAddress: string;
   dataDir: string;
@@ -60,10 +98,23 @@ export interface E2eStack {
   stop(): Promise<void>;
 }
 
+/**
+ * `name` is the test file's name in E2E_BLOCKS (its ports); anything else (the
+ * benchmark) passes its own ports.
+ */
+export async function startE2eStack(
+  name: E2eFile,
+  overrides?: Record<string, unknown>,
+): Promise<E2eStack>;
+export async function startE2eStack(
+  name: string,
+  overrides: Record<string, unknown>,
+  P: E2ePorts,
+): Promise<E2eStack>;
 export async function startE2eStack(
   name: string,
   overrides: Record<string, unknown> = {},
-  P: { [K in keyof typeof E2E_PORTS]: number } = E2E_PORTS,
+  P: E2ePorts = e2ePortsFor(name as E2eFile),
 ): Promise<E2eStack> {
   const dataDir = mkdtempSync(join(tmpdir(), `e2e-${name}-`));
   const cfg = parseConfig({
@@ -87,6 +138,7 @@ export async function startE2eStack(
   const logs = (lines = 60) => tailLogs(join(dataDir, 'log'), lines);
   return {
     gateway,
+    ports: P,
     baseUrl: `https://127.0.0.1:${P.http}`,
     sipAddress: `127.0.0.1:${P.sip}`,
     dataDir,
