@@ -10,6 +10,7 @@ import { Router } from './routing/decide.js';
 import { CallRecords } from './records/callRecords.js';
 import { createDecisionServer } from './kamailio/decisions.js';
 import { KamailioEvents } from './kamailio/events.js';
+import { Registrations } from './kamailio/registrations.js';
 import { renderKamailio } from './kamailio/render.js';
 import { renderRtpengine } from './rtpengine/render.js';
 import { RtpengineControl } from './rtpengine/client.js';
@@ -35,6 +36,8 @@ export interface Gateway {
   records: CallRecords;
   supervisor: Supervisor;
   rtpengine: RtpengineControl;
+  /** Who is registered, from Kamailio's registration events. */
+  registrations: Registrations;
   /** The call-control tier (B2BUA for IVRs and queues); absent when contactCenter.enabled is false. */
   callControl?: B2bua;
   http: FastifyInstance;
@@ -101,7 +104,9 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       })
     : undefined;
 
+  const registrations = new Registrations();
   const events = new KamailioEvents(cfg.decision.eventsPort, {
+    onRegistration: (e) => registrations.apply(e),
     records,
     metrics,
     log,
@@ -172,6 +177,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     records,
     supervisor,
     rtpengine,
+    registrations,
     callControl,
     http,
     decision,
@@ -181,6 +187,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       stopped = true;
       await http.close();
       await callControl?.stop();
+      registrations.stop();
       events.stop();
       await supervisor.stop();
       await decision?.close();

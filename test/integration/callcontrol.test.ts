@@ -153,6 +153,26 @@ describe('rtpengine media model (one rtpengine call per caller, agent re-offered
   });
 });
 
+describe('registrations reach the service', () => {
+  it('REGISTER and un-REGISTER of an agent change what the service knows, at once', async () => {
+    const ua = await udpUser(stack, '1004', 14);
+    cleanups.push(() => ua.close());
+    expect(stack.gw.registrations.isRegistered('1004')).toBe(false);
+    expect((await ua.register({ expires: 300 })).final.status).toBe(200);
+    await until(
+      '1004 registered in the service',
+      () => stack.gw.registrations.isRegistered('1004'),
+      3000,
+    );
+    expect((await ua.register({ expires: 0 })).final.status).toBe(200);
+    await until(
+      '1004 gone in the service',
+      () => !stack.gw.registrations.isRegistered('1004'),
+      3000,
+    );
+  });
+});
+
 describe('B2BUA through Kamailio', () => {
   it('answers a carrier call to the DID, plays music, takes RFC 4733 and INFO digits, bridges an agent, and both hang-ups clean up', async () => {
     const callerRtp = await RtpEndpoint.open(ports.clientMedia(2), 1000);

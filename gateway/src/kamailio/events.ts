@@ -20,6 +20,19 @@ const callEvent = z.object({
   reason: z.string().optional(),
 });
 
+/**
+ * A user's registrations changed: how many contacts remain and the latest
+ * expiry among them (unix seconds). `ws-closed`: a WebSocket that carried one
+ * of the user's contacts closed (that contact is unreachable until it registers again).
+ */
+const registrationEvent = z.object({
+  event: z.enum(['registration', 'ws-closed']),
+  user: z.string().min(1),
+  contacts: z.number().int().min(0).default(0),
+  expires: z.number().int().min(0).default(0),
+});
+export type RegistrationEvent = z.infer<typeof registrationEvent>;
+
 /** Splits complete netstrings off the front of `buf`; `rest` is an incomplete tail to keep. */
 export function takeNetstrings(buf: Buffer): { messages: string[]; rest: Buffer } {
   const messages: string[] = [];
@@ -64,6 +77,8 @@ export class KamailioEvents {
       log: Logger;
       /** After a `failed` event: the call is over, whatever media it still holds can go. */
       onCallFailed?: (callId: string) => void;
+      /** A user's registrations changed (the contact center follows its agents'). */
+      onRegistration?: (e: RegistrationEvent) => void;
     },
   ) {}
 
@@ -137,7 +152,12 @@ export class KamailioEvents {
     const { records, metrics, log } = this.deps;
     let e: z.infer<typeof callEvent>;
     try {
-      e = callEvent.parse(JSON.parse(text));
+      const raw = JSON.parse(text) as { event?: unknown };
+      if (raw.event === 'registration' || raw.event === 'ws-closed') {
+        this.deps.onRegistration?.(registrationEvent.parse(raw));
+        return;
+      }
+      e = callEvent.parse(raw);
     } catch (err) {
       log.error({ err }, 'call event from Kamailio not understood');
       return;
