@@ -218,6 +218,11 @@ export class ContactCenter {
 
   // ------------------------------------------------------------------ agents
 
+  /** The user's HA1 for the agent sign-in (the registrar's secret; never the password). */
+  ha1Of(username: string): string | undefined {
+    return this.o.directory.findUser(username)?.ha1;
+  }
+
   isAgent(username: string): boolean {
     return this.agents.isAgent(username) && this.agents.get(username) !== undefined;
   }
@@ -395,20 +400,19 @@ export class ContactCenter {
     return this.agents
       .all()
       .filter((a) => this.agents.isAgent(a.username))
+      .sort((x, y) => x.username.localeCompare(y.username))
       .map((a) => ({
         username: a.username,
         displayName: this.o.directory.findUser(a.username)?.displayName ?? '',
         state: a.state,
         reason: a.reason,
         since: iso(a.since),
-        queues: this.agents
-          .members({ username: a.username })
-          .map((m) => ({
-            name: m.queue,
-            penalty: m.penalty,
-            loggedIn: m.loggedIn,
-            source: m.source,
-          })),
+        queues: this.agents.members({ username: a.username }).map((m) => ({
+          name: m.queue,
+          penalty: m.penalty,
+          loggedIn: m.loggedIn,
+          source: m.source,
+        })),
       }));
   }
 

@@ -37,6 +37,8 @@ export interface HttpDeps {
   health: () => Promise<Record<string, unknown>>;
   /** Refreshes gauges gathered from other processes before a scrape. */
   beforeScrape?: () => Promise<void>;
+  /** Mounts the contact center's agent and admin API (contactcenter/api.ts registerAgentApi). */
+  mountContactCenter?: (app: FastifyInstance) => void;
 }
 
 /** TURN credentials handed to a browser live this long. */
@@ -128,6 +130,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
       dids: deps.directory.listDids(),
     }));
   });
+
+  deps.mountContactCenter?.(app);
 
   app.get('/healthz', async (_req, reply) => {
     const components = deps.supervisor.status();

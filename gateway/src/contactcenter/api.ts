@@ -1,0 +1,212 @@
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { ContactCenter } from './contactCenter.js';
+import { DigestAuth, safeEqual, Tokens } from './auth.js';
+import { AgentActionError, type AgentView } from './types.js';
+
+// The agent API of API.md, and the admin API that makes users agents.
+
+export interface AgentApiOptions {
+  /** HMAC key of the agent tokens (the lead passes persistentSecret(...)). */
+  tokenSecret: string;
+  /** Bearer token of /api/admin/*; without it the admin routes are not mounted. */
+  adminToken?: string;
+  tokenTtlSec?: number;
+  nonceTtlSec?: number;
+  /** SSE comment ping, so proxies and the browser keep the stream open. */
+  pingSec?: number;
+}
+
+const stateBody = z.object({
+  state: z.enum(['available', 'not-ready', 'offline']),
+  reason: z.string().min(1).nullish(),
+});
+const queuesBody = z.object({ queue: z.string().min(1).optional(), loggedIn: z.boolean() });
+const wrapUpBody = z.object({
+  callId: z.string().min(1),
+  disposition: z.string().min(1),
+  notes: z.string().max(4000).optional(),
+});
+const adminAgentBody = z.strictObject({
+  username: z.string().min(1),
+  queues: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        penalty: z.number().int().min(0).max(9).default(0),
+      }),
+    )
+    .min(1),
+});
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? {});
+  if (r.success) return r.data;
+  throw new AgentActionError(
+    400,
+    r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+  );
+}
+
+/** Mount the agent API (and the admin API when `adminToken` is given) on the HTTPS app. */
+export function registerAgentApi(
+  app: FastifyInstance,
+  cc: ContactCenter,
+  opts: AgentApiOptions,
+): void {
+  const digest = new DigestAuth(cc.realm, opts.nonceTtlSec);
+  const tokens = new Tokens(opts.tokenSecret, opts.tokenTtlSec);
+  const streams = new Set<PassThrough>();
+  const pingMs = (opts.pingSec ?? 15) * 1000;
+
+  const fail = (reply: FastifyReply, err: unknown) => {
+    if (err instanceof AgentActionError) return reply.code(err.code).send({ error: err.message });
+    throw err;
+  };
+
+  /** The signed-in agent, from the Bearer token (or ?token= for EventSource). */
+  const agentOf = (req: FastifyRequest, allowQuery = false): string => {
+    const header = req.headers.authorization;
+    let token = header?.match(/^Bearer\s+(.+)$/i)?.[1];
+    if (!token && allowQuery) token = (req.query as { token?: string }).token;
+    const username = token ? tokens.verify(token) : null;
+    if (!username) throw new Unauthorized();
+    if (!cc.isAgent(username))
+      throw new AgentActionError(403, `${username} is not an agent of any queue`);
+    return username;
+  };
+
+  const guarded =
+    (
+      fn: (req: FastifyRequest, reply: FastifyReply, username: string) => unknown,
+      allowQuery = false,
+    ) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        return await fn(req, reply, agentOf(req, allowQuery));
+      } catch (err) {
+        if (err instanceof Unauthorized)
+          return reply
+            .code(401)
+            .header('WWW-Authenticate', 'Bearer')
+            .send({ error: 'token missing or expired: sign in again' });
+        return fail(reply, err);
+      }
+    };
+
+  app.post('/api/agent/login', async (req, reply) => {
+    const header = req.headers.authorization;
+    if (!header || !/^Digest\s/i.test(header))
+      return reply
+        .code(401)
+        .header('WWW-Authenticate', digest.challenge())
+        .send({ error: 'sign in with your SIP username and password (HTTP Digest)' });
+    const path = req.url.split('?')[0]!;
+    const r = digest.verify(req.method, path, header, (u) => cc.ha1Of(u));
+    if (!r.ok) {
+      if (r.status === 401)
+        return reply
+          .code(401)
+          .header('WWW-Authenticate', digest.challenge(r.stale))
+          .send({ error: r.error });
+      return reply.code(403).send({ error: r.error });
+    }
+    if (!cc.isAgent(r.username))
+      return reply.code(403).send({ error: `${r.username} is not an agent of any queue` });
+    return { ...tokens.issue(r.username), username: r.username, roles: ['agent'] };
+  });
+
+  app.post(
+    '/api/agent/token',
+    guarded((_req, _reply, username) => ({
+      ...tokens.issue(username),
+      username,
+      roles: ['agent'],
+    })),
+  );
+
+  app.get(
+    '/api/agent/view',
+    guarded((_req, _reply, username) => cc.view(username)),
+  );
+
+  app.post(
+    '/api/agent/state',
+    guarded((req, _reply, username) => {
+      const b = parse(stateBody, req.body);
+      return cc.setState(username, b.state, b.reason ?? null);
+    }),
+  );
+
+  app.post(
+    '/api/agent/queues',
+    guarded((req, _reply, username) => {
+      const b = parse(queuesBody, req.body);
+      return cc.setQueueLogin(username, b.queue, b.loggedIn);
+    }),
+  );
+
+  app.post(
+    '/api/agent/wrapup',
+    guarded((req, _reply, username) => {
+      const b = parse(wrapUpBody, req.body);
+      return cc.saveWrapUp(username, b.callId, b.disposition, b.notes);
+    }),
+  );
+
+  app.get(
+    '/api/agent/events',
+    guarded((req, reply, username) => {
+      const stream = new PassThrough();
+      streams.add(stream);
+      const send = (view: AgentView) =>
+        stream.write(`event: state\ndata: ${JSON.stringify(view)}\n\n`);
+      const unsubscribe = cc.subscribe(username, send);
+      const ping = setInterval(() => stream.write(': ping\n\n'), pingMs);
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(ping);
+        unsubscribe();
+        streams.delete(stream);
+      };
+      req.raw.on('close', close);
+      stream.on('close', close);
+      return reply
+        .header('Content-Type', 'text/event-stream; charset=utf-8')
+        .header('Cache-Control', 'no-cache, no-transform')
+        .send(stream);
+    }, true),
+  );
+
+  app.addHook('onClose', async () => {
+    for (const s of streams) s.end();
+  });
+
+  if (opts.adminToken) {
+    const adminToken = opts.adminToken;
+    app.register(async (admin) => {
+      admin.addHook('onRequest', async (req, reply) => {
+        const given = req.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '';
+        if (!safeEqual(given, adminToken))
+          return reply
+            .code(401)
+            .header('WWW-Authenticate', 'Bearer')
+            .send({ error: 'admin token required' });
+      });
+      admin.get('/api/admin/contact-center/agents', async () => ({ agents: cc.listAgents() }));
+      admin.post('/api/admin/contact-center/agents', async (req, reply) => {
+        try {
+          const b = parse(adminAgentBody, req.body);
+          return { agent: cc.addAgent(b.username, b.queues) };
+        } catch (err) {
+          return fail(reply, err);
+        }
+      });
+    });
+  }
+}
+
+class Unauthorized extends Error {}
