@@ -444,4 +444,78 @@ describe('B2BUA through Kamailio', () => {
       5000,
     );
   });
+
+  it('the agent holds (caller hears music), resumes (caller hears the agent), then blind-transfers: 202, NOTIFY 200, transfer event', async () => {
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(15), 1000);
+    const agentRtp = await RtpEndpoint.open(ports.clientMedia(16), 600);
+    cleanups.push(
+      () => callerRtp.close(),
+      () => agentRtp.close(),
+    );
+    let call: InboundCall | undefined;
+    const transfers: string[] = [];
+    handler = (c) => {
+      call = c;
+      c.on('transfer', (t) => transfers.push(t.user));
+      void c.answer();
+    };
+    const inv = await carrierCall(callerRtp);
+    expect(inv.final.status).toBe(200);
+    const ourMedia = sdpAudio(inv.final.body);
+    callerRtp.sendTo(ourMedia.host, ourMedia.port);
+    cleanups.push(() => carrier.inDialog(inv.dialog!, 'BYE').catch(() => undefined));
+
+    const agent = await agentPhone(17);
+    let agentDialog: ReturnType<IncomingRequest['reply']>;
+    const notifies: string[] = [];
+    agent.onRequest((req) => {
+      if (req.msg.method === 'INVITE') {
+        agentDialog = req.reply(200, 'OK', {
+          body: plainSdp(agentRtp.port),
+          contentType: 'application/sdp',
+        });
+        agentRtp.sendTo(sdpAudio(req.msg.body).host, sdpAudio(req.msg.body).port);
+      } else if (req.msg.method !== 'ACK') {
+        req.reply(200, 'OK');
+        if (req.msg.method === 'NOTIFY') notifies.push(req.msg.body.trim());
+      }
+    });
+    const offer = call!.offer('1003', { timeoutSec: 5, holdMusic: MUSIC });
+    expect(await offer.outcome).toBe('answered');
+    const bridged = Date.now();
+    await until('agent heard', () => callerRtp.toneFrom(600, bridged).length >= 10, 5000);
+
+    // Hold: the agent's phone goes on sending nothing; the caller must not sit in silence.
+    agentRtp.stopSending();
+    const hold = await agent.inDialog(agentDialog!, 'INVITE', {
+      body: plainSdp(agentRtp.port, 'sendonly'),
+      contentType: 'application/sdp',
+    });
+    expect(hold.status).toBe(200);
+    expect(hold.body).toMatch(/a=recvonly/);
+    const heldAt = Date.now();
+    await until('music while held', () => callerRtp.audible(heldAt).length >= 50, 5000);
+    // packets in flight at the moment of the hold aside, what the caller hears is music, not the agent
+    const settled = heldAt + 300;
+    expect(callerRtp.toneFrom(600, settled).length).toBeLessThan(
+      callerRtp.audible(settled).length * 0.1,
+    );
+
+    const resume = await agent.inDialog(agentDialog!, 'INVITE', {
+      body: plainSdp(agentRtp.port),
+      contentType: 'application/sdp',
+    });
+    expect(resume.status).toBe(200);
+    expect(resume.body).toMatch(/a=sendrecv/);
+    agentRtp.sendTo(sdpAudio(resume.body).host, sdpAudio(resume.body).port);
+    const resumedAt = Date.now();
+    await until('agent heard again', () => callerRtp.toneFrom(600, resumedAt).length >= 10, 5000);
+
+    const refer = await agent.inDialog(agentDialog!, 'REFER', {
+      headers: ['Refer-To: <sip:8002@localhost>', 'Referred-By: <sip:1003@localhost>'],
+    });
+    expect(refer.status).toBe(202);
+    await until('transfer event', () => transfers.includes('8002'), 3000);
+    await until('NOTIFY 200 to the agent', () => notifies.includes('SIP/2.0 200 OK'), 3000);
+  });
 });

@@ -11,7 +11,7 @@ import type {
   PlayOptions,
   PlayResult,
 } from './types.js';
-import type { CallMedia } from './media.js';
+import { isHold, type CallMedia } from './media.js';
 import type { LegRoles } from './sdh.js';
 
 // One caller's leg (the UAS side of the B2BUA) and the legs toward agents it
@@ -225,7 +225,18 @@ export class CallLeg extends EventEmitter implements InboundCall {
       },
     });
     const leg: AgentLeg = { username: target, tag: `agent-${++tagCounter}`, inviter };
-    roles.set(inviter, { kind: 'agent', media, tag: leg.tag });
+    roles.set(inviter, {
+      kind: 'agent',
+      media,
+      tag: leg.tag,
+      // The agent holds: the caller hears music instead of silence; resume stops it.
+      onOffer: (sdp) => {
+        if (this.bridged !== leg) return;
+        if (isHold(sdp)) {
+          if (options.holdMusic) void this.play([options.holdMusic], { repeat: 100 });
+        } else void this.stopPlay();
+      },
+    });
     this.ringing_.add(leg);
 
     let settled = false;
@@ -250,8 +261,21 @@ export class CallLeg extends EventEmitter implements InboundCall {
     inviter.delegate = {
       onRefer: (referral) => {
         const to = referral.referTo.uri.user;
+        if (!to || this.bridged !== leg) {
+          void referral.reject({ statusCode: 403 });
+          return;
+        }
         void referral.accept().then(() => {
-          if (to) this.emit('transfer', { user: to });
+          // The caller is ours to move now: tell the agent the transfer is done (RFC 3515 §2.4.5).
+          inviter.dialog?.notify(undefined, {
+            extraHeaders: ['Event: refer', 'Subscription-State: terminated;reason=noresource'],
+            body: {
+              contentDisposition: 'render',
+              contentType: 'message/sipfrag',
+              content: 'SIP/2.0 200 OK',
+            },
+          });
+          this.emit('transfer', { user: to });
         });
       },
     };

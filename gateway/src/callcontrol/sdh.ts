@@ -14,7 +14,14 @@ import type { CallMedia } from './media.js';
 // (the INVITE) and afterwards answers the agent's own re-INVITEs (hold).
 
 export type LegRole =
-  { kind: 'caller'; media: CallMedia } | { kind: 'agent'; media: CallMedia; tag: string };
+  | { kind: 'caller'; media: CallMedia }
+  | {
+      kind: 'agent';
+      media: CallMedia;
+      tag: string;
+      /** The agent re-offered (hold, resume): tells the call whether it is a hold. */
+      onOffer?: (sdp: string) => void;
+    };
 
 const SDP = 'application/sdp';
 
@@ -34,8 +41,11 @@ class AnchoredSdh implements SessionDescriptionHandler {
       if (!offer) throw new Error('late offer from the caller is not supported');
       return { body: await role.media.answerCaller(offer), contentType: SDP };
     }
-    if (offer)
-      return { body: await role.media.answerAgentOffer(role.tag, offer), contentType: SDP };
+    if (offer) {
+      const body = await role.media.answerAgentOffer(role.tag, offer);
+      role.onOffer?.(offer);
+      return { body, contentType: SDP };
+    }
     this.awaitingAnswer = true;
     return { body: await role.media.offerToward(role.tag), contentType: SDP };
   }

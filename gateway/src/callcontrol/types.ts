@@ -50,6 +50,8 @@ export interface OfferOptions {
   headers?: Record<string, string>;
   /** Display name shown to the agent (default: the caller's). */
   displayName?: string;
+  /** Played to the caller while the answered agent holds the call (full path); silence if absent. */
+  holdMusic?: string;
 }
 
 export interface Offer {
@@ -66,7 +68,12 @@ export interface CallEvents {
   ended: (reason: LegEndReason) => void;
   /** The bridged agent hung up or the bridge failed; the caller is still up (the flow decides). */
   agentLeft: (username: string) => void;
-  /** The bridged agent asked to transfer the caller (REFER). Accepted with 202 before this fires. */
+  /**
+   * The bridged agent asked to transfer the caller (REFER, blind). We accept
+   * it (202) and tell the agent it is done (NOTIFY 200): from then on the
+   * caller is ours to move, and the agent's BYE that follows still fires
+   * `agentLeft` (ignore it while transferring).
+   */
   transfer: (target: { user: string }) => void;
 }
 
