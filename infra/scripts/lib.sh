@@ -57,6 +57,8 @@ ensure_npm_packages() {
 build_all() {
   say "Building the gateway (tsc)"
   npx --no-install tsc -p gateway/tsconfig.json
+  say "Building calltest (tsc)"
+  npx --no-install tsc -p calltest/tsconfig.json
   say "Building the softphone (vite)"
   (cd softphone && npx --no-install vite build --logLevel warn)
   node infra/scripts/precompress.mjs softphone/dist

@@ -1,0 +1,586 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { injectionText, type Cred } from './creds.js';
+import { Capture } from './media/capture.js';
+import { streamStats, type StreamStats } from './media/rtp.js';
+import { ConfigError, expand, type LoadedScenario } from './scenario/load.js';
+import type { Expectation, Leg, Scenario } from './scenario/schema.js';
+import { uacCall, uacOptions, uacRegister, uas, type GenOptions } from './sipp/generate.js';
+import { callRecords, readMessageLog, type CallRecord, type SipMessage } from './sipp/messages.js';
+import {
+  sippError,
+  sippFatal,
+  startSipp,
+  waitBound,
+  type SippProcess,
+  type SippResult,
+  type SippSpec,
+} from './sipp/run.js';
+
+// Runs one scenario: registers and starts the answering legs, runs the calling
+// legs, captures their media with tshark, then judges every expectation from
+// the SIP messages and the RTP packets. Nothing passes by timing out: a call
+// that never got its expected event has no final code / no BYE answer / no
+// packets, and the check naming it fails.
+
+export interface Target {
+  host: string;
+  port: number;
+}
+
+export interface RunOptions {
+  target: Target;
+  transport: 'udp' | 'tcp';
+  creds: Cred[];
+  vars: Record<string, string>;
+  outDir: string;
+  /** First of the ~200 local UDP ports calltest uses (SIP, media, control). */
+  portBase: number;
+  localIp: string;
+  iface: string;
+  keepPcap: boolean;
+  log: (line: string) => void;
+  /** Load run: the calling leg places many calls at a rate. */
+  load?: {
+    calls: number;
+    rate: number;
+    rateIncrease?: { step: number; everySec: number; max: number };
+    durationSec: number;
+    statFile: string;
+  };
+}
+
+export interface Check {
+  leg: string;
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface CallRow {
+  leg: string;
+  callId: string;
+  method: string;
+  finalCode?: number;
+  finalReason?: string;
+  pddMs?: number;
+  durationMs?: number;
+  hangupBy?: string;
+  rtpSent?: number;
+  rtpReceived?: number;
+  lossPct?: number;
+  jitterMs?: number;
+  mos?: number;
+  toneHz?: number;
+  audio?: string;
+  failed: boolean;
+  /** SIP ladder (failed calls only). */
+  ladder?: string[];
+  start: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  source: string;
+  description: string;
+  passed: boolean;
+  /** Infrastructure or configuration problem: exit code 2. */
+  error?: string;
+  checks: Check[];
+  calls: CallRow[];
+  streams: StreamStats[];
+  startedAt: number;
+  durationMs: number;
+  workDir: string;
+}
+
+const TONE_SECONDS = 60;
+
+/** Raw 8 kHz u-law sine for sipp's rtp_stream (it wants raw, not WAV), made with sox. */
+export function toneFile(dir: string, hz: number): string {
+  const name = `tone-${hz}.ulaw`;
+  const file = join(dir, name);
+  if (!existsSync(file) || statSync(file).size !== 8000 * TONE_SECONDS) {
+    try {
+      execFileSync(
+        'sox',
+        [
+          '-n',
+          '-r',
+          '8000',
+          '-c',
+          '1',
+          '-t',
+          'ul',
+          file,
+          'synth',
+          String(TONE_SECONDS),
+          'sine',
+          String(hz),
+        ],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+    } catch (err) {
+      throw new ConfigError(
+        `sox could not make ${file} (install Debian package "sox"): ${(err as Error).message}`,
+      );
+    }
+  }
+  return name;
+}
+
+const DTMF_PCAP_DIR = '/usr/share/sip-tester';
+function dtmfPcap(d: string): string {
+  const name = d === '#' ? 'pound' : d === '*' ? 'star' : d;
+  const f = join(DTMF_PCAP_DIR, `dtmf_2833_${name}.pcap`);
+  if (!existsSync(f)) throw new ConfigError(`${f} missing (Debian package "sip-tester" ships it)`);
+  return f;
+}
+
+interface LegPorts {
+  sip: number;
+  media: number;
+  control: number;
+}
+
+export function legPorts(base: number, i: number): LegPorts {
+  return { sip: base + i * 20, media: base + i * 20 + 4, control: base + i * 20 + 10 };
+}
+
+function finalsFor(leg: Leg, exp: Expectation | undefined): number[] {
+  if (exp?.final) return exp.final;
+  if (leg.cancel_after_ms !== undefined) return [487];
+  return [200];
+}
+
+function legCreds(leg: Leg, o: RunOptions, what: string): Cred {
+  if (leg.creds === undefined) return { user: 'calltest', password: leg.password ?? '' };
+  const c = o.creds[leg.creds];
+  if (!c)
+    throw new ConfigError(
+      `${what}: leg "${leg.id}" wants row ${leg.creds} of --creds (${o.creds.length} rows given)`,
+    );
+  return leg.password !== undefined ? { ...c, password: leg.password } : c;
+}
+
+function xmlFor(leg: Leg, exp: Expectation | undefined, g: GenOptions, dir: string): string {
+  if (leg.xml) {
+    const f = resolve(dir, leg.xml);
+    if (!existsSync(f)) throw new ConfigError(`leg "${leg.id}": xml ${leg.xml} not found (${f})`);
+    return readFileSync(f, 'utf8');
+  }
+  if (leg.role === 'uas') return uas(leg, g);
+  if (leg.action === 'register') return uacRegister({ ...g, finals: finalsFor(leg, exp) });
+  if (leg.action === 'options') return uacOptions({ ...g, finals: finalsFor(leg, exp) });
+  return uacCall(leg, { ...g, finals: finalsFor(leg, exp) });
+}
+
+function ladder(msgs: SipMessage[], self: string): string[] {
+  const t0 = msgs[0]?.t ?? 0;
+  return msgs.map((m) => {
+    const at = `${String(m.t - t0).padStart(6)} ms`;
+    return m.dir === 'sent'
+      ? `${at}  ${self} ──▶ target   ${m.firstLine}`
+      : `${at}  ${self} ◀── target   ${m.firstLine}`;
+  });
+}
+
+export async function runScenario(ls: LoadedScenario, o: RunOptions): Promise<ScenarioResult> {
+  const s = ls.scenario;
+  const startedAt = Date.now();
+  const workDir = join(o.outDir, s.name);
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  const result: ScenarioResult = {
+    name: s.name,
+    source: ls.source,
+    description: s.description,
+    passed: false,
+    checks: [],
+    calls: [],
+    streams: [],
+    startedAt,
+    durationMs: 0,
+    workDir,
+  };
+  const procs: SippProcess[] = [];
+  let capture: Capture | undefined;
+  try {
+    await execute(s, ls.dir, o, workDir, result, procs, (c) => (capture = c));
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    result.error = err.message;
+  } finally {
+    await Promise.all(procs.map((p) => p.stop()));
+    await capture?.stop();
+  }
+  result.passed = !result.error && result.checks.every((c) => c.ok);
+  result.durationMs = Date.now() - startedAt;
+  return result;
+}
+
+async function execute(
+  s: Scenario,
+  dir: string,
+  o: RunOptions,
+  workDir: string,
+  result: ScenarioResult,
+  procs: SippProcess[],
+  setCapture: (c: Capture) => void,
+): Promise<void> {
+  const vars: Record<string, string | number> = {
+    target_host: o.target.host,
+    target_port: o.target.port,
+    ...s.vars,
+    ...o.vars,
+  };
+  const domain = String(vars.domain ?? o.target.host);
+  const remote = `${o.target.host}:${o.target.port}`;
+  const what = `scenario ${s.name}`;
+  const timeoutSec = s.timeout_s;
+  const deadline = Date.now() + timeoutSec * 1000;
+
+  // media capture on every leg's local ports
+  const needsMedia = s.legs.some((l) => l.action === 'call');
+  let mediaCapture: Capture | undefined;
+  if (needsMedia) {
+    const lo = o.portBase;
+    const hi = o.portBase + s.legs.length * 20;
+    const cap = new Capture(join(workDir, 'media.pcap'), o.iface, `udp portrange ${lo}-${hi}`);
+    setCapture(cap);
+    mediaCapture = cap;
+    await cap.start();
+  }
+
+  const specs = new Map<string, SippSpec>();
+  const load = o.load;
+  const uasProcs: { leg: Leg; proc: SippProcess }[] = [];
+  const registrations: { leg: Leg; spec: SippSpec }[] = [];
+  const results = new Map<string, SippResult>();
+
+  for (const [i, leg] of s.legs.entries()) {
+    if (leg.engine !== 'sipp')
+      throw new ConfigError(
+        `leg "${leg.id}": engine "${leg.engine}" is not built yet in this calltest version (only sipp)`,
+      );
+    const ports = legPorts(o.portBase, i);
+    const cred = legCreds(leg, o, what);
+    const exp = s.expect[leg.id];
+    const g: GenOptions = {
+      finals: finalsFor(leg, exp),
+      toneFile: leg.media.tone_hz !== undefined ? toneFile(workDir, leg.media.tone_hz) : undefined,
+      dtmfPcaps: leg.media.dtmf ? [...leg.media.dtmf].map(dtmfPcap) : undefined,
+    };
+    const xml = xmlFor(leg, exp, g, dir);
+    // tone files a raw XML names (tone-<hz>.ulaw) are made too
+    for (const m of xml.matchAll(/tone-(\d+)\.ulaw/g)) toneFile(workDir, Number(m[1]));
+    const xmlFile = join(workDir, `${leg.id}.xml`);
+    writeFileSync(xmlFile, xml);
+    const inf = join(workDir, `${leg.id}.csv`);
+    writeFileSync(inf, injectionText([cred], domain));
+    const spec: SippSpec = {
+      label: leg.id,
+      xmlFile,
+      remote: leg.role === 'uac' ? remote : undefined,
+      transport: o.transport,
+      localIp: o.localIp,
+      sipPort: ports.sip,
+      mediaPort: ports.media,
+      controlPort: ports.control,
+      injectFile: inf,
+      service: leg.to !== undefined ? expand(leg.to, vars, `${what}: leg ${leg.id}.to`) : cred.user,
+      keys: { contact_port: ports.sip, expires: 300 },
+      calls: load ? load.calls : 1,
+      rtpEcho: leg.media.echo,
+      timeoutSec,
+      cwd: workDir,
+    };
+    if (load && leg.role === 'uac') {
+      spec.rate = load.rate;
+      spec.rateIncrease = load.rateIncrease;
+      spec.statFile = load.statFile;
+      spec.limit = Math.max(
+        10,
+        Math.ceil((load.rateIncrease?.max ?? load.rate) * (leg.hold_ms / 1000 + 5)),
+      );
+    }
+    specs.set(leg.id, spec);
+    if (leg.role === 'uas' && leg.register) {
+      const regXml = join(workDir, `${leg.id}-register.xml`);
+      writeFileSync(regXml, uacRegister({ finals: [200] }));
+      registrations.push({
+        leg,
+        spec: {
+          ...spec,
+          label: `${leg.id}-register`,
+          xmlFile: regXml,
+          remote,
+          sipPort: ports.sip + 1,
+          controlPort: ports.control + 1,
+          mediaPort: ports.media + 8,
+          rtpEcho: false,
+          timeoutSec: 10,
+        },
+      });
+    }
+  }
+
+  // answering legs first: start them, then register their address
+  for (const leg of s.legs.filter((l) => l.role === 'uas')) {
+    const spec = specs.get(leg.id)!;
+    const p = startSipp(spec);
+    procs.push(p);
+    await waitBound(p, spec.localIp, spec.sipPort);
+    uasProcs.push({ leg, proc: p });
+  }
+  for (const r of registrations) {
+    const res = await startSipp(r.spec).done;
+    const fatal = sippFatal(res);
+    if (fatal) throw new ConfigError(fatal);
+    const rec = callRecords(readMessageLog(res.messageFile))[0];
+    if (rec?.finalCode !== 200) {
+      result.checks.push({
+        leg: r.leg.id,
+        name: 'registered',
+        ok: false,
+        detail: rec?.finalCode
+          ? `REGISTER of ${r.leg.id} answered ${rec.finalCode} ${rec.finalReason}`
+          : `REGISTER of ${r.leg.id} got no final answer (${sippError(res)})`,
+      });
+      return;
+    }
+  }
+
+  // calling legs, all at once
+  const uacs = s.legs.filter((l) => l.role === 'uac');
+  const runs = await Promise.all(
+    uacs.map(async (leg) => {
+      const p = startSipp(specs.get(leg.id)!);
+      procs.push(p);
+      // a load run stops placing calls after its duration (SIGUSR1: sipp's soft quit,
+      // the calls up finish normally)
+      const soft = load
+        ? setTimeout(() => p.child.kill('SIGUSR1'), load.durationSec * 1000)
+        : undefined;
+      const r = await p.done;
+      clearTimeout(soft);
+      return [leg.id, r] as const;
+    }),
+  );
+  for (const [id, r] of runs) {
+    results.set(id, r);
+    const fatal = sippFatal(r);
+    if (fatal) throw new ConfigError(`leg ${id}: ${fatal}`);
+  }
+  // answering legs end by themselves after their call; give them a moment
+  const grace = Math.min(3000, Math.max(0, deadline - Date.now()));
+  await Promise.race([
+    Promise.all(uasProcs.map((u) => u.proc.done)),
+    new Promise((r) => setTimeout(r, grace)),
+  ]);
+  for (const u of uasProcs) results.set(u.leg.id, await u.proc.stop());
+  // unregister
+  for (const r of registrations) {
+    await startSipp({
+      ...r.spec,
+      label: `${r.leg.id}-unregister`,
+      keys: { ...r.spec.keys, expires: 0 },
+    }).done;
+  }
+
+  // judge
+  await mediaCapture?.stop();
+  const cap = needsMedia ? await capture(workDir, o) : [];
+  result.streams = cap;
+  for (const [i, leg] of s.legs.entries()) {
+    const ports = legPorts(o.portBase, i);
+    const res = results.get(leg.id);
+    const recs = res ? callRecords(readMessageLog(res.messageFile)) : [];
+    const exp = s.expect[leg.id];
+    judgeLeg(leg, exp, recs, cap, ports, res, result);
+  }
+}
+
+async function capture(workDir: string, o: RunOptions): Promise<StreamStats[]> {
+  const cap = new Capture(join(workDir, 'media.pcap'), o.iface, '');
+  const stats = streamStats(await cap.rtp());
+  if (!o.keepPcap) rmSync(join(workDir, 'media.pcap'), { force: true });
+  return stats;
+}
+
+const port = (addr: string) => Number(addr.slice(addr.lastIndexOf(':') + 1));
+
+/** Streams a leg received / sent in one call (by its SDP port, and the far end's when known). */
+export function legStreams(
+  rec: CallRecord | undefined,
+  streams: StreamStats[],
+  ports: LegPorts,
+): { rx: StreamStats[]; tx: StreamStats[] } {
+  const local = rec?.localMedia?.port ?? ports.media;
+  const far = rec?.remoteMedia?.port;
+  const rx = streams.filter(
+    (st) => port(st.dst) === local && (far === undefined || port(st.src) === far),
+  );
+  const tx = streams.filter(
+    (st) => port(st.src) === local && (far === undefined || port(st.dst) === far),
+  );
+  return { rx, tx };
+}
+
+function judgeLeg(
+  leg: Leg,
+  exp: Expectation | undefined,
+  recs: CallRecord[],
+  streams: StreamStats[],
+  ports: LegPorts,
+  res: SippResult | undefined,
+  out: ScenarioResult,
+): void {
+  const add = (name: string, ok: boolean, detail: string) =>
+    out.checks.push({ leg: leg.id, name, ok, detail });
+  const main = recs.find((r) => r.method === 'INVITE') ?? recs[0];
+  for (const rec of recs) {
+    const { rx, tx } = legStreams(rec, streams, ports);
+    const best = rx.sort((a, b) => b.packets - a.packets)[0];
+    out.calls.push({
+      leg: leg.id,
+      callId: rec.callId,
+      method: rec.method,
+      finalCode: rec.finalCode,
+      finalReason: rec.finalReason,
+      pddMs: rec.pddMs,
+      durationMs: rec.durationMs,
+      hangupBy: rec.hangupBy,
+      rtpSent: tx.reduce((n, st) => n + st.packets, 0),
+      rtpReceived: rx.reduce((n, st) => n + st.packets, 0),
+      lossPct: best?.lossPct,
+      jitterMs: best?.jitterMs,
+      mos: best?.mos,
+      toneHz: best?.toneHz,
+      failed: false,
+      start: rec.start,
+      ladder: ladder(rec.messages, leg.id),
+    });
+  }
+  if (leg.role === 'uac') {
+    if (!main) {
+      // sipp refused the scenario or could not send: not a verdict on the target
+      throw new ConfigError(`leg ${leg.id}: sipp sent nothing${res ? `: ${sippError(res)}` : ''}`);
+    }
+    const allowed = exp?.final ?? [leg.cancel_after_ms !== undefined ? 487 : 200];
+    add(
+      'final response',
+      main.finalCode !== undefined && allowed.includes(main.finalCode),
+      main.finalCode === undefined
+        ? `no final response to ${main.method} (expected ${allowed.join(' or ')}): the far end never answered`
+        : `${main.finalCode} ${main.finalReason ?? ''} (expected ${allowed.join(' or ')})`.trim(),
+    );
+    if (main.method === 'INVITE' && main.answeredAt && main.hangupBy === 'self')
+      add(
+        'BYE answered',
+        main.byeAnswered === true,
+        main.byeAnswered ? 'BYE got 200' : 'BYE sent, never answered by the far end (dropped BYE)',
+      );
+    if (main.method === 'INVITE' && main.answeredAt && !main.endedAt)
+      add('call ended', false, 'answered, but no BYE was ever sent or received');
+  }
+  if (!exp) {
+    markFailed(out, leg.id);
+    return;
+  }
+  const rec = main;
+  if (exp.headers && rec?.finalText) {
+    for (const [name, re] of Object.entries(exp.headers)) {
+      const v = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'im').exec(rec.finalText)?.[1];
+      add(
+        `header ${name}`,
+        v !== undefined && new RegExp(re).test(v),
+        v === undefined ? `no ${name} header` : `${name}: ${v}`,
+      );
+    }
+  }
+  if (exp.pdd_max_ms !== undefined)
+    add(
+      'post-dial delay',
+      rec?.pddMs !== undefined && rec.pddMs <= exp.pdd_max_ms,
+      rec?.pddMs === undefined ? 'no ringing or answer' : `${rec.pddMs} ms (max ${exp.pdd_max_ms})`,
+    );
+  if (exp.duration_ms) {
+    const d = rec?.durationMs;
+    const { min = 0, max = Infinity } = exp.duration_ms;
+    add(
+      'call duration',
+      d !== undefined && d >= min && d <= max,
+      d === undefined ? 'call not answered and ended' : `${d} ms (${min}..${max})`,
+    );
+  }
+  if (exp.hangup_by)
+    add(
+      'hung up by',
+      rec?.hangupBy === exp.hangup_by,
+      `${rec?.hangupBy ?? 'nobody'} (expected ${exp.hangup_by})`,
+    );
+  const { rx, tx } = legStreams(rec, streams, ports);
+  const best = [...rx].sort((a, b) => b.packets - a.packets)[0];
+  if (exp.audio) {
+    const a = exp.audio;
+    if (a.none)
+      add(
+        'no audio',
+        rx.length === 0,
+        rx.length ? `${best?.packets} RTP packets received` : 'no RTP received',
+      );
+    if (a.both_ways) {
+      const heard = best !== undefined && best.packets > 0 && (best.rms ?? 1) > 0.003;
+      const sent = tx.some((t) => t.packets > 0);
+      add(
+        'audio both ways',
+        heard && sent,
+        `${leg.id} sent ${tx.reduce((n, t) => n + t.packets, 0)} RTP packets, received ${best?.packets ?? 0}` +
+          (best && !heard ? ' (silent)' : '') +
+          (!best ? ' — no RTP from the far end' : ''),
+      );
+    }
+    if (a.tone_hz !== undefined)
+      add(
+        'tone',
+        best?.toneHz !== undefined && Math.abs(best.toneHz - a.tone_hz) <= a.tolerance_hz,
+        best?.toneHz !== undefined
+          ? `received ${best.toneHz} Hz (expected ${a.tone_hz} ± ${a.tolerance_hz} Hz)`
+          : 'no decodable audio received',
+      );
+    if (a.max_silence_ms !== undefined)
+      add(
+        'no long silence',
+        best !== undefined && best.maxSilenceMs <= a.max_silence_ms,
+        best
+          ? `longest silence ${best.maxSilenceMs} ms (max ${a.max_silence_ms})`
+          : 'no RTP received',
+      );
+  }
+  if (exp.mos_min !== undefined)
+    add(
+      'MOS',
+      best !== undefined && best.mos >= exp.mos_min,
+      best
+        ? `MOS ${best.mos} (loss ${best.lossPct}%, jitter ${best.jitterMs} ms; min ${exp.mos_min})`
+        : 'no RTP received',
+    );
+  if (exp.dtmf !== undefined) {
+    const got = `${rx.map((r) => r.dtmf).join('')}${rec?.infoDigits ?? ''}`;
+    add('DTMF', got.includes(exp.dtmf), `received "${got}" (expected "${exp.dtmf}")`);
+  }
+  markFailed(out, leg.id);
+}
+
+function markFailed(out: ScenarioResult, legId: string): void {
+  const failed = out.checks.some((c) => c.leg === legId && !c.ok);
+  for (const c of out.calls.filter((r) => r.leg === legId)) {
+    c.failed = failed;
+    if (!failed) delete c.ladder;
+    c.audio = c.rtpReceived ? (c.toneHz ? `${c.toneHz} Hz` : 'audio') : 'none';
+  }
+}

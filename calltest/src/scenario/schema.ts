@@ -1,0 +1,148 @@
+import { z } from 'zod';
+
+// The scenario file format. A scenario is a set of legs (each driven by an
+// engine) and expectations on what the legs saw. Strict objects everywhere: a
+// misspelt key is an error naming its line, never silently ignored.
+
+const code = z.number().int().min(100).max(699);
+const codes = z.union([code, z.array(code).min(1)]).transform((c) => (Array.isArray(c) ? c : [c]));
+const ms = z.number().int().min(0);
+
+export const codecName = z.enum(['PCMU', 'PCMA', 'G729', 'OPUS']);
+
+const media = z
+  .strictObject({
+    /** Stream a sine tone of this frequency (Hz) after the call is answered. */
+    tone_hz: z.number().int().min(100).max(3900).optional(),
+    /** Send back every RTP packet received (sipp -rtp_echo). */
+    echo: z.boolean().optional(),
+    /** RFC 4733 digits to send after the answer (sipp pcap play of telephone-event packets). */
+    dtmf: z
+      .string()
+      .regex(/^[0-9*#]+$/)
+      .optional(),
+    /** SIP INFO digits to send after the answer (application/dtmf-relay). */
+    info_dtmf: z
+      .string()
+      .regex(/^[0-9*#]+$/)
+      .optional(),
+  })
+  .prefault({});
+
+const leg = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9_-]*$/, 'lowercase letters, digits, - and _'),
+  engine: z.enum(['sipp', 'baresip', 'browser']).default('sipp'),
+  /** uac: places the request; uas: answers calls (after registering when `register` is set). */
+  role: z.enum(['uac', 'uas']),
+  /** What a uac sends: a call (INVITE), a REGISTER, or an OPTIONS ping. */
+  action: z.enum(['call', 'register', 'options']).default('call'),
+  /** Row of the credentials CSV (0-based) this leg authenticates with. */
+  creds: z.number().int().min(0).optional(),
+  /** Use this password instead of the CSV's (e.g. a wrong one on purpose). */
+  password: z.string().optional(),
+  /** uas: REGISTER its own address with the target before the calls, unregister after. */
+  register: z.boolean().default(false),
+  /** uac call: the Request-URI user part (a number or user). `${var}` expands. */
+  to: z.string().optional(),
+  codecs: z.array(codecName).min(1).default(['PCMU']),
+  /** uas: how it answers. */
+  answer: z
+    .strictObject({
+      code: code.default(200),
+      /** 180 Ringing this long before the final answer (ms). */
+      ring_ms: ms.default(0),
+      /** uas: never answer (rings until the caller or the network gives up). */
+      never: z.boolean().default(false),
+    })
+    .prefault({}),
+  /** uac call: hang up (BYE) this long after the answer (ms). */
+  hold_ms: ms.default(3000),
+  /** uac call: send CANCEL this long after the INVITE (ms) instead of waiting for an answer. */
+  cancel_after_ms: ms.optional(),
+  /** uac call: put the call on hold (re-INVITE sendonly) at this time after the answer, resume after hold.duration_ms. */
+  hold: z.strictObject({ at_ms: ms, duration_ms: ms }).optional(),
+  media,
+  /** Escape hatch: a sipp XML file (relative to the scenario file) used instead of the generated one. */
+  xml: z.string().optional(),
+});
+
+export type Leg = z.infer<typeof leg>;
+
+const audio = z.strictObject({
+  /** Both directions of the leg carry RTP with sound. */
+  both_ways: z.boolean().default(false),
+  /** Dominant frequency the leg must receive (Hz). */
+  tone_hz: z.number().int().min(100).max(3900).optional(),
+  tolerance_hz: z.number().int().min(1).default(30),
+  /** Longest stretch of silence or missing packets allowed in what the leg receives (ms). */
+  max_silence_ms: ms.optional(),
+  /** The leg must receive no RTP at all (e.g. during a refused call). */
+  none: z.boolean().default(false),
+});
+
+const expectation = z.strictObject({
+  /** Final response code(s) the leg must get (uac) — any of them. */
+  final: codes.optional(),
+  /** Headers of the final response, each matched by a regular expression. */
+  headers: z.record(z.string(), z.string()).optional(),
+  /** Post-dial delay (request sent → first 180/183 or final), maximum (ms). */
+  pdd_max_ms: ms.optional(),
+  /** Answer → BYE, bounds (ms). */
+  duration_ms: z.strictObject({ min: ms.optional(), max: ms.optional() }).optional(),
+  audio: audio.optional(),
+  /** Minimum E-model MOS of every stream the leg receives. */
+  mos_min: z.number().min(1).max(4.5).optional(),
+  /** DTMF digits the leg must receive (RFC 4733 events on the wire, or SIP INFO). */
+  dtmf: z.string().optional(),
+  /** Who must send the BYE: this leg ("self") or the other side ("remote"). */
+  hangup_by: z.enum(['self', 'remote']).optional(),
+});
+
+export type Expectation = z.infer<typeof expectation>;
+
+export const scenarioSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/),
+    description: z.string().default(''),
+    /** Defaults for `${name}` in strings; `--var name=value` overrides. */
+    vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+    legs: z.array(leg).min(1),
+    /** Per leg id. */
+    expect: z.record(z.string(), expectation).default({}),
+    /** Whole-scenario bound (s): a scenario still running then fails. */
+    timeout_s: z.number().int().min(1).max(3600).default(30),
+  })
+  .superRefine((s, ctx) => {
+    const ids = new Set<string>();
+    s.legs.forEach((l, i) => {
+      if (ids.has(l.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['legs', i, 'id'],
+          message: `duplicate leg id "${l.id}"`,
+        });
+      ids.add(l.id);
+      if (l.role === 'uac' && l.action === 'call' && !l.to && !l.xml)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['legs', i, 'to'],
+          message: 'a calling leg needs "to"',
+        });
+    });
+    for (const id of Object.keys(s.expect))
+      if (!ids.has(id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['expect', id],
+          message: `no leg "${id}" (legs: ${[...ids].join(', ')})`,
+        });
+  });
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+
+/** A suite: a list of scenario files or builtins, run in order. */
+export const suiteSchema = z.strictObject({
+  suite: z.string(),
+  scenarios: z.array(z.string()).min(1),
+  vars: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+});
