@@ -424,6 +424,22 @@ describe('B2BUA through Kamailio', () => {
     expect(refresh.status).toBe(200);
     expect(sdpAudio(refresh.body).port).toBe(ourMedia.port);
     expect(agentInvites).toBe(1);
+    // A second re-INVITE while the first is still being answered: 500 + Retry-After
+    // (RFC 3261 §14.2); the other completes, the call is unharmed.
+    const [first, second] = await Promise.all([
+      carrier.inDialog(inv.dialog!, 'INVITE', {
+        body: plainSdp(callerRtp.port),
+        contentType: 'application/sdp',
+      }),
+      carrier.inDialog(inv.dialog!, 'INVITE', {
+        body: plainSdp(callerRtp.port),
+        contentType: 'application/sdp',
+      }),
+    ]);
+    // Kamailio's workers may pass them on in either order: one is answered, the other refused.
+    expect([first.status, second.status].sort()).toEqual([200, 500]);
+    const refused = first.status === 500 ? first : second;
+    expect(hdr(refused, 'retry-after')).toBeDefined();
     const after = Date.now();
     await until(
       'agent still heard after the refresh',
