@@ -172,10 +172,7 @@ export class ContactCenter {
   }
 
   private lastCallOf(agent: string): QueueCallRow | undefined {
-    return this.store
-      .queueCalls()
-      .filter((c) => c.agent === agent && c.answeredAt)
-      .sort((x, y) => (x.answeredAt! < y.answeredAt! ? 1 : -1))[0];
+    return this.store.lastAnsweredBy(agent);
   }
 
   // ------------------------------------------------------------------ calls

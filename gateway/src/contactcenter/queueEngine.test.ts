@@ -420,6 +420,31 @@ describe('what the caller hears', () => {
     expect(c2.playing?.files).toEqual([jazz]);
   });
 
+  it('announcements stop when the caller leaves; metrics count waiting callers and agents by state', async () => {
+    const h = setup(
+      [q('sales', '8001', { announce: { everySec: 20, position: true, estimatedWait: false } })],
+      [agent('1003', [['sales', 0]])],
+    );
+    h.cc.setState('1003', 'not-ready', 'Break');
+    const c = await call(h, '8001');
+    const metric = async (name: string) =>
+      (await h.metrics.registry.getSingleMetric(name)!.get()).values.map((v) => [
+        Object.values(v.labels)[0],
+        v.value,
+      ]);
+    expect(await metric('gateway_cc_callers_waiting')).toEqual([['sales', 1]]);
+    expect(await metric('gateway_cc_agents')).toContainEqual(['not-ready', 1]);
+    await advance(20);
+    expect(c.playing?.files).toEqual([`${h.soundsDir}/queue-youarenext.wav`]);
+    c.callerHangsUp();
+    await settle();
+    const plays = c.plays.length;
+    await advance(60);
+    expect(c.plays).toHaveLength(plays);
+    expect(await metric('gateway_cc_callers_waiting')).toEqual([['sales', 0]]);
+    expect(await metric('gateway_cc_queue_calls_total')).toEqual([['sales', 1]]);
+  });
+
   it('answered offer: the music stops and the call is bridged; nothing plays over the agent', async () => {
     const h = setup([q('sales', '8001')], [agent('1003', [['sales', 0]])]);
     h.cc.setState('1003', 'available');

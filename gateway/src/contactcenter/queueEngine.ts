@@ -35,6 +35,8 @@ export interface QueueCall {
   agent: string | null;
   answeredAt: number | null;
   timers: NodeJS.Timeout[];
+  /** The periodic announcement. */
+  announcer: NodeJS.Timeout | null;
   announceDue: boolean;
   playing: 'prompt' | 'music' | null;
   /** Answered and hearing music: offers may start. */
@@ -151,6 +153,7 @@ export class QueueEngine {
         agent: null,
         answeredAt: null,
         timers: [],
+        announcer: null,
         announceDue: false,
         playing: null,
         ready: false,
@@ -189,7 +192,7 @@ export class QueueEngine {
         ),
       );
       if (queue.announce.everySec > 0 && (queue.announce.position || queue.announce.estimatedWait))
-        qc.timers.push(setInterval(() => this.announceNow(qc), queue.announce.everySec * 1000));
+        qc.announcer = setInterval(() => this.announceNow(qc), queue.announce.everySec * 1000);
       // Answered now that the queue has taken the caller: their call record shows the wait.
       const answered = call.state === 'ringing' ? call.answer() : Promise.resolve();
       answered.then(
@@ -210,37 +213,41 @@ export class QueueEngine {
 
   /** Music and announcements until the caller leaves the waiting list; never silence. */
   private async hold(qc: QueueCall): Promise<void> {
-    const { call, queue } = qc;
     const { sounds } = this.d;
+    const { call, queue } = qc;
     const music = this.music.get(queue.name) ?? [];
     let track = 0;
-    try {
-      if (queue.joinPrompt.length) {
-        const files = await sounds.sequence(sounds.prompts(queue.joinPrompt));
-        if (qc.phase !== 'waiting') return;
-        qc.playing = 'prompt';
-        if ((await call.play(files)) === 'ended') return;
-      }
-      while (qc.phase === 'waiting' && !this.stopped) {
-        if (qc.announceDue) {
+    let joinPrompt = queue.joinPrompt.length > 0;
+    let failures = 0;
+    while (qc.phase === 'waiting' && !this.stopped) {
+      try {
+        let files: string[];
+        if (joinPrompt || qc.announceDue) {
+          files = await sounds.sequence(
+            joinPrompt ? sounds.prompts(queue.joinPrompt) : this.announcement(qc),
+          );
+          joinPrompt = false;
           qc.announceDue = false;
-          const files = await sounds.sequence(this.announcement(qc));
-          if (qc.phase !== 'waiting') return;
-          if (files.length) {
-            qc.playing = 'prompt';
-            if ((await call.play(files)) === 'ended') return;
-            continue;
-          }
+          if (files.length === 0) continue;
+          qc.playing = 'prompt';
+        } else {
+          if (music.length === 0) return;
+          files = [music[track++ % music.length]!];
+          qc.playing = 'music';
         }
-        if (music.length === 0) return;
-        qc.playing = 'music';
-        const file = music[track++ % music.length]!;
-        if ((await call.play([file])) === 'ended') return;
+        // Checked after every await: nothing may start playing over a bridged agent.
+        if (qc.phase !== 'waiting') return;
+        const r = await call.play(files);
+        qc.playing = null;
+        failures = 0;
+        if (r === 'ended') return;
+      } catch (err) {
+        // A failed play command would leave the caller in silence: try again shortly.
+        qc.playing = null;
+        this.d.log.warn({ err, callId: call.id, failures }, 'hold music failed');
+        if (++failures >= 5) return;
+        await new Promise((r) => setTimeout(r, 1000));
       }
-    } catch (err) {
-      this.d.log.warn({ err, callId: call.id }, 'hold music failed');
-    } finally {
-      qc.playing = null;
     }
   }
 
@@ -295,9 +302,15 @@ export class QueueEngine {
     this.dispatch();
   }
 
-  private cleanup(qc: QueueCall): void {
+  private clearTimers(qc: QueueCall): void {
     for (const t of qc.timers) clearTimeout(t);
     qc.timers = [];
+    if (qc.announcer) clearInterval(qc.announcer);
+    qc.announcer = null;
+  }
+
+  private cleanup(qc: QueueCall): void {
+    this.clearTimers(qc);
     for (const offer of qc.offers.values()) offer.cancel();
     this.calls.delete(qc.id);
     if (qc.phase === 'done') qc.detach();
@@ -434,13 +447,15 @@ export class QueueEngine {
   private freeAgents(qc: QueueCall): { agent: Agent; penalty: number }[] {
     if (qc.onlyAgent) {
       const a = this.d.agents.get(qc.onlyAgent);
-      return a && a.state === 'available' && a.registered ? [{ agent: a, penalty: 0 }] : [];
+      return a && a.state === 'available' ? [{ agent: a, penalty: 0 }] : [];
     }
     const out: { agent: Agent; penalty: number }[] = [];
     for (const m of this.d.agents.members({ queue: qc.queue.name })) {
       if (!m.loggedIn) continue;
       const a = this.d.agents.get(m.username);
-      if (a && a.state === 'available' && a.registered) out.push({ agent: a, penalty: m.penalty });
+      // Registration is not checked here: losing it already made the agent offline, and
+      // an agent who says available again is trusted (an 'unavailable' offer corrects it).
+      if (a && a.state === 'available') out.push({ agent: a, penalty: m.penalty });
     }
     return out;
   }
@@ -533,8 +548,7 @@ export class QueueEngine {
     qc.phase = 'bridged';
     qc.agent = a.username;
     qc.answeredAt = Date.now();
-    for (const t of qc.timers) clearTimeout(t);
-    qc.timers = [];
+    this.clearTimers(qc);
     // Ring-all: the others stop ringing (their outcome comes back 'cancelled').
     for (const [other, offer] of qc.offers) if (other !== a.username) offer.cancel();
     // The call-control tier stops the music as it bridges; asking again is harmless and
@@ -666,7 +680,7 @@ export class QueueEngine {
   stop(): void {
     this.stopped = true;
     for (const qc of this.calls.values()) {
-      for (const t of qc.timers) clearTimeout(t);
+      this.clearTimers(qc);
       qc.detach();
     }
     for (const t of this.wrapTimers.values()) clearTimeout(t);

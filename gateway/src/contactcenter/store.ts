@@ -242,6 +242,15 @@ export class CcStore {
       .all() as QueueCallRow[];
   }
 
+  lastAnsweredBy(agent: string): QueueCallRow | undefined {
+    return this.db
+      .prepare(
+        `SELECT ${CALL_COLUMNS} FROM queue_calls WHERE agent = ? AND answered_at IS NOT NULL
+         ORDER BY answered_at DESC LIMIT 1`,
+      )
+      .get(agent) as QueueCallRow | undefined;
+  }
+
   history(callerNumber: string, excludeId: string, limit = 5): QueueCallRow[] {
     return this.db
       .prepare(
