@@ -561,6 +561,16 @@ function judgeLeg(
           : 'no RTP received',
       );
   }
+  if (exp.audio?.gap_min_ms !== undefined) {
+    const min = exp.audio.gap_min_ms;
+    add(
+      'audio stopped and returned',
+      best !== undefined && best.maxSilenceMs >= min,
+      best
+        ? `longest silence ${best.maxSilenceMs} ms (at least ${min} ms expected), then audio again`
+        : 'no RTP received',
+    );
+  }
   if (exp.mos_min !== undefined)
     add(
       'MOS',

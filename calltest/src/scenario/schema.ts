@@ -76,6 +76,8 @@ const audio = z.strictObject({
   tolerance_hz: z.number().int().min(1).default(30),
   /** Longest stretch of silence or missing packets allowed in what the leg receives (ms). */
   max_silence_ms: ms.optional(),
+  /** Hold/resume: a silence of at least this long (ms) in what the leg receives, with audio after it. */
+  gap_min_ms: ms.optional(),
   /** The leg must receive no RTP at all (e.g. during a refused call). */
   none: z.boolean().default(false),
 });

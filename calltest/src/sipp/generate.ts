@@ -106,11 +106,11 @@ ${msg([
 export function uacOptions(o: GenOptions): string {
   const req = (cseq: number, auth: boolean) => `  <send retrans="500">
 ${msg([
-  'OPTIONS sip:[service]@[field2] SIP/2.0',
+  'OPTIONS sip:[remote_ip]:[remote_port] SIP/2.0',
   via,
   'Max-Forwards: 70',
   from('ct'),
-  'To: <sip:[service]@[field2]>',
+  'To: <sip:[remote_ip]:[remote_port]>',
   'Call-ID: [call_id]',
   `CSeq: ${cseq} OPTIONS`,
   contact,
