@@ -172,7 +172,9 @@ export function registerAgentApi(
         unsubscribe();
         streams.delete(stream);
       };
-      req.raw.on('close', close);
+      // The response's close, not the request's: an IncomingMessage closes as soon as its
+      // (empty) body is read, which for a GET is at once.
+      reply.raw.on('close', close);
       stream.on('close', close);
       return reply
         .header('Content-Type', 'text/event-stream; charset=utf-8')

@@ -199,7 +199,12 @@ describe('offers', () => {
     const c = await call(h, '8001');
     const first = c.offerTo('1003');
     expect(first.options.timeoutSec).toBe(15);
-    expect(first.options.headers?.['X-Queue']).toBe('sales');
+    expect(first.options.headers).toMatchObject({
+      'X-Queue': 'sales',
+      'X-Queue-Call': h.cc.store.queueCalls()[0]!.id,
+      'X-Caller-Waited': '0',
+    });
+    expect(first.options.holdMusic).toBe(`${h.musicDir}/macroform-cold_day.wav`);
     first.settle('no-answer');
     await settle();
     expect(state(h, '1003')).toBe('available');

@@ -482,6 +482,8 @@ export class QueueEngine {
           'X-Queue-Call': qc.id,
           'X-Caller-Waited': String(waited),
         },
+        // The agent's hold plays the queue's music, not silence.
+        holdMusic: this.music.get(queue.name)?.[0],
       });
     } catch (err) {
       this.d.log.warn({ err, agent: a.username }, 'offer failed');
