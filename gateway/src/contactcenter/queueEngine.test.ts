@@ -570,6 +570,25 @@ describe('agents', () => {
     expect(cc2.view('1003').state).toBe('available');
   });
 
+  it('restart during wrap-up keeps what was left of it', async () => {
+    const h = setup([q('sales', '8001', { wrapUpSec: 30 })], [agent('1003', [['sales', 0]])]);
+    h.cc.setState('1003', 'available');
+    const c = await call(h, '8001');
+    c.offerTo('1003').settle('answered');
+    await settle();
+    c.callerHangsUp();
+    await advance(10);
+    const cc2 = h.restart();
+    expect(cc2.view('1003')).toMatchObject({
+      state: 'wrap-up',
+      wrapUp: { endsAt: '2026-11-30T12:00:30.000Z' },
+    });
+    await advance(19);
+    expect(cc2.view('1003').state).toBe('wrap-up');
+    await advance(1);
+    expect(cc2.view('1003').state).toBe('available');
+  });
+
   it('a transfer to another queue ends this queue call and queues the caller there', async () => {
     const h = setup([q('sales', '8001'), q('support', '8002')], [agent('1003', [['sales', 0]])]);
     h.cc.setState('1003', 'available');

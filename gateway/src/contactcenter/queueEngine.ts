@@ -222,12 +222,13 @@ export class QueueEngine {
     while (qc.phase === 'waiting' && !this.stopped) {
       try {
         let files: string[];
-        if (joinPrompt || qc.announceDue) {
-          files = await sounds.sequence(
-            joinPrompt ? sounds.prompts(queue.joinPrompt) : this.announcement(qc),
-          );
+        if (joinPrompt) {
           joinPrompt = false;
+          files = await sounds.sequence(sounds.prompts(queue.joinPrompt));
+          qc.playing = 'prompt';
+        } else if (qc.announceDue) {
           qc.announceDue = false;
+          files = await sounds.sequence(this.announcement(qc));
           if (files.length === 0) continue;
           qc.playing = 'prompt';
         } else {

@@ -15,7 +15,12 @@ function setup(ivr: Record<string, unknown> = {}): Harness {
         number: '8000',
         dids: ['+15550100800'],
         greeting: ['welcome', 'vm-press', 'digits/1'],
-        options: { '1': { queue: 'sales' }, '2': { user: '1002' }, '9': { hangup: true } },
+        options: {
+          '1': { queue: 'sales' },
+          '2': { user: '1002' },
+          '3': { number: '+15559990000' },
+          '9': { hangup: true },
+        },
         timeoutSec: 5,
         repeat: 2,
         onTimeout: { queue: 'support' },
@@ -132,6 +137,17 @@ describe('IVR', () => {
     c.agentHangsUp();
     await settle();
     expect(c.state).toBe('ended');
+  });
+
+  it('a number destination that does not answer ends in a hang-up', async () => {
+    const h = setup();
+    const c = await dial(h);
+    c.dtmf('3');
+    await settle();
+    c.offerTo('+15559990000').settle('busy');
+    await settle();
+    expect(c.state).toBe('ended');
+    expect(c.rejected).toBeNull(); // answered by the menu: BYE, not a final response
   });
 
   it('reached by DID with or without the +; an unknown number is refused with 404', async () => {
