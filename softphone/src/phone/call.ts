@@ -14,6 +14,7 @@ import {
   dtmfInfoBody,
   parseDtmfInfo,
 } from './dtmf';
+import type { QueueCallInfo } from './agent';
 import { Emitter } from './emitter';
 import type { Unsubscribe } from './emitter';
 import type { MediaObserver, MediaSession, MediaSessionOptions } from './media-session';
@@ -85,6 +86,7 @@ export class Call implements CallHandle, MediaObserver {
   readonly remoteDisplayName?: string;
   readonly autoAnswerRequested: boolean;
   readonly videoOffered: boolean;
+  readonly queueCall?: Readonly<QueueCallInfo>;
 
   private _state: CallState;
   private readonly _timestamps: CallTimestamps;
@@ -110,7 +112,12 @@ export class Call implements CallHandle, MediaObserver {
   constructor(
     private readonly ctx: CallContext,
     readonly session: Inviter | Invitation,
-    options: { video: boolean; autoAnswerRequested?: boolean; videoOffered?: boolean },
+    options: {
+      video: boolean;
+      autoAnswerRequested?: boolean;
+      videoOffered?: boolean;
+      queueCall?: QueueCallInfo;
+    },
   ) {
     this.id = `call-${++callSeq}-${Math.floor(ctx.random() * 1e9).toString(36)}`;
     this.direction = session instanceof Inviter ? 'outgoing' : 'incoming';
@@ -122,6 +129,7 @@ export class Call implements CallHandle, MediaObserver {
     this.wantVideo = options.video;
     this.autoAnswerRequested = options.autoAnswerRequested ?? false;
     this.videoOffered = options.videoOffered ?? false;
+    if (options.queueCall) this.queueCall = { ...options.queueCall };
     this._state = this.direction === 'outgoing' ? 'idle' : 'incoming';
     this._timestamps = { createdAt: ctx.now() };
     if (this.direction === 'incoming') this._timestamps.ringingAt = ctx.now();

@@ -28,4 +28,29 @@ export type { AutoAnswerRequest } from './auto-answer';
 export { backoffDelay } from './backoff';
 export { DTMF_TONES, dtmfInfoBody, parseDtmfInfo } from './dtmf';
 export { Emitter } from './emitter';
+export {
+  AgentClient,
+  AgentError,
+  digestAuthorization,
+  digestHa1,
+  parseAgentView,
+  parseDigestChallenge,
+  parseQueueHeaders,
+} from './agent';
+export type {
+  AgentClientOptions,
+  AgentConnectionState,
+  AgentCredentials,
+  AgentEvents,
+  AgentQueue,
+  AgentState,
+  AgentView,
+  AgentWrapUp,
+  DigestChallenge,
+  EventSourceConstructor,
+  EventSourceLike,
+  QueueCallInfo,
+  ScreenPop,
+  SelectableAgentState,
+} from './agent';
 export type { Unsubscribe } from './emitter';

@@ -13,6 +13,8 @@ import {
   UserAgent,
 } from 'sip.js';
 import type { LogLevel, Referral, Session, URI, UserAgentOptions } from 'sip.js';
+import { digestHa1, parseQueueHeaders } from './agent';
+import type { AgentCredentials } from './agent';
 import { backoffDelay } from './backoff';
 import { Call } from './call';
 import type { CallContext } from './call';
@@ -338,6 +340,16 @@ export class Phone {
    */
   setAutoAnswer(on: boolean): void {
     this.autoAnswer = on;
+  }
+
+  /**
+   * The SIP credentials as HTTP Digest needs them (the agent API, RFC 7616):
+   * the HA1 for a realm is computed here, so the password stays in the core.
+   */
+  get credentials(): AgentCredentials {
+    const username = this.cfg.authUser;
+    const password = this.cfg.password;
+    return { username, ha1: (realm) => digestHa1(username, realm, password) };
   }
 
   /** The SIP trace as text, with credentials and the password redacted. */
@@ -695,11 +707,13 @@ export class Phone {
       ? detectAutoAnswer((name) => invitation.request.getHeaders(name))
       : undefined;
     const videoOffered = /^m=video\s+[1-9]/m.test(invitation.body ?? '');
+    const queueCall = parseQueueHeaders((name) => invitation.request.getHeader(name));
     const call = this.addCall(
       new Call(this.callContext, invitation, {
         video: false,
         autoAnswerRequested: !!autoAnswer,
         videoOffered,
+        queueCall,
       }),
     );
     if (replaced) {

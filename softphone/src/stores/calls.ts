@@ -10,6 +10,7 @@ import type {
   CallState,
   CallStats,
   CallTimestamps,
+  QueueCallInfo,
   TransferProgress,
 } from '../phone';
 import { i18n } from '../i18n';
@@ -45,6 +46,8 @@ export interface Line {
   autoAnswerRequested: boolean;
   /** Incoming: the INVITE offered video. */
   videoOffered: boolean;
+  /** Incoming: a queue call offered to this agent (the INVITE's X-Queue headers). */
+  queueCall?: QueueCallInfo;
   transfer?: TransferProgress;
   timestamps: CallTimestamps;
   endCause?: CallEndCause;
@@ -109,6 +112,7 @@ function snapshot(h: CallHandle, n: number, previous?: Line | null): Line {
     recording: h.recording,
     autoAnswerRequested: h.autoAnswerRequested,
     videoOffered: h.videoOffered,
+    queueCall: h.queueCall ? { ...h.queueCall } : undefined,
     transfer: h.transfer ? { ...h.transfer } : undefined,
     timestamps: { ...h.timestamps },
     endCause: h.endCause ? { ...h.endCause } : undefined,

@@ -4,6 +4,11 @@
 // and awaited by the first action that needs it. Only types are imported
 // statically. Tests replace the services with fakes (setCoreServices).
 import type {
+  AgentClientOptions,
+  AgentCredentials,
+  AgentEvents,
+  AgentView,
+  SelectableAgentState,
   CallHandle,
   DeviceLists,
   DeviceSelection,
@@ -30,6 +35,21 @@ export interface PhoneLike {
   warmUp(): Promise<void>;
   /** Answer incoming calls by itself from now on (when no other call is up). */
   setAutoAnswer(on: boolean): void;
+  /** The SIP credentials for HTTP Digest (an HA1 per realm; the password stays in the core). */
+  readonly credentials: AgentCredentials;
+}
+
+/** What the stores use of the core's AgentClient (the agent API of the gateway). */
+export interface AgentClientLike {
+  on<K extends keyof AgentEvents>(event: K, fn: (payload: AgentEvents[K]) => void): () => void;
+  readonly view: AgentView | undefined;
+  login(): Promise<boolean>;
+  connect(): Promise<void>;
+  setState(state: SelectableAgentState, reason?: string): Promise<AgentView>;
+  setQueue(queue: string | undefined, loggedIn: boolean): Promise<AgentView>;
+  saveWrapUp(callId: string, disposition: string, notes?: string): Promise<AgentView>;
+  fetchView(): Promise<AgentView>;
+  stop(): void;
 }
 
 /** What the stores use of the core's Conference mixer. */
@@ -66,6 +86,7 @@ export interface CoreServices {
   /** Routes a media element to an output device; false where the browser cannot. */
   setSinkId(element: HTMLMediaElement, deviceId: string): Promise<boolean>;
   presets(): Promise<Readonly<Record<PbxPreset, Readonly<PbxPresetDescription>>>>;
+  createAgentClient(options: AgentClientOptions): Promise<AgentClientLike>;
 }
 
 let corePromise: Promise<Core> | undefined;
@@ -100,6 +121,10 @@ export const realCoreServices: CoreServices = {
   },
   async presets() {
     return (await loadCore()).PBX_PRESETS;
+  },
+  async createAgentClient(options) {
+    const core = await loadCore();
+    return new core.AgentClient(options);
   },
 };
 

@@ -6,6 +6,7 @@ import { i18n, isLanguage, preferredLanguage, setLanguage, type Language } from 
 import { loadSettings, saveSettings } from '../storage/settings';
 
 export const VIEWS = [
+  'agent',
   'phone',
   'history',
   'contacts',

@@ -16,8 +16,10 @@ import type {
   PhoneConfig,
   PhoneEvents,
   PresenceSubscription,
+  QueueCallInfo,
   TransferProgress,
 } from '../phone';
+import { digestHa1 } from '../phone/agent';
 import type { ConferenceLike, CoreServices, DeviceManagerLike, PhoneLike } from '../stores/core';
 
 type Listener = (payload: never) => void;
@@ -60,6 +62,7 @@ export function sampleStats(over: Partial<CallStats> = {}): CallStats {
 
 export class FakeCall implements CallHandle {
   readonly id: string;
+  queueCall?: QueueCallInfo;
   state: CallState;
   timestamps: CallTimestamps;
   endCause?: CallEndCause;
@@ -207,6 +210,11 @@ export class FakePhone implements PhoneLike {
     unsubscribe: vi.fn(async () => undefined),
   }));
   exportTrace = vi.fn(() => 'exported trace');
+  get credentials() {
+    const username = this.config.authUser ?? /^sips?:([^@]+)@/.exec(this.config.sipUri)?.[1] ?? '';
+    const password = this.config.password;
+    return { username, ha1: (realm: string) => digestHa1(username, realm, password) };
+  }
   warmUp = vi.fn(async () => undefined);
   autoAnswer = false;
   setAutoAnswer = vi.fn((on: boolean) => {
@@ -214,9 +222,10 @@ export class FakePhone implements PhoneLike {
   });
 
   /** A call arrives, as the core announces it: callAdded, then incomingCall. */
-  ring(from = 'sip:1002@localhost', name?: string): FakeCall {
+  ring(from = 'sip:1002@localhost', name?: string, queueCall?: QueueCallInfo): FakeCall {
     const c = new FakeCall(this, 'incoming', from);
     c.remoteDisplayName = name;
+    c.queueCall = queueCall;
     this.calls.push(c);
     this.emit('callAdded', c);
     this.emit('incomingCall', c);

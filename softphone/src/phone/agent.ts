@@ -1,0 +1,544 @@
+// The agent desktop's channel to the gateway (gateway/src/contactcenter/API.md):
+// HTTP Digest sign-in with the SIP credentials (RFC 7616, MD5, qop=auth; the
+// browser only ever holds the HA1 the core computes, never sends the
+// password), a short-lived bearer token refreshed before it expires, the live
+// AgentView over Server-Sent Events with reconnect, and the agent's actions.
+// Plain TypeScript over fetch and EventSource, both injectable for tests.
+import { Md5 } from 'sip.js/lib/core/messages/md5.js';
+import { backoffDelay } from './backoff';
+import { Emitter } from './emitter';
+
+export type AgentState = 'offline' | 'available' | 'offered' | 'on-call' | 'wrap-up' | 'not-ready';
+
+/** The queue call offered to (or taken by) this agent: what the screen-pop shows. */
+export interface ScreenPop {
+  callId: string;
+  queue: string;
+  queueDisplayName: string;
+  caller: { number: string; name: string };
+  waitedSec: number;
+  /** This caller's earlier queue calls, newest first (at most 5). */
+  history: { at: string; queue: string; agent: string | null; disposition: string | null }[];
+  /** The CRM link with {caller} filled in, or null. */
+  crmUrl: string | null;
+}
+
+export interface AgentQueue {
+  name: string;
+  displayName: string;
+  penalty: number;
+  loggedIn: boolean;
+  waiting: number;
+  longestWaitSec: number;
+}
+
+export interface AgentWrapUp {
+  callId: string;
+  queue: string;
+  endsAt: string;
+  dispositions: string[];
+}
+
+/** The whole agent view, as the gateway sends it on every change. */
+export interface AgentView {
+  username: string;
+  state: AgentState;
+  /** Reason code when not-ready ('Break', 'Lunch', …), or 'no-answer' when auto-paused. */
+  reason: string | null;
+  /** ISO time the current state began. */
+  since: string;
+  queues: AgentQueue[];
+  offer: ScreenPop | null;
+  call: (ScreenPop & { answeredAt: string }) | null;
+  wrapUp: AgentWrapUp | null;
+  today: { handled: number; avgHandleSec: number };
+  reasonCodes: string[];
+}
+
+/** States an agent may choose (the others follow the calls). */
+export type SelectableAgentState = 'available' | 'not-ready' | 'offline';
+
+export type AgentConnectionState = 'connecting' | 'open' | 'closed';
+
+export interface AgentEvents {
+  /** A new view: from the stream, or the answer to an action. */
+  view: AgentView;
+  connection: { state: AgentConnectionState; attempt?: number; nextRetryMs?: number };
+  /** Something failed in the background (token refresh, stream); actions reject instead. */
+  error: { message: string };
+}
+
+/** Proves the SIP credentials without holding the password: HA1 = MD5(user:realm:password). */
+export interface AgentCredentials {
+  username: string;
+  ha1(realm: string): string;
+}
+
+export interface EventSourceLike {
+  readonly readyState: number;
+  onopen: ((ev: Event) => unknown) | null;
+  onerror: ((ev: Event) => unknown) | null;
+  addEventListener(type: string, fn: (ev: MessageEvent<string>) => void): void;
+  close(): void;
+}
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+
+export interface AgentClientOptions {
+  credentials: AgentCredentials;
+  /** Where the agent API lives; default `api/agent/` relative to the page (the gateway's origin). */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  EventSource?: EventSourceConstructor;
+  now?: () => number;
+  random?: () => number;
+  /** Refresh the token this long before it expires (capped to half its remaining life). */
+  refreshBeforeMs?: number;
+  reconnectInitialDelayMs?: number;
+  reconnectMaxDelayMs?: number;
+}
+
+export class AgentError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'AgentError';
+  }
+}
+
+// --- HTTP Digest (RFC 7616, MD5, qop=auth) --------------------------------------------
+
+export const md5Hex = (s: string): string => Md5.hashStr(s);
+
+export function digestHa1(username: string, realm: string, password: string): string {
+  return md5Hex(`${username}:${realm}:${password}`);
+}
+
+export interface DigestChallenge {
+  realm: string;
+  nonce: string;
+  qop?: string;
+  opaque?: string;
+  algorithm?: string;
+  stale?: boolean;
+}
+
+/** Parses `WWW-Authenticate: Digest realm="…", nonce="…", …` (undefined if not Digest). */
+export function parseDigestChallenge(
+  header: string | null | undefined,
+): DigestChallenge | undefined {
+  const m = /^\s*Digest\s+(.*)$/is.exec(header ?? '');
+  if (!m) return undefined;
+  const params: Record<string, string> = {};
+  for (const p of (m[1] ?? '').matchAll(/([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))/g)) {
+    params[(p[1] ?? '').toLowerCase()] = (p[2] ?? p[3] ?? '').replace(/\\(.)/g, '$1');
+  }
+  if (params.realm === undefined || !params.nonce) return undefined;
+  return {
+    realm: params.realm,
+    nonce: params.nonce,
+    qop: params.qop,
+    opaque: params.opaque,
+    algorithm: params.algorithm,
+    stale: params.stale?.toLowerCase() === 'true',
+  };
+}
+
+/** The Authorization header answering a challenge (qop=auth when offered, as RFC 7616 wants). */
+export function digestAuthorization(opts: {
+  challenge: DigestChallenge;
+  username: string;
+  ha1: string;
+  method: string;
+  uri: string;
+  cnonce: string;
+  nc?: number;
+}): string {
+  const { challenge: c, username, ha1, method, uri, cnonce } = opts;
+  const alg = c.algorithm ?? 'MD5';
+  if (!/^MD5$/i.test(alg)) throw new AgentError(`unsupported digest algorithm ${alg}`);
+  const qops = (c.qop ?? '').split(',').map((q) => q.trim().toLowerCase());
+  const auth = qops.includes('auth');
+  if (c.qop && !auth) throw new AgentError(`unsupported qop ${c.qop}`);
+  const nc = (opts.nc ?? 1).toString(16).padStart(8, '0');
+  const ha2 = md5Hex(`${method}:${uri}`);
+  const response = auth
+    ? md5Hex(`${ha1}:${c.nonce}:${nc}:${cnonce}:auth:${ha2}`)
+    : md5Hex(`${ha1}:${c.nonce}:${ha2}`);
+  const q = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
+  const parts = [
+    `username=${q(username)}`,
+    `realm=${q(c.realm)}`,
+    `nonce=${q(c.nonce)}`,
+    `uri=${q(uri)}`,
+    `algorithm=MD5`,
+    ...(auth ? [`qop=auth`, `nc=${nc}`, `cnonce=${q(cnonce)}`] : []),
+    `response=${q(response)}`,
+    ...(c.opaque !== undefined ? [`opaque=${q(c.opaque)}`] : []),
+  ];
+  return `Digest ${parts.join(', ')}`;
+}
+
+// --- the SIP side of an offer -------------------------------------------------------
+
+/** What the call-control tier puts on the INVITE that offers a queue call to an agent. */
+export interface QueueCallInfo {
+  queue: string;
+  callId: string;
+  waitedSec?: number;
+}
+
+export function parseQueueHeaders(
+  header: (name: string) => string | undefined,
+): QueueCallInfo | undefined {
+  const queue = header('X-Queue')?.trim();
+  const callId = header('X-Queue-Call')?.trim();
+  if (!queue || !callId) return undefined;
+  const waited = Number(header('X-Caller-Waited')?.trim());
+  return {
+    queue,
+    callId,
+    ...(Number.isFinite(waited) && waited >= 0 ? { waitedSec: waited } : {}),
+  };
+}
+
+// --- the client -------------------------------------------------------------------------
+
+interface Token {
+  token: string;
+  expiresAt: number;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+/** Minimal shape check of what the gateway sends (a wrong payload must not break the view). */
+export function parseAgentView(raw: unknown): AgentView | undefined {
+  if (!isObj(raw) || typeof raw.state !== 'string' || !Array.isArray(raw.queues)) return undefined;
+  const v = raw as unknown as AgentView;
+  return {
+    ...v,
+    reason: v.reason ?? null,
+    offer: v.offer ?? null,
+    call: v.call ?? null,
+    wrapUp: v.wrapUp ?? null,
+    today: isObj(v.today) ? v.today : { handled: 0, avgHandleSec: 0 },
+    reasonCodes: Array.isArray(v.reasonCodes) ? v.reasonCodes : [],
+  };
+}
+
+function randomHex(bytes: number): string {
+  const a = new Uint8Array(bytes);
+  globalThis.crypto.getRandomValues(a);
+  return [...a].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class AgentClient {
+  private readonly emitter = new Emitter<AgentEvents>();
+  private readonly base: URL;
+  private readonly fetchFn: typeof fetch;
+  private readonly ES: EventSourceConstructor | undefined;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private token: Token | undefined;
+  private tokenPromise: Promise<Token | undefined> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private source: EventSourceLike | undefined;
+  private attempt = 0;
+  private opened = false;
+  private stopped = false;
+  private _view: AgentView | undefined;
+  /** Set once the gateway said this user is not an agent (403 on login). */
+  notAgent = false;
+
+  constructor(private readonly opts: AgentClientOptions) {
+    this.base = new URL(
+      opts.baseUrl ?? 'api/agent/',
+      globalThis.location?.href ?? 'http://localhost/',
+    );
+    this.fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
+    this.ES = opts.EventSource ?? (globalThis.EventSource as EventSourceConstructor | undefined);
+    this.now = opts.now ?? Date.now;
+    this.random = opts.random ?? Math.random;
+  }
+
+  get view(): AgentView | undefined {
+    return this._view;
+  }
+
+  on<K extends keyof AgentEvents>(event: K, fn: (payload: AgentEvents[K]) => void): () => void {
+    return this.emitter.on(event, fn);
+  }
+
+  private url(path: string): URL {
+    return new URL(path, this.base);
+  }
+
+  /**
+   * Signs in with HTTP Digest. Resolves true for an agent, false when the
+   * gateway refuses (403: not an agent, or wrong credentials; 404: no agent
+   * API here). Rejects on network errors and 5xx.
+   */
+  async login(): Promise<boolean> {
+    const t = await this.obtainToken(true);
+    return t !== undefined;
+  }
+
+  private obtainToken(fresh: boolean): Promise<Token | undefined> {
+    this.tokenPromise ??= (async () => {
+      try {
+        const t = fresh || !this.token ? await this.digestLogin() : await this.refresh();
+        this.setToken(t);
+        return t;
+      } finally {
+        this.tokenPromise = undefined;
+      }
+    })();
+    return this.tokenPromise;
+  }
+
+  private async digestLogin(): Promise<Token | undefined> {
+    const url = this.url('login');
+    const first = await this.fetchFn(url.href, { method: 'POST', cache: 'no-store' });
+    if (first.ok) return this.readToken(first);
+    if (first.status !== 401) return this.refused(first);
+    let challenge = parseDigestChallenge(first.headers.get('WWW-Authenticate'));
+    for (let round = 0; challenge && round < 2; round++) {
+      const authorization = digestAuthorization({
+        challenge,
+        username: this.opts.credentials.username,
+        ha1: this.opts.credentials.ha1(challenge.realm),
+        method: 'POST',
+        uri: url.pathname + url.search,
+        cnonce: randomHex(12),
+      });
+      const res = await this.fetchFn(url.href, {
+        method: 'POST',
+        headers: { Authorization: authorization },
+        cache: 'no-store',
+      });
+      if (res.ok) return this.readToken(res);
+      const again =
+        res.status === 401 ? parseDigestChallenge(res.headers.get('WWW-Authenticate')) : undefined;
+      // Only a stale nonce deserves a second try (RFC 7616 §3.3).
+      if (!again?.stale) return this.refused(res);
+      challenge = again;
+    }
+    throw new AgentError('agent sign-in: no usable Digest challenge', 401);
+  }
+
+  private async refused(res: Response): Promise<undefined> {
+    if (res.status >= 500)
+      throw new AgentError(`agent sign-in: ${res.status} ${await errorText(res)}`, res.status);
+    this.notAgent = true;
+    return undefined;
+  }
+
+  private async readToken(res: Response): Promise<Token | undefined> {
+    const body: unknown = await res.json().catch(() => undefined);
+    if (!isObj(body) || typeof body.token !== 'string')
+      throw new AgentError('agent sign-in: bad answer');
+    const roles = Array.isArray(body.roles) ? body.roles : ['agent'];
+    if (!roles.includes('agent')) {
+      this.notAgent = true;
+      return undefined;
+    }
+    const exp = typeof body.expiresAt === 'string' ? Date.parse(body.expiresAt) : NaN;
+    this.notAgent = false;
+    return { token: body.token, expiresAt: Number.isFinite(exp) ? exp : this.now() + 3_600_000 };
+  }
+
+  /** POST token: a fresh token while the old one is valid; sign in again if it is not. */
+  private async refresh(): Promise<Token | undefined> {
+    const old = this.token;
+    if (!old || old.expiresAt <= this.now()) return this.digestLogin();
+    const res = await this.fetchFn(this.url('token').href, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${old.token}` },
+      cache: 'no-store',
+    });
+    if (res.ok) return this.readToken(res);
+    if (res.status === 401) return this.digestLogin();
+    throw new AgentError(`token refresh: ${res.status} ${await errorText(res)}`, res.status);
+  }
+
+  private setToken(t: Token | undefined): void {
+    this.token = t;
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (!t || this.stopped) return;
+    const left = t.expiresAt - this.now();
+    const wait = Math.max(1000, Math.min(left - (this.opts.refreshBeforeMs ?? 300_000), left / 2));
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.obtainToken(false).catch((e: unknown) => {
+        this.emitter.emit('error', { message: errorMessage(e) });
+        // Try again soon; the stream reconnect signs in afresh if the token runs out.
+        if (!this.stopped && this.token)
+          this.setToken({ ...this.token, expiresAt: this.now() + 60_000 });
+      });
+    }, wait);
+  }
+
+  private async bearer(): Promise<string> {
+    if (this.token && this.token.expiresAt > this.now() + 5000) return this.token.token;
+    const t = await this.obtainToken(!this.token);
+    if (!t) throw new AgentError('not an agent', 403);
+    return t.token;
+  }
+
+  // --- the live view ---------------------------------------------------------------------
+
+  /** Opens the event stream (signing in first if needed) and keeps it open until stop(). */
+  async connect(): Promise<void> {
+    this.stopped = false;
+    if (this.source) return;
+    if (!this.ES) throw new AgentError('EventSource is not available');
+    const token = await this.bearer();
+    if (this.stopped || this.source) return;
+    this.open(token);
+  }
+
+  private open(token: string): void {
+    const ES = this.ES;
+    if (!ES) return;
+    const url = this.url('events');
+    url.searchParams.set('token', token);
+    this.emitter.emit('connection', { state: 'connecting', attempt: this.attempt });
+    this.opened = false;
+    const es = new ES(url.href);
+    this.source = es;
+    es.onopen = () => {
+      if (this.source !== es) return;
+      this.opened = true;
+      this.attempt = 0;
+      this.emitter.emit('connection', { state: 'open' });
+    };
+    es.addEventListener('state', (ev) => {
+      if (this.source !== es) return;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      const view = parseAgentView(raw);
+      if (view) this.setView(view);
+    });
+    es.onerror = () => {
+      if (this.source !== es) return;
+      // The browser would retry with the same URL (and the same, maybe expired,
+      // token): take over with our own backoff and a valid token.
+      es.close();
+      this.source = undefined;
+      const neverOpened = !this.opened;
+      this.scheduleReconnect(neverOpened);
+    };
+  }
+
+  private scheduleReconnect(suspectToken: boolean): void {
+    if (this.stopped || this.reconnectTimer !== undefined) return;
+    this.attempt += 1;
+    const delay = backoffDelay(this.attempt, {
+      initialDelayMs: this.opts.reconnectInitialDelayMs ?? 1000,
+      maxDelayMs: this.opts.reconnectMaxDelayMs ?? 30_000,
+      random: this.random,
+    });
+    this.emitter.emit('connection', { state: 'closed', attempt: this.attempt, nextRetryMs: delay });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.stopped) return;
+      // A stream refused at once may mean the gateway forgot our token (restart): sign in again.
+      const tokenP =
+        suspectToken && this.attempt > 1
+          ? this.obtainToken(true).then((t) => t?.token)
+          : this.bearer();
+      tokenP
+        .then((token) => {
+          if (this.stopped || this.source) return;
+          if (!token) throw new AgentError('not an agent', 403);
+          this.open(token);
+        })
+        .catch((e: unknown) => {
+          if (this.notAgent) return this.stop();
+          this.emitter.emit('error', { message: errorMessage(e) });
+          this.scheduleReconnect(suspectToken);
+        });
+    }, delay);
+  }
+
+  private setView(view: AgentView): void {
+    this._view = view;
+    this.emitter.emit('view', view);
+  }
+
+  // --- actions ---------------------------------------------------------------------
+
+  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<AgentView> {
+    const send = async (token: string) =>
+      this.fetchFn(this.url(path).href, {
+        method,
+        cache: 'no-store',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: 'application/json',
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    let res = await send(await this.bearer());
+    if (res.status === 401) {
+      const t = await this.obtainToken(true);
+      if (!t) throw new AgentError('not an agent', 403);
+      res = await send(t.token);
+    }
+    if (!res.ok) throw new AgentError(await errorText(res), res.status);
+    const view = parseAgentView(await res.json().catch(() => undefined));
+    if (!view) throw new AgentError('bad answer from the agent API', res.status);
+    this.setView(view);
+    return view;
+  }
+
+  /** available, not-ready (with one of the view's reason codes) or offline. */
+  setState(state: SelectableAgentState, reason?: string): Promise<AgentView> {
+    return this.request('POST', 'state', reason ? { state, reason } : { state });
+  }
+
+  /** Logs in to (or out of) one queue, or all of them when `queue` is undefined. */
+  setQueue(queue: string | undefined, loggedIn: boolean): Promise<AgentView> {
+    return this.request('POST', 'queues', queue ? { queue, loggedIn } : { loggedIn });
+  }
+
+  /** Saves the disposition (one of the queue's) and notes into the call record; ends wrap-up. */
+  saveWrapUp(callId: string, disposition: string, notes?: string): Promise<AgentView> {
+    return this.request('POST', 'wrapup', { callId, disposition, ...(notes ? { notes } : {}) });
+  }
+
+  fetchView(): Promise<AgentView> {
+    return this.request('GET', 'view');
+  }
+
+  /** Closes the stream and stops refreshing; the token simply expires. */
+  stop(): void {
+    this.stopped = true;
+    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.refreshTimer = undefined;
+    this.reconnectTimer = undefined;
+    this.source?.close();
+    this.source = undefined;
+    this.emitter.emit('connection', { state: 'closed' });
+  }
+}
+
+async function errorText(res: Response): Promise<string> {
+  const body: unknown = await res.json().catch(() => undefined);
+  return isObj(body) && typeof body.error === 'string'
+    ? body.error
+    : `${res.status} ${res.statusText}`.trim();
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

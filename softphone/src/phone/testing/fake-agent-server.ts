@@ -1,0 +1,283 @@
+// A fake of the gateway's agent API (gateway/src/contactcenter/API.md) behind
+// an injectable fetch and EventSource: Digest sign-in checked for real
+// (RFC 7616, MD5, qop=auth) against each user's password, bearer tokens with
+// an expiry, the SSE stream of the whole AgentView, and the actions.
+import type { AgentView, EventSourceLike, ScreenPop } from '../agent';
+import { digestHa1, md5Hex } from '../agent';
+
+export const REALM = 'localhost';
+
+export function sampleView(over: Partial<AgentView> = {}): AgentView {
+  return {
+    username: '1003',
+    state: 'not-ready',
+    reason: null,
+    since: new Date(Date.now() - 5000).toISOString(),
+    queues: [
+      {
+        name: 'sales',
+        displayName: 'Sales',
+        penalty: 0,
+        loggedIn: true,
+        waiting: 2,
+        longestWaitSec: 40,
+      },
+      {
+        name: 'support',
+        displayName: 'Support',
+        penalty: 1,
+        loggedIn: false,
+        waiting: 0,
+        longestWaitSec: 0,
+      },
+    ],
+    offer: null,
+    call: null,
+    wrapUp: null,
+    today: { handled: 3, avgHandleSec: 125 },
+    reasonCodes: ['Break', 'Lunch', 'Training'],
+    ...over,
+  };
+}
+
+export function samplePop(over: Partial<ScreenPop> = {}): ScreenPop {
+  return {
+    callId: 'qc-1',
+    queue: 'sales',
+    queueDisplayName: 'Sales',
+    caller: { number: '+15550101001', name: 'Alice' },
+    waitedSec: 12,
+    history: [
+      { at: '2026-11-29T10:00:00.000Z', queue: 'sales', agent: '1004', disposition: 'Resolved' },
+    ],
+    crmUrl: 'https://crm.example.com/search?phone=%2B15550101001',
+    ...over,
+  };
+}
+
+interface User {
+  password: string;
+  agent: boolean;
+}
+
+export class FakeEventSource implements EventSourceLike {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSED = 2;
+  readyState = 0;
+  onopen: ((ev: Event) => unknown) | null = null;
+  onerror: ((ev: Event) => unknown) | null = null;
+  readonly handlers = new Map<string, ((ev: MessageEvent<string>) => void)[]>();
+  constructor(readonly url: string) {}
+  addEventListener(type: string, fn: (ev: MessageEvent<string>) => void): void {
+    this.handlers.set(type, [...(this.handlers.get(type) ?? []), fn]);
+  }
+  close(): void {
+    this.readyState = 2;
+  }
+  /** Server side. */
+  deliver(type: string, data: string): void {
+    if (this.readyState !== 1) return;
+    for (const fn of this.handlers.get(type) ?? []) fn({ data } as MessageEvent<string>);
+  }
+  fail(): void {
+    this.readyState = 2;
+    this.onerror?.(new Event('error'));
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.(new Event('open'));
+  }
+  get token(): string | null {
+    return new URL(this.url).searchParams.get('token');
+  }
+}
+
+export class FakeAgentServer {
+  readonly users = new Map<string, User>([
+    ['1003', { password: 'demo-1003-pw', agent: true }],
+    ['1001', { password: 'demo-1001-pw', agent: false }],
+  ]);
+  readonly tokens = new Map<string, { username: string; expiresAt: number }>();
+  readonly views = new Map<string, AgentView>();
+  readonly sources: FakeEventSource[] = [];
+  readonly requests: {
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body?: unknown;
+  }[] = [];
+  tokenTtlMs = 3_600_000;
+  /** Open streams at once (else a test calls source.open()). */
+  autoOpen = true;
+  /** Answer every request with this status (a gateway down), when set. */
+  down: number | undefined;
+  private nonceSeq = 0;
+  private tokenSeq = 0;
+  private readonly nonces = new Set<string>();
+  readonly base: string;
+
+  constructor(readonly origin = 'https://gw.example.com') {
+    this.base = `${origin}/api/agent/`;
+  }
+
+  viewOf(username: string): AgentView {
+    let v = this.views.get(username);
+    if (!v) {
+      v = sampleView({ username });
+      this.views.set(username, v);
+    }
+    return v;
+  }
+
+  /** Changes a user's view and pushes it to their open streams. */
+  update(username: string, change: Partial<AgentView>): AgentView {
+    const v = { ...this.viewOf(username), ...change };
+    this.views.set(username, v);
+    for (const s of this.sources) {
+      const t = s.token ? this.tokens.get(s.token) : undefined;
+      if (t?.username === username) s.deliver('state', JSON.stringify(v));
+    }
+    return v;
+  }
+
+  readonly EventSource = (() => {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const server = this;
+    return class extends FakeEventSource {
+      constructor(url: string) {
+        super(url);
+        server.sources.push(this);
+        queueMicrotask(() => server.onStream(this));
+      }
+    };
+  })();
+
+  private onStream(s: FakeEventSource): void {
+    if (s.readyState === 2) return;
+    const t = s.token ? this.tokens.get(s.token) : undefined;
+    if (this.down || !t || t.expiresAt <= Date.now()) return s.fail();
+    if (!this.autoOpen) return;
+    s.open();
+    s.deliver('state', JSON.stringify(this.viewOf(t.username)));
+  }
+
+  readonly fetch = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(
+      typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
+    );
+    const headers: Record<string, string> = {};
+    const raw = init.headers;
+    if (raw instanceof Headers) raw.forEach((v, k) => (headers[k.toLowerCase()] = v));
+    else if (raw) for (const [k, v] of Object.entries(raw)) headers[k.toLowerCase()] = String(v);
+    const body: unknown = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
+    const path = url.pathname.replace(/^\/api\/agent\//, '');
+    const method = init.method ?? 'GET';
+    this.requests.push({ method, path, headers, body });
+    if (this.down) return json(this.down, { error: 'down' });
+    if (path === 'login' && method === 'POST') return this.login(url, headers.authorization);
+    const auth = /^Bearer (.+)$/.exec(headers.authorization ?? '');
+    const t = auth?.[1] ? this.tokens.get(auth[1]) : undefined;
+    if (!t || t.expiresAt <= Date.now()) return json(401, { error: 'token expired' });
+    const view = this.viewOf(t.username);
+    switch (`${method} ${path}`) {
+      case 'POST token':
+        return json(200, this.issue(t.username));
+      case 'GET view':
+        return json(200, view);
+      case 'POST state': {
+        const b = body as { state: string; reason?: string };
+        if (view.state === 'offered' || view.state === 'on-call')
+          return json(409, { error: 'on a call' });
+        if (b.state === 'not-ready' && (!b.reason || !view.reasonCodes.includes(b.reason)))
+          return json(400, { error: 'unknown reason code' });
+        return json(
+          200,
+          this.update(t.username, {
+            state: b.state as AgentView['state'],
+            reason: b.state === 'not-ready' ? (b.reason ?? null) : null,
+            since: new Date().toISOString(),
+          }),
+        );
+      }
+      case 'POST queues': {
+        const b = body as { queue?: string; loggedIn: boolean };
+        return json(
+          200,
+          this.update(t.username, {
+            queues: view.queues.map((q) =>
+              !b.queue || q.name === b.queue ? { ...q, loggedIn: b.loggedIn } : q,
+            ),
+          }),
+        );
+      }
+      case 'POST wrapup': {
+        const b = body as { callId: string; disposition: string; notes?: string };
+        if (!view.wrapUp || view.wrapUp.callId !== b.callId)
+          return json(409, { error: 'no wrap-up' });
+        if (!view.wrapUp.dispositions.includes(b.disposition))
+          return json(400, { error: 'unknown disposition' });
+        return json(
+          200,
+          this.update(t.username, {
+            wrapUp: null,
+            state: 'available',
+            since: new Date().toISOString(),
+          }),
+        );
+      }
+      default:
+        return json(404, { error: 'not found' });
+    }
+  };
+
+  private issue(username: string) {
+    const token = `tok-${++this.tokenSeq}`;
+    const expiresAt = Date.now() + this.tokenTtlMs;
+    this.tokens.set(token, { username, expiresAt });
+    return { token, expiresAt: new Date(expiresAt).toISOString(), username, roles: ['agent'] };
+  }
+
+  private login(url: URL, authorization: string | undefined): Response {
+    const challenge = () => {
+      const nonce = `n${++this.nonceSeq}`;
+      this.nonces.add(nonce);
+      return new Response(null, {
+        status: 401,
+        headers: {
+          'WWW-Authenticate': `Digest realm="${REALM}", nonce="${nonce}", qop="auth", algorithm=MD5, opaque="op"`,
+        },
+      });
+    };
+    if (!authorization) return challenge();
+    const p: Record<string, string> = {};
+    for (const m of authorization
+      .replace(/^Digest\s+/i, '')
+      .matchAll(/(\w+)=(?:"([^"]*)"|([^\s,]+))/g))
+      p[m[1]!] = m[2] ?? m[3] ?? '';
+    const user = this.users.get(p.username ?? '');
+    if (!p.nonce || !this.nonces.has(p.nonce)) return challenge();
+    this.nonces.delete(p.nonce);
+    if (
+      !user ||
+      p.realm !== REALM ||
+      p.uri !== url.pathname ||
+      p.qop !== 'auth' ||
+      p.opaque !== 'op'
+    )
+      return json(403, { error: 'forbidden' });
+    const ha1 = digestHa1(p.username!, REALM, user.password);
+    const expected = md5Hex(
+      `${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${md5Hex(`POST:${p.uri}`)}`,
+    );
+    if (expected !== p.response || !user.agent) return json(403, { error: 'forbidden' });
+    return json(200, this.issue(p.username!));
+  }
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' },
+  });
+}

@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { useAccountStore } from './account';
+import { useAgentStore, formatDuration, normalizeNumber } from './agent';
+import { useCallsStore } from './calls';
+import { useUiStore } from './ui';
+import { resetCoreServices, setCoreServices } from './core';
+import { fakeCore, mockClientConfig, type FakePhone } from '../testing/fake-phone';
+import { AgentClient } from '../phone/agent';
+import { FakeAgentServer, samplePop } from '../phone/testing/fake-agent-server';
+
+let core: ReturnType<typeof fakeCore>;
+let server: FakeAgentServer;
+let phone: FakePhone;
+
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+};
+
+async function signIn(user: '1001' | '1003'): Promise<void> {
+  mockClientConfig({
+    domain: 'localhost',
+    wsUrl: 'wss://127.0.0.1:8443/ws',
+    iceServers: [],
+    demoAccounts: [
+      { username: '1001', password: 'demo-1001-pw', displayName: 'Alice' },
+      { username: '1003', password: 'demo-1003-pw', displayName: 'Carol' },
+    ],
+  });
+  const account = useAccountStore();
+  await account.init();
+  await account.signInDemo(user);
+  phone = core.phones.at(-1)!;
+  await flush();
+}
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  core = fakeCore();
+  server = new FakeAgentServer();
+  setCoreServices({
+    ...core.services,
+    createAgentClient: async (opts) =>
+      new AgentClient({
+        ...opts,
+        baseUrl: server.base,
+        fetch: server.fetch,
+        EventSource: server.EventSource,
+      }),
+  });
+  useCallsStore();
+});
+afterEach(() => {
+  useAgentStore().stop();
+  resetCoreServices();
+  vi.unstubAllGlobals();
+});
+
+describe('agent store', () => {
+  it('an agent is signed in to the agent API with the SIP credentials and follows the view', async () => {
+    const agent = useAgentStore();
+    await signIn('1003');
+    expect(agent.status).toBe('agent');
+    expect(agent.isAgent).toBe(true);
+    expect(agent.view?.state).toBe('not-ready');
+    expect(JSON.stringify(server.requests)).not.toContain('demo-1003-pw');
+    server.update('1003', { state: 'available', since: new Date().toISOString() });
+    expect(agent.state).toBe('available');
+    expect(useUiStore().announcement).toBe('Agent state: Available');
+  });
+
+  it('a user who is not an agent gets no agent view', async () => {
+    const agent = useAgentStore();
+    await signIn('1001');
+    expect(agent.status).toBe('not-agent');
+    expect(agent.isAgent).toBe(false);
+    expect(server.sources).toHaveLength(0);
+  });
+
+  it('state, reason codes, queues and wrap-up go to the gateway', async () => {
+    const agent = useAgentStore();
+    await signIn('1003');
+    await agent.setReady();
+    expect(agent.state).toBe('available');
+    await agent.toggleReady('Lunch');
+    expect(agent.view?.reason).toBe('Lunch');
+    await agent.toggleReady();
+    expect(agent.state).toBe('available');
+    await agent.setQueue('support', true);
+    expect(agent.view?.queues.find((q) => q.name === 'support')?.loggedIn).toBe(true);
+    server.update('1003', {
+      state: 'wrap-up',
+      wrapUp: {
+        callId: 'qc-1',
+        queue: 'sales',
+        endsAt: new Date(Date.now() + 20_500).toISOString(),
+        dispositions: ['Sale', 'No sale'],
+      },
+    });
+    expect(agent.wrapUpSecondsLeft).toBe(21);
+    expect(await agent.saveWrapUp('Sale', '  call back Friday ')).toBe(true);
+    expect(server.requests.at(-1)?.body).toEqual({
+      callId: 'qc-1',
+      disposition: 'Sale',
+      notes: 'call back Friday',
+    });
+    expect(agent.state).toBe('available');
+    // A refused action is a toast, not a throw.
+    expect(await agent.setNotReady('Nap')).toBe(false);
+    expect(useUiStore().toasts.at(-1)?.text).toContain('unknown reason code');
+  });
+
+  it('the offer is tied to its SIP INVITE by X-Queue-Call: answer and decline act on that call', async () => {
+    const agent = useAgentStore();
+    await signIn('1003');
+    const other = phone.ring('sip:1002@localhost', 'Bob');
+    const c = phone.ring('sip:+15550101001@localhost', 'Alice', {
+      queue: 'sales',
+      callId: 'qc-1',
+      waitedSec: 12,
+    });
+    server.update('1003', { state: 'offered', offer: samplePop() });
+    expect(useUiStore().announcement).toBe('Queue call from Alice in Sales, waited 0:12');
+    expect(agent.offerLine?.id).toBe(c.id);
+    await agent.answerOffer();
+    expect(c.answer).toHaveBeenCalled();
+    expect(other.answer).not.toHaveBeenCalled();
+    const d = phone.ring('sip:+15550101009@localhost', 'Dan', { queue: 'sales', callId: 'qc-2' });
+    server.update('1003', { offer: samplePop({ callId: 'qc-2' }) });
+    await agent.declineOffer();
+    expect(d.decline).toHaveBeenCalled();
+  });
+
+  it('signing out stops the agent client', async () => {
+    const agent = useAgentStore();
+    await signIn('1003');
+    await useAccountStore().signOut();
+    expect(agent.status).toBe('none');
+    expect(agent.view).toBeUndefined();
+    expect(server.sources[0]!.readyState).toBe(2);
+  });
+});
+
+describe('helpers', () => {
+  it('formats durations and numbers', () => {
+    expect(formatDuration(0)).toBe('0:00');
+    expect(formatDuration(125)).toBe('2:05');
+    expect(formatDuration(3725)).toBe('1:02:05');
+    expect(normalizeNumber('sip:+1%20555-0101@x')).toBe('+15550101');
+  });
+});
