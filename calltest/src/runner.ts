@@ -75,6 +75,8 @@ export interface CallRow {
   toneHz?: number;
   audio?: string;
   failed: boolean;
+  /** What failed, for a failed call. */
+  cause?: string;
   /** SIP ladder (failed calls only). */
   ladder?: string[];
   start: number;
@@ -322,6 +324,11 @@ async function execute(
           controlPort: ports.control + 1,
           mediaPort: ports.media + 8,
           rtpEcho: false,
+          calls: 1,
+          rate: undefined,
+          rateIncrease: undefined,
+          statFile: undefined,
+          limit: undefined,
           timeoutSec: 10,
         },
       });
@@ -400,7 +407,7 @@ async function execute(
     const res = results.get(leg.id);
     const recs = res ? callRecords(readMessageLog(res.messageFile)) : [];
     const exp = s.expect[leg.id];
-    judgeLeg(leg, exp, recs, cap, ports, res, result);
+    judgeLeg(leg, exp, recs, cap, ports, res, result, !!o.load);
   }
 }
 
@@ -438,13 +445,36 @@ function judgeLeg(
   ports: LegPorts,
   res: SippResult | undefined,
   out: ScenarioResult,
+  load: boolean,
 ): void {
-  const add = (name: string, ok: boolean, detail: string) =>
-    out.checks.push({ leg: leg.id, name, ok, detail });
   const main = recs.find((r) => r.method === 'INVITE') ?? recs[0];
+  if (leg.role === 'uac' && !main)
+    // sipp refused the scenario or could not send: not a verdict on the target
+    throw new ConfigError(`leg ${leg.id}: sipp sent nothing${res ? `: ${sippError(res)}` : ''}`);
+  if (exp && !recs.length) {
+    // an expectation on a leg that never saw a call fails: nothing passes by not happening
+    out.checks.push({
+      leg: leg.id,
+      name: 'call reached',
+      ok: false,
+      detail: `no call reached ${leg.id}`,
+    });
+    return;
+  }
+  let failedCalls = 0;
+  const causes = new Map<string, number>();
   for (const rec of recs) {
     const { rx, tx } = legStreams(rec, streams, ports);
-    const best = rx.sort((a, b) => b.packets - a.packets)[0];
+    const best = [...rx].sort((a, b) => b.packets - a.packets)[0];
+    const checks = judgeCall(leg, exp, rec, streams, ports);
+    const bad = checks.filter((c) => !c.ok);
+    if (!load && rec === main) out.checks.push(...checks);
+    if (bad.length) {
+      failedCalls++;
+      const k = `${bad[0]!.name}: ${bad[0]!.detail}`;
+      causes.set(k, (causes.get(k) ?? 0) + 1);
+    }
+    const failed = load ? bad.length > 0 : out.checks.some((c) => c.leg === leg.id && !c.ok);
     out.calls.push({
       leg: leg.id,
       callId: rec.callId,
@@ -460,39 +490,56 @@ function judgeLeg(
       jitterMs: best?.jitterMs,
       mos: best?.mos,
       toneHz: best?.toneHz,
-      failed: false,
+      audio: best ? (best.toneHz ? `${best.toneHz} Hz` : 'audio') : 'none',
+      failed,
+      cause: bad.map((c) => `${c.name}: ${c.detail}`).join('; ') || undefined,
       start: rec.start,
-      ladder: ladder(rec.messages, leg.id),
+      ladder: failed ? ladder(rec.messages, leg.id) : undefined,
     });
   }
+  if (load && recs.length) {
+    // under load the verdict is the aggregate assertions; this line says how many calls met every expectation
+    const top = [...causes.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    out.checks.push({
+      leg: leg.id,
+      name: 'calls meeting every expectation',
+      ok: true,
+      detail: `${recs.length - failedCalls}/${recs.length}${top.length ? ` (most common failure: ${top.map(([k, n]) => `${n}× ${k}`).join('; ')})` : ''}`,
+    });
+  }
+}
+
+/** Every expectation of one leg checked on one of its calls. */
+export function judgeCall(
+  leg: Leg,
+  exp: Expectation | undefined,
+  rec: CallRecord,
+  streams: StreamStats[],
+  ports: LegPorts,
+): Check[] {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string) =>
+    checks.push({ leg: leg.id, name, ok, detail });
   if (leg.role === 'uac') {
-    if (!main) {
-      // sipp refused the scenario or could not send: not a verdict on the target
-      throw new ConfigError(`leg ${leg.id}: sipp sent nothing${res ? `: ${sippError(res)}` : ''}`);
-    }
     const allowed = exp?.final ?? [leg.cancel_after_ms !== undefined ? 487 : 200];
     add(
       'final response',
-      main.finalCode !== undefined && allowed.includes(main.finalCode),
-      main.finalCode === undefined
-        ? `no final response to ${main.method} (expected ${allowed.join(' or ')}): the far end never answered`
-        : `${main.finalCode} ${main.finalReason ?? ''} (expected ${allowed.join(' or ')})`.trim(),
+      rec.finalCode !== undefined && allowed.includes(rec.finalCode),
+      rec.finalCode === undefined
+        ? `no final response to ${rec.method} (expected ${allowed.join(' or ')}): the far end never answered`
+        : `${rec.finalCode} ${rec.finalReason ?? ''} (expected ${allowed.join(' or ')})`.trim(),
     );
-    if (main.method === 'INVITE' && main.answeredAt && main.hangupBy === 'self')
+    if (rec.method === 'INVITE' && rec.answeredAt && rec.hangupBy === 'self')
       add(
         'BYE answered',
-        main.byeAnswered === true,
-        main.byeAnswered ? 'BYE got 200' : 'BYE sent, never answered by the far end (dropped BYE)',
+        rec.byeAnswered === true,
+        rec.byeAnswered ? 'BYE got 200' : 'BYE sent, never answered by the far end (dropped BYE)',
       );
-    if (main.method === 'INVITE' && main.answeredAt && !main.endedAt)
+    if (rec.method === 'INVITE' && rec.answeredAt && !rec.endedAt)
       add('call ended', false, 'answered, but no BYE was ever sent or received');
   }
-  if (!exp) {
-    markFailed(out, leg.id);
-    return;
-  }
-  const rec = main;
-  if (exp.headers && rec?.finalText) {
+  if (!exp) return checks;
+  if (exp.headers && rec.finalText) {
     for (const [name, re] of Object.entries(exp.headers)) {
       const v = new RegExp(`^${name}\\s*:\\s*(.*)$`, 'im').exec(rec.finalText)?.[1];
       add(
@@ -505,11 +552,11 @@ function judgeLeg(
   if (exp.pdd_max_ms !== undefined)
     add(
       'post-dial delay',
-      rec?.pddMs !== undefined && rec.pddMs <= exp.pdd_max_ms,
-      rec?.pddMs === undefined ? 'no ringing or answer' : `${rec.pddMs} ms (max ${exp.pdd_max_ms})`,
+      rec.pddMs !== undefined && rec.pddMs <= exp.pdd_max_ms,
+      rec.pddMs === undefined ? 'no ringing or answer' : `${rec.pddMs} ms (max ${exp.pdd_max_ms})`,
     );
   if (exp.duration_ms) {
-    const d = rec?.durationMs;
+    const d = rec.durationMs;
     const { min = 0, max = Infinity } = exp.duration_ms;
     add(
       'call duration',
@@ -520,8 +567,8 @@ function judgeLeg(
   if (exp.hangup_by)
     add(
       'hung up by',
-      rec?.hangupBy === exp.hangup_by,
-      `${rec?.hangupBy ?? 'nobody'} (expected ${exp.hangup_by})`,
+      rec.hangupBy === exp.hangup_by,
+      `${rec.hangupBy ?? 'nobody'} (expected ${exp.hangup_by})`,
     );
   const { rx, tx } = legStreams(rec, streams, ports);
   const best = [...rx].sort((a, b) => b.packets - a.packets)[0];
@@ -580,17 +627,8 @@ function judgeLeg(
         : 'no RTP received',
     );
   if (exp.dtmf !== undefined) {
-    const got = `${rx.map((r) => r.dtmf).join('')}${rec?.infoDigits ?? ''}`;
+    const got = `${rx.map((r) => r.dtmf).join('')}${rec.infoDigits ?? ''}`;
     add('DTMF', got.includes(exp.dtmf), `received "${got}" (expected "${exp.dtmf}")`);
   }
-  markFailed(out, leg.id);
-}
-
-function markFailed(out: ScenarioResult, legId: string): void {
-  const failed = out.checks.some((c) => c.leg === legId && !c.ok);
-  for (const c of out.calls.filter((r) => r.leg === legId)) {
-    c.failed = failed;
-    if (!failed) delete c.ladder;
-    c.audio = c.rtpReceived ? (c.toneHz ? `${c.toneHz} Hz` : 'audio') : 'none';
-  }
+  return checks;
 }

@@ -311,7 +311,8 @@ ${msg([
       ...hold,
       `  <pause milliseconds="${Math.max(0, leg.hold_ms - elapsed)}" />`,
       inDialog('BYE', '300'),
-      '  <recv response="200" crlf="true" next="end" />',
+      // a far end that never answers the BYE is reported by calltest ("BYE answered"), not waited for
+      '  <recv response="200" crlf="true" timeout="5000" ontimeout="end" next="end" />',
       '  <label id="refused" />',
       challengeAck(),
       '  <label id="end" />',
