@@ -112,6 +112,26 @@ describe('sign-in', () => {
     expect(replay.statusCode).toBe(403);
   });
 
+  it('too many failed sign-ins from one address are refused for the window (429)', async () => {
+    const strict = Fastify();
+    registerAgentApi(strict, h.cc, {
+      tokenSecret: 'test-secret',
+      failedLogins: { limit: 2, windowSec: 60 },
+    });
+    const saved = app;
+    app = strict;
+    try {
+      expect((await login('1003', 'guess-1')).res.statusCode).toBe(403);
+      expect((await login('1003', 'guess-2')).res.statusCode).toBe(403);
+      const first = await strict.inject({ method: 'POST', url: '/api/agent/login' });
+      expect(first.statusCode).toBe(429);
+      expect(Number(first.headers['retry-after'])).toBeGreaterThan(50);
+    } finally {
+      app = saved;
+      await strict.close();
+    }
+  });
+
   it('an unknown or expired nonce is re-challenged with stale=true', async () => {
     const { res } = await login('1003', 'demo-1003-pw', { nonce: 'feedface' });
     expect(res.statusCode).toBe(401);

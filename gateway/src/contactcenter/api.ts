@@ -16,6 +16,12 @@ export interface AgentApiOptions {
   nonceTtlSec?: number;
   /** SSE comment ping, so proxies and the browser keep the stream open. */
   pingSec?: number;
+  /**
+   * Failed sign-ins from one address before it is refused (429) for the window:
+   * without it this endpoint would be a way around Kamailio's failed-auth ban
+   * for guessing SIP passwords. Default: the config's protection section.
+   */
+  failedLogins?: { limit: number; windowSec: number };
 }
 
 const stateBody = z.object({
@@ -59,6 +65,25 @@ export function registerAgentApi(
   const tokens = new Tokens(opts.tokenSecret, opts.tokenTtlSec);
   const streams = new Set<PassThrough>();
   const pingMs = (opts.pingSec ?? 15) * 1000;
+  const limits = opts.failedLogins ?? {
+    limit: cc.protection.failedAuthLimit,
+    windowSec: cc.protection.failedAuthWindowSec,
+  };
+  const failures = new Map<string, { n: number; until: number }>();
+  const blockedFor = (ip: string): number => {
+    const f = failures.get(ip);
+    return f && f.n >= limits.limit && f.until > Date.now()
+      ? Math.ceil((f.until - Date.now()) / 1000)
+      : 0;
+  };
+  const failed = (ip: string) => {
+    const now = Date.now();
+    if (failures.size > 10_000)
+      for (const [k, f] of failures) if (f.until <= now) failures.delete(k);
+    const f = failures.get(ip);
+    if (!f || f.until <= now) failures.set(ip, { n: 1, until: now + limits.windowSec * 1000 });
+    else f.n += 1;
+  };
 
   const fail = (reply: FastifyReply, err: unknown) => {
     if (err instanceof AgentActionError) return reply.code(err.code).send({ error: err.message });
@@ -96,20 +121,27 @@ export function registerAgentApi(
     };
 
   app.post('/api/agent/login', async (req, reply) => {
+    const wait = blockedFor(req.ip);
+    if (wait > 0)
+      return reply
+        .code(429)
+        .header('Retry-After', String(wait))
+        .send({ error: `too many failed sign-ins; try again in ${wait} s` });
     const header = req.headers.authorization;
     if (!header || !/^Digest\s/i.test(header))
       return reply
         .code(401)
         .header('WWW-Authenticate', digest.challenge())
         .send({ error: 'sign in with your SIP username and password (HTTP Digest)' });
-    const path = req.url.split('?')[0]!;
-    const r = digest.verify(req.method, path, header, (u) => cc.ha1Of(u));
+    // digest-uri is the request-target as sent (RFC 7616 §3.4.6), query included.
+    const r = digest.verify(req.method, req.url, header, (u) => cc.ha1Of(u));
     if (!r.ok) {
       if (r.status === 401)
         return reply
           .code(401)
           .header('WWW-Authenticate', digest.challenge(r.stale))
           .send({ error: r.error });
+      failed(req.ip);
       return reply.code(403).send({ error: r.error });
     }
     if (!cc.isAgent(r.username))

@@ -43,6 +43,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export class ContactCenter {
   readonly cc: ContactCenterConfig;
   readonly realm: string;
+  /** Failed-auth limits, shared with Kamailio's, for the agent sign-in. */
+  readonly protection: GatewayConfig['protection'];
   readonly store: CcStore;
   readonly sounds: Sounds;
   private readonly agents: AgentBook;
@@ -56,6 +58,7 @@ export class ContactCenter {
   constructor(private readonly o: ContactCenterOptions) {
     this.cc = o.cfg.contactCenter;
     this.realm = o.cfg.domain;
+    this.protection = o.cfg.protection;
     this.log = o.log.child({ component: 'contact-center' });
     this.store = new CcStore(o.db);
     this.sounds = new Sounds(this.cc.soundsDir, this.cc.musicDir, o.soundCacheDir);
