@@ -15,6 +15,9 @@ import { renderKamailio } from './kamailio/render.js';
 import { renderRtpengine } from './rtpengine/render.js';
 import { RtpengineControl } from './rtpengine/client.js';
 import { B2bua } from './callcontrol/b2bua.js';
+import { ContactCenter } from './contactcenter/contactCenter.js';
+import { registerAgentApi } from './contactcenter/api.js';
+import { ContactCenterConfigError } from './contactcenter/sounds.js';
 import { renderCoturn } from './turn/render.js';
 import { renderServices } from './services/render.js';
 import { Supervisor, StartupError } from './supervisor/supervisor.js';
@@ -40,6 +43,8 @@ export interface Gateway {
   registrations: Registrations;
   /** The call-control tier (B2BUA for IVRs and queues); absent when contactCenter.enabled is false. */
   callControl?: B2bua;
+  /** IVRs, queues and agents on top of the call-control tier. */
+  contactCenter?: ContactCenter;
   http: FastifyInstance;
   decision?: FastifyInstance;
   log: Logger;
@@ -103,8 +108,31 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         log,
       })
     : undefined;
+  // Checked before any child starts: a missing prompt file is a config error, named with its path.
+  const contactCenter = callControl
+    ? new ContactCenter({
+        cfg,
+        db,
+        directory,
+        callControl,
+        log,
+        metrics,
+        soundCacheDir: join(dirs.run, 'prompts'),
+      })
+    : undefined;
+  try {
+    contactCenter?.start();
+  } catch (err) {
+    await decision?.close();
+    rtpengine.close();
+    db.close();
+    throw err;
+  }
 
   const registrations = new Registrations();
+  registrations.on('changed', (user, registered) =>
+    contactCenter?.registrationChanged(user, registered),
+  );
   const events = new KamailioEvents(cfg.decision.eventsPort, {
     onRegistration: (e) => registrations.apply(e),
     records,
@@ -130,6 +158,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     throw err;
   }
 
+  const adminToken = persistentSecret(join(data, 'secrets', 'admin-token'));
   const tls =
     cfg.http.certFile && cfg.http.keyFile
       ? { cert: resolve(REPO_ROOT, cfg.http.certFile), key: resolve(REPO_ROOT, cfg.http.keyFile) }
@@ -142,7 +171,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     tls,
     softphoneDir: resolve(REPO_ROOT, cfg.http.softphoneDir),
     turnSecret: cfg.turn.enabled ? turnSecret : undefined,
-    adminToken: persistentSecret(join(data, 'secrets', 'admin-token')),
+    adminToken,
     directory,
     records,
     supervisor,
@@ -155,6 +184,13 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       rtpengineControl: (await rtpengine.ping()) ? 'ready' : 'down',
     }),
     beforeScrape: async () => metrics.rtpengineSessions.set(await rtpengine.sessionCount()),
+    mountContactCenter: contactCenter
+      ? (app) =>
+          registerAgentApi(app, contactCenter, {
+            tokenSecret: persistentSecret(join(data, 'secrets', 'agent-token-key')),
+            adminToken,
+          })
+      : undefined,
   });
   await http.listen({ host: cfg.listenAddress, port: cfg.http.port });
 
@@ -179,6 +215,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     rtpengine,
     registrations,
     callControl,
+    contactCenter,
     http,
     decision,
     log,
@@ -186,6 +223,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       if (stopped) return;
       stopped = true;
       await http.close();
+      contactCenter?.stop();
       await callControl?.stop();
       registrations.stop();
       events.stop();
@@ -217,7 +255,7 @@ async function cli(): Promise<void> {
   try {
     gateway = await startGateway(cfg, { log });
   } catch (err) {
-    if (err instanceof StartupError) {
+    if (err instanceof StartupError || err instanceof ContactCenterConfigError) {
       console.error(`gateway: ${err.message}`);
       process.exit(1);
     }

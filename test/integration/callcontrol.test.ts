@@ -29,6 +29,7 @@ const DID = '+15550100800';
 let stack: Stack;
 let carrier: SipUA;
 let handler: (call: InboundCall) => void = () => undefined;
+// RTP endpoints: the caller's on clientMedia(0), the agent's on clientMedia(1); afterEach closes them.
 const cleanups: (() => Promise<unknown> | void)[] = [];
 
 beforeAll(async () => {
@@ -175,8 +176,8 @@ describe('registrations reach the service', () => {
 
 describe('B2BUA through Kamailio', () => {
   it('answers a carrier call to the DID, plays music, takes RFC 4733 and INFO digits, bridges an agent, and both hang-ups clean up', async () => {
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(2), 1000);
-    const agentRtp = await RtpEndpoint.open(ports.clientMedia(3), 600);
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), 1000);
+    const agentRtp = await RtpEndpoint.open(ports.clientMedia(1), 600);
     cleanups.push(
       () => callerRtp.close(),
       () => agentRtp.close(),
@@ -266,7 +267,7 @@ describe('B2BUA through Kamailio', () => {
   });
 
   it('a caller who hangs up before we answer gets 487, and the call ends as cancelled', async () => {
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(4), 1000);
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), 1000);
     cleanups.push(() => callerRtp.close());
     let ended: string | undefined;
     handler = (c) => {
@@ -300,8 +301,8 @@ describe('B2BUA through Kamailio', () => {
   });
 
   it('offer outcomes: an agent who is not registered is unavailable, one who answers 486 is busy, one who never answers is no-answer', async () => {
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(5), 1000);
-    const agentRtp = await RtpEndpoint.open(ports.clientMedia(6), 600);
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), 1000);
+    const agentRtp = await RtpEndpoint.open(ports.clientMedia(1), 600);
     cleanups.push(
       () => callerRtp.close(),
       () => agentRtp.close(),
@@ -337,8 +338,8 @@ describe('B2BUA through Kamailio', () => {
   });
 
   it('CANCEL racing the agent’s 200: the late 200 is ACKed and BYEd at once, the outcome is cancelled', async () => {
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(8), 1000);
-    const agentRtp = await RtpEndpoint.open(ports.clientMedia(9), 600);
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), 1000);
+    const agentRtp = await RtpEndpoint.open(ports.clientMedia(1), 600);
     cleanups.push(
       () => callerRtp.close(),
       () => agentRtp.close(),
@@ -383,8 +384,8 @@ describe('B2BUA through Kamailio', () => {
   });
 
   it('a caller’s session refresh (re-INVITE with the same SDP) is answered without touching the agent leg; BYE from the agent ends only the agent leg', async () => {
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(11), 1000);
-    const agentRtp = await RtpEndpoint.open(ports.clientMedia(12), 600);
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), 1000);
+    const agentRtp = await RtpEndpoint.open(ports.clientMedia(1), 600);
     cleanups.push(
       () => callerRtp.close(),
       () => agentRtp.close(),
@@ -462,8 +463,8 @@ describe('B2BUA through Kamailio', () => {
   });
 
   it('the agent holds (caller hears music), resumes (caller hears the agent), then blind-transfers: 202, NOTIFY 200, transfer event', async () => {
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(15), 1000);
-    const agentRtp = await RtpEndpoint.open(ports.clientMedia(16), 600);
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), 1000);
+    const agentRtp = await RtpEndpoint.open(ports.clientMedia(1), 600);
     cleanups.push(
       () => callerRtp.close(),
       () => agentRtp.close(),

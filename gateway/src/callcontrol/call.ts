@@ -166,7 +166,9 @@ export class CallLeg extends EventEmitter implements InboundCall {
     const current: NonNullable<typeof this.currentPlay> = { settle };
     this.currentPlay = current;
     try {
-      const ms = await this.deps.media.play(this.deps.joinFiles(files), repeat);
+      const file = this.deps.joinFiles(files);
+      const ms = await this.deps.media.play(file, repeat);
+      this.deps.log.debug({ callId: this.id, file, ms, repeat }, 'call control: playing');
       // Stopped or replaced while rtpengine was starting it: that one settled it.
       if (this.currentPlay === current) {
         current.timer = setTimeout(() => {

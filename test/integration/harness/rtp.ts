@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 
 // A plain RTP endpoint in Node for tests that must know exactly what audio
@@ -148,6 +149,11 @@ export class RtpEndpoint {
     return this.audible(since).filter((p) => Math.abs(p.crossingsHz - hz) <= tolHz);
   }
 
+  /** RMS of every PCMU packet received since `since`, in arrival order (one per 20 ms). */
+  envelope(since = 0): number[] {
+    return this.received.filter((p) => p.at >= since && p.pt === 0).map((p) => p.rms);
+  }
+
   /** Longest silence between audible packets in [from, to] (ms). */
   longestGap(from: number, to: number): number {
     const times = this.audible(from)
@@ -170,4 +176,49 @@ export function sdpAudio(sdp: string): { host: string; port: number } {
   const host = /^c=IN IP4 (\S+)/m.exec(sdp)?.[1] ?? '127.0.0.1';
   const port = Number(/^m=audio (\d+)/m.exec(sdp)?.[1] ?? 0);
   return { host, port };
+}
+
+/** 20 ms RMS frames of a sound file, decoded by sox to 8 kHz mono (what rtpengine plays). */
+export function fileEnvelope(file: string): number[] {
+  const raw = execFileSync('sox', [file, '-t', 's16', '-r', '8000', '-c', '1', '-'], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const frames: number[] = [];
+  for (let off = 0; off + 320 <= raw.length; off += 320) {
+    let sum = 0;
+    for (let i = 0; i < 320; i += 2) {
+      const v = raw.readInt16LE(off + i);
+      sum += v * v;
+    }
+    frames.push(Math.sqrt(sum / 160));
+  }
+  return frames;
+}
+
+/**
+ * How well a received loudness envelope contains an expected one: the best
+ * Pearson correlation over every alignment. Speech has a distinctive
+ * envelope (syllables, pauses); music or another prompt does not line up.
+ */
+export function envelopeMatch(received: number[], expected: number[]): number {
+  const n = expected.length;
+  if (received.length < n || n < 10) return 0;
+  const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+  const me = mean(expected);
+  const de = expected.map((v) => v - me);
+  const ne = Math.sqrt(de.reduce((s, v) => s + v * v, 0));
+  let best = -1;
+  for (let lag = 0; lag + n <= received.length; lag++) {
+    const win = received.slice(lag, lag + n);
+    const mr = mean(win);
+    let num = 0;
+    let nr = 0;
+    for (let i = 0; i < n; i++) {
+      const d = win[i]! - mr;
+      num += d * de[i]!;
+      nr += d * d;
+    }
+    if (nr > 0 && ne > 0) best = Math.max(best, num / Math.sqrt(nr * ne * ne));
+  }
+  return best;
 }
