@@ -53,6 +53,7 @@ export class ContactCenter {
   private readonly listeners = new Map<string, Set<{ fn: Listener; last: string }>>();
   private readonly log: Logger;
   private flushPending = false;
+  private ringMusic: string[] = [];
   private started = false;
 
   constructor(private readonly o: ContactCenterOptions) {
@@ -82,6 +83,7 @@ export class ContactCenter {
   start(): void {
     if (this.started) return;
     verifySounds(this.cc, this.sounds);
+    this.ringMusic = this.sounds.music(DEFAULT_MUSIC);
     this.cc.ivrs.forEach((ivr) => this.addNumbers(ivr, compileIvr(ivr)));
     for (const q of this.cc.queues) this.addNumbers(q, destinationFlow({ queue: q.name }, this.cc));
     this.syncConfigAgents();
@@ -192,7 +194,7 @@ export class ContactCenter {
       call,
       sounds: this.sounds,
       log: this.log,
-      ringMusic: this.sounds.music(DEFAULT_MUSIC),
+      ringMusic: this.ringMusic,
       enqueue: (c, queue) => this.engine.enqueue(c, queue),
     };
     try {
