@@ -1,0 +1,191 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../gateway/src/main.js';
+import { startStack, type Stack } from '../integration/harness/stack.js';
+
+// calltest (the call-testing CLI in calltest/) against a real gateway stack:
+// every ready scenario passes; deliberately broken far ends make the matching
+// scenario fail with exit code 1 and the cause named; a typo exits 2 with its
+// line; a bounded load ramp meets its assertions.
+//
+// Ports: the stack at base 19000 (portsFor), rtpengine media 19300-19499 so a
+// load ramp has room, calltest's own local ports from 19250 (~60 used).
+
+const BASE = 19000;
+const CT_PORTS = 19250;
+const OUT = join(REPO_ROOT, 'test', 'artifacts', 'calltest');
+const CREDS = join(REPO_ROOT, 'calltest', 'examples', 'gateway-demo-users.csv');
+const HERE = join(REPO_ROOT, 'test', 'calltest');
+
+let stack: Stack;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI from its TypeScript source (tsx), bounded. */
+function calltest(args: string[], timeoutMs = 90_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'calltest', 'src', 'cli.ts'), ...args],
+      { cwd: REPO_ROOT, env: { ...process.env, CI: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const common = (name: string) => [
+  '--target',
+  `sip:127.0.0.1:${BASE}`,
+  '--creds',
+  CREDS,
+  '--port-base',
+  String(CT_PORTS),
+  '--out',
+  join(OUT, name),
+];
+
+interface JsonReport {
+  passed: boolean;
+  scenarios: {
+    name: string;
+    passed: boolean;
+    checks: { leg: string; name: string; ok: boolean; detail: string }[];
+    calls: { leg: string; pddMs?: number; mos?: number; lossPct?: number; failed: boolean }[];
+  }[];
+  load?: { aggregates: Record<string, unknown>; assertions: { expr: string; ok: boolean }[] };
+}
+
+const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as JsonReport;
+
+beforeAll(async () => {
+  rmSync(OUT, { recursive: true, force: true });
+  mkdirSync(OUT, { recursive: true });
+  stack = await startStack('calltest', BASE, {
+    rtpengine: { portMin: 19300, portMax: 19499 },
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+describe('calltest against the real gateway', () => {
+  it('passes every ready scenario (gateway suite) and writes JUnit, JSON and HTML', async () => {
+    const f = (ext: string) => join(OUT, `suite.${ext}`);
+    const r = await calltest([
+      'run',
+      join(REPO_ROOT, 'calltest', 'examples', 'gateway-suite.yaml'),
+      ...common('suite'),
+      '--junit',
+      f('xml'),
+      '--json',
+      f('json'),
+      '--html',
+      f('html'),
+    ]);
+    const report = readJson(f('json'));
+    const failed = report.scenarios
+      .filter((s) => !s.passed)
+      .map((s) => `${s.name}: ${s.checks.filter((c) => !c.ok).map((c) => c.detail)}`);
+    expect(failed, r.stdout + r.stderr).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(report.scenarios.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['basic-call', 'cancel', 'busy', 'hold-resume', 'dtmf-rfc4733']),
+    );
+    const junit = readFileSync(f('xml'), 'utf8');
+    expect(junit).toMatch(/<testsuites name="calltest" tests="11" failures="0" errors="0"/);
+    const html = readFileSync(f('html'), 'utf8');
+    expect(html).toContain('<p class="verdict ok">PASS</p>');
+    expect(html).not.toMatch(/<script|src="http/);
+    // the two-way audio call: both sides heard the other's tone with a real MOS
+    const basic = report.scenarios.find((s) => s.name === 'basic-call')!;
+    const caller = basic.calls.find((c) => c.leg === 'caller')!;
+    expect(caller.mos).toBeGreaterThanOrEqual(4);
+    expect(caller.lossPct).toBe(0);
+    expect(basic.checks.find((c) => c.leg === 'caller' && c.name === 'tone')?.detail).toMatch(
+      /received 6\d\d Hz/,
+    );
+  }, 150_000);
+
+  const faults: [string, RegExp][] = [
+    ['busy', /final response: 486 Busy Here \(expected 200\)/],
+    ['no-rtp', /audio both ways: .*received 0 — no RTP from the far end/],
+    ['wrong-tone', /tone: received 4[34]\d Hz \(expected 600/],
+    ['drop-bye', /BYE answered: BYE sent, never answered by the far end/],
+  ];
+  for (const [name, cause] of faults) {
+    it(`fails (exit 1) against a far end that ${name}, naming the cause`, async () => {
+      const json = join(OUT, `fault-${name}.json`);
+      const r = await calltest([
+        'run',
+        join(HERE, 'faults', `${name}.yaml`),
+        ...common(`fault-${name}`),
+        '--json',
+        json,
+        '--quiet',
+      ]);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stdout).toMatch(cause);
+      const report = readJson(json);
+      expect(report.passed).toBe(false);
+      const failed = report.scenarios[0]!.checks.filter((c) => !c.ok);
+      expect(failed.map((c) => `${c.name}: ${c.detail}`).join('\n')).toMatch(cause);
+    }, 60_000);
+  }
+
+  it('refuses a YAML with a typo: exit 2 and the line', async () => {
+    const r = await calltest(['run', join(HERE, 'faults', 'typo.yaml'), ...common('typo')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/typo\.yaml: line 9, column 5: .*Unrecognized key: "hold_msec"/);
+  }, 30_000);
+
+  it('load: a bounded ramp meets its assertions, one JUnit testcase per assertion', async () => {
+    const f = (ext: string) => join(OUT, `load.${ext}`);
+    const r = await calltest([
+      'load',
+      'builtin:basic-call',
+      ...common('load'),
+      '--cps',
+      '2:6',
+      '--step',
+      '2/2s',
+      '--duration',
+      '8s',
+      '--max-calls',
+      '60',
+      '--assert',
+      'asr>=99,pdd_p95<2000,mos_p5>=3.8',
+      '--junit',
+      f('xml'),
+      '--json',
+      f('json'),
+      '--html',
+      f('html'),
+    ]);
+    const report = readJson(f('json'));
+    expect(
+      report.load?.assertions.filter((a) => !a.ok),
+      r.stdout,
+    ).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(report.load?.aggregates.calls).toBeGreaterThanOrEqual(20);
+    const junit = readFileSync(f('xml'), 'utf8');
+    for (const a of ['asr&gt;=99', 'pdd_p95&lt;2000', 'mos_p5&gt;=3.8'])
+      expect(junit).toContain(`classname="calltest.load" name="${a}"`);
+    expect(existsSync(f('html'))).toBe(true);
+  }, 90_000);
+});
