@@ -8,7 +8,7 @@ import type { Db } from '../store/db.js';
 import { AgentBook, type Agent } from './agents.js';
 import { compileIvr, destinationFlow, runFlow } from './flows/run.js';
 import type { Flow, FlowContext } from './flows/spec.js';
-import { QueueEngine, startOfToday } from './queueEngine.js';
+import { QueueEngine, startOfToday, transferDestination } from './queueEngine.js';
 import { ContactCenterConfigError, DEFAULT_MUSIC, Sounds, verifySounds } from './sounds.js';
 import { CcStore, type QueueCallRow } from './store.js';
 import { AGENT_STATES, AgentActionError, type AgentView, type ScreenPop } from './types.js';
@@ -195,6 +195,7 @@ export class ContactCenter {
       sounds: this.sounds,
       log: this.log,
       ringMusic: this.ringMusic,
+      transferTarget: (user) => transferDestination(this.cc, user),
       enqueue: (c, queue) => this.engine.enqueue(c, queue),
     };
     try {

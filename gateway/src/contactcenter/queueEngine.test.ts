@@ -604,6 +604,28 @@ describe('agents', () => {
     expect(c.state).toBe('answered');
   });
 
+  it('a transfer to the IVR number goes to the menu; to an outside number it is dialled', async () => {
+    const h = setup([q('sales', '8001')], [agent('1003', [['sales', 0]])]);
+    h.cc.setState('1003', 'available');
+    const c = await call(h, '8001');
+    c.offerTo('1003').settle('answered');
+    await settle();
+    c.transfer('8000');
+    c.agentHangsUp();
+    await settle();
+    expect(c.playing?.files).toEqual([`${h.soundsDir}/welcome.wav`]);
+    expect(events(h, 'transferred')[0]?.data).toMatchObject({ to: { ivr: 'main' } });
+    h.cc.setState('1003', 'available');
+    const c2 = await call(h, '8001', '+15550000002');
+    c2.offerTo('1003').settle('answered');
+    await settle();
+    c2.transfer('+15559990000');
+    await settle();
+    expect(c2.pendingOffers().map((o) => [o.kind, o.username])).toEqual([
+      ['connect', '+15559990000'],
+    ]);
+  });
+
   it('a transfer to another agent waits for that agent only', async () => {
     const h = setup(
       [q('sales', '8001')],

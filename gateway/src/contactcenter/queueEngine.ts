@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { InboundCall, Offer, OfferOutcome } from '../callcontrol/types.js';
-import type { ContactCenterConfig, QueueConfig } from '../config/contactCenter.js';
+import type { ContactCenterConfig, Destination, QueueConfig } from '../config/contactCenter.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Agent, AgentBook } from './agents.js';
@@ -349,23 +349,22 @@ export class QueueEngine {
   }
 
   /**
-   * The bridged agent sent REFER (the call-control tier has released them):
-   * to a queue (by name or number), to another agent (waits in this queue for
-   * that agent alone, with music), or to any other user (dialled).
+   * The bridged agent sent REFER (blind; their BYE follows and is ignored):
+   * to a queue or IVR (by name or number), to another agent (waits in this
+   * queue for that agent alone, with music), or to any other user or number.
    */
   private transfer(qc: QueueCall, target: string): void {
     if (qc.phase !== 'bridged') return;
-    const queue = this.d.cc.queues.find((q) => q.name === target || q.number === target);
-    const toAgent = !queue && this.d.agents.isAgent(target) ? target : null;
+    const dest = transferDestination(this.d.cc, target);
+    const toAgent = 'user' in dest && this.d.agents.isAgent(dest.user) ? dest.user : null;
     this.event('transferred', qc.id, qc.queue.name, qc.agent, {
-      to: queue ? { queue: queue.name } : toAgent ? { agent: toAgent } : { user: target },
+      to: toAgent ? { agent: toAgent } : dest,
     });
     const settle = qc.settle;
-    if (queue) this.bridgeOver(qc, 'transfer', { goto: { queue: queue.name } });
-    else if (toAgent) {
+    if (toAgent) {
       this.bridgeOver(qc, 'transfer', null);
       void this.enqueue(qc.call, qc.queue.name, { onlyAgent: toAgent }).then(settle);
-    } else this.bridgeOver(qc, 'transfer', { goto: { user: target } });
+    } else this.bridgeOver(qc, 'transfer', { goto: dest });
   }
 
   // ---------------------------------------------------------------- offers
@@ -689,6 +688,20 @@ export class QueueEngine {
     for (const t of this.wrapTimers.values()) clearTimeout(t);
     this.wrapTimers.clear();
   }
+}
+
+/**
+ * Where a REFER's target user part leads: a queue or IVR by name or number
+ * (so the caller does not loop out through Kamailio and back), else a user or number.
+ */
+export function transferDestination(cc: ContactCenterConfig, target: string): Destination {
+  const queue = cc.queues.find((q) => q.name === target || q.number === target);
+  if (queue) return { queue: queue.name };
+  const ivr = cc.ivrs.find((i) => i.name === target || i.number === target);
+  if (ivr) return { ivr: ivr.name };
+  return /^\+?\d{2,15}$/.test(target) && !/^\d{2,8}$/.test(target)
+    ? { number: target }
+    : { user: target };
 }
 
 /** Longest idle first; never idle (null) counts as idle since forever. */

@@ -18,19 +18,22 @@ export async function dial(ctx: FlowContext, v: DialVerb): Promise<VerbResult> {
   ctx.log.info({ callId: call.id, target, outcome }, 'dial outcome');
   if (call.state === 'ended') return { end: true };
   if (outcome !== 'answered') return { next: true };
-  // Bridged: the call is over when either side leaves.
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      call.off('ended', done);
+  // Bridged: over when either side leaves, or elsewhere when the far end transfers.
+  return new Promise<VerbResult>((resolve) => {
+    const finish = (r: VerbResult) => {
+      call.off('ended', ended);
       call.off('agentLeft', left);
-      resolve();
+      call.off('transfer', transfer);
+      resolve(r);
     };
+    const ended = () => finish({ end: true });
     const left = () => {
       void call.hangup().catch(() => undefined);
-      done();
+      finish({ end: true });
     };
-    call.on('ended', done);
+    const transfer = (t: { user: string }) => finish({ goto: ctx.transferTarget(t.user) });
+    call.on('ended', ended);
     call.on('agentLeft', left);
+    call.on('transfer', transfer);
   });
-  return { end: true };
 }

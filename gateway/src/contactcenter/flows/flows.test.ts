@@ -139,6 +139,20 @@ describe('IVR', () => {
     expect(c.state).toBe('ended');
   });
 
+  it('a user reached from the menu can transfer the caller to a queue', async () => {
+    const h = setup();
+    const c = await dial(h);
+    c.dtmf('2');
+    await settle();
+    c.offerTo('1002').settle('answered');
+    await settle();
+    c.transfer('8001');
+    c.agentHangsUp(); // the BYE after the REFER: the caller stays
+    await settle();
+    expect(c.state).toBe('answered');
+    expect(h.cc.waiting('sales').map((w) => w.caller)).toEqual(['+15557770001']);
+  });
+
   it('a number destination that does not answer ends in a hang-up', async () => {
     const h = setup();
     const c = await dial(h);

@@ -74,6 +74,8 @@ export interface FlowContext {
   log: Logger;
   /** Music the caller hears while a user or number rings. */
   ringMusic: string[];
+  /** Where a REFER from the bridged party leads (queue, IVR, user or number). */
+  transferTarget(user: string): Destination;
   /** The queue engine: takes the caller, settles when they leave the queue. */
   enqueue(call: InboundCall, queue: string): Promise<VerbResult>;
 }
