@@ -3,8 +3,14 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { harness, soundDirs } from './testing/harness.js';
+import { parseConfig } from '../config/load.js';
+import { Directory } from '../directory/directory.js';
+import { createLogger } from '../log.js';
+import { openDb } from '../store/db.js';
+import { ContactCenter } from './contactCenter.js';
 import { ContactCenterConfigError, Sounds } from './sounds.js';
+import { FakeCallControl } from './testing/fakeCallControl.js';
+import { harness, soundDirs } from './testing/harness.js';
 
 describe('sounds', () => {
   it('bare names resolve in soundsDir / musicDir, absolute paths stay; a music folder plays in turn', () => {
@@ -80,5 +86,26 @@ describe('sounds', () => {
     expect(secs).toBeCloseTo(0.5, 2);
     expect(await s.sequence([a, b])).toEqual([joined]);
     expect(await s.sequence([a, join(dir, 'missing.wav')])).toEqual([a, join(dir, 'missing.wav')]);
+  });
+});
+
+describe('the demo contact center', () => {
+  const installed = existsSync('/usr/share/asterisk/sounds/en_US_f_Allison/queue-thereare.wav');
+  it.skipIf(!installed)('starts with the installed Asterisk prompts and music', async () => {
+    const cfg = parseConfig({});
+    const db = openDb(':memory:');
+    const directory = new Directory(db, cfg.domain);
+    directory.syncFromConfig(cfg);
+    const callControl = new FakeCallControl();
+    const cc = new ContactCenter({ cfg, db, directory, callControl, log: createLogger('fatal') });
+    cc.start();
+    expect(cc.listAgents().map((a) => [a.username, a.queues.map((q) => q.name)])).toEqual([
+      ['1003', ['sales', 'support']],
+      ['1004', ['sales', 'support']],
+    ]);
+    const c = callControl.call('8000');
+    await new Promise((r) => setImmediate(r));
+    expect(c.playing?.files.every((f) => existsSync(f))).toBe(true);
+    cc.stop();
   });
 });
