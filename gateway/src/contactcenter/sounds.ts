@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { ContactCenterConfig, Destination } from '../config/contactCenter.js';
@@ -109,7 +109,7 @@ export class Sounds {
     if (existsSync(out)) return [out];
     try {
       mkdirSync(this.cacheDir, { recursive: true });
-      const tmp = `${out}.${process.pid}.tmp.wav`;
+      const tmp = `${out}.${randomBytes(6).toString('hex')}.tmp.wav`;
       await new Promise<void>((resolve, reject) =>
         execFile('sox', [...files, '-r', '8000', '-c', '1', tmp], { timeout: 5000 }, (err) =>
           err ? reject(err) : resolve(),
