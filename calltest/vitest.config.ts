@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     name: 'calltest-unit',
+    root: import.meta.dirname,
     include: ['src/**/*.test.ts'],
     environment: 'node',
   },

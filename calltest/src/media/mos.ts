@@ -10,7 +10,7 @@
 //         1 + 0.035 R + 7e-6 R (R - 60) (100 - R)   0 < R < 100
 //         4.5                                   R >= 100
 //
-// With no loss and little delay this gives R = 93.2 - ~0.5 → MOS 4.41, the
+// With no loss and little delay this gives R = 93.2 - ~0.5 → MOS 4.40, the
 // ceiling for narrow-band G.711.
 
 export interface MosInput {
