@@ -6,8 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 what="${1:-}"
 case "$what" in
-  gateway | softphone) ;;
-  *) die "usage: bash infra/scripts/bench.sh gateway|softphone" ;;
+  gateway | softphone | contactcenter) ;;
+  *) die "usage: bash infra/scripts/bench.sh gateway|softphone|contactcenter" ;;
 esac
 check_node
 ensure_debian_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
