@@ -39,6 +39,8 @@ export interface AdminAgent {
 type Listener = (view: AgentView) => void;
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** How often agents' views are refreshed while callers wait. */
+const VIEW_REFRESH_SEC = 5;
 
 export class ContactCenter {
   readonly cc: ContactCenterConfig;
@@ -54,6 +56,7 @@ export class ContactCenter {
   private readonly log: Logger;
   private flushPending = false;
   private ringMusic: string[] = [];
+  private ticker: NodeJS.Timeout | undefined;
   private started = false;
 
   constructor(private readonly o: ContactCenterOptions) {
@@ -91,6 +94,11 @@ export class ContactCenter {
     this.restore();
     this.started = true;
     if (this.cc.enabled) this.o.callControl.onCall((call) => void this.handleCall(call));
+    // Waits grow by the second: while anyone waits, views (longestWaitSec) are refreshed.
+    this.ticker = setInterval(() => {
+      if (this.cc.queues.some((q) => this.engine.waiting(q.name).length > 0)) this.changed();
+    }, VIEW_REFRESH_SEC * 1000);
+    this.ticker.unref();
     this.changed();
     this.log.info(
       {
@@ -103,6 +111,7 @@ export class ContactCenter {
   }
 
   stop(): void {
+    clearInterval(this.ticker);
     this.engine.stop();
     for (const set of this.listeners.values()) set.clear();
     this.listeners.clear();

@@ -522,6 +522,26 @@ describe('agents', () => {
     expect(events(h, 'wrap-up-done')[0]?.data).toMatchObject({ disposition: 'Sale' });
   });
 
+  it("subscribers get the view on each change, and the queue's longest wait while callers wait", async () => {
+    const h = setup([q('sales', '8001')], [agent('1003', [['sales', 0]])]);
+    const seen: [string, number][] = [];
+    const off = h.cc.subscribe('1003', (v) => seen.push([v.state, v.queues[0]!.longestWaitSec]));
+    h.cc.setState('1003', 'not-ready', 'Break');
+    await settle();
+    await call(h, '8001');
+    await advance(5);
+    await advance(5);
+    off();
+    await advance(5);
+    expect(seen).toEqual([
+      ['offline', 0],
+      ['not-ready', 0],
+      ['not-ready', 0],
+      ['not-ready', 5],
+      ['not-ready', 10],
+    ]);
+  });
+
   it('state changes while offered are refused (409)', async () => {
     const h = setup([q('sales', '8001')], [agent('1003', [['sales', 0]])]);
     h.cc.setState('1003', 'available');
