@@ -17,12 +17,15 @@ import {
   registrationState,
   remoteTone,
   report,
-  sleep,
   waitAttr,
   waitCallState,
   waitLinesReleased,
   waitNoLiveCall,
   until,
+  peerConnectionStates,
+  qualityFigures,
+  playbackProblems,
+  REMOTE_AUDIO,
   type Phone,
 } from './harness/softphone.js';
 import {
@@ -40,6 +43,36 @@ const TOL = 30;
 const MIN_LEVEL = 0.003;
 /** 20 ms packets: ~50 a second; anything under 20 in a second is no stream. */
 const FLOWING = 20;
+/** The second tab of 1002 gets its own microphone tone (its page's getUserMedia, see OSCILLATOR_MIC). */
+const TAB2_HZ = 700;
+
+/**
+ * Page init script: getUserMedia's audio becomes a WebAudio sine of `hz`, for
+ * one page of a browser whose fake capture device (one WAV per browser) the
+ * other pages keep.
+ */
+const OSCILLATOR_MIC = (hz: number) => {
+  const md = navigator.mediaDevices;
+  const original = md.getUserMedia.bind(md);
+  md.getUserMedia = async (constraints?: MediaStreamConstraints) => {
+    const stream = await original(constraints);
+    if (!constraints?.audio) return stream;
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = hz;
+    const gain = ctx.createGain();
+    gain.gain.value = 0.5;
+    const dest = ctx.createMediaStreamDestination();
+    osc.connect(gain).connect(dest);
+    osc.start();
+    for (const t of stream.getAudioTracks()) {
+      stream.removeTrack(t);
+      t.stop();
+    }
+    for (const t of dest.stream.getAudioTracks()) stream.addTrack(t);
+    return stream;
+  };
+};
 
 let stack: E2eStack;
 let a: Phone; // 1001
@@ -128,12 +161,55 @@ describe('browser ↔ browser through the gateway', () => {
       expect(flowA.delta, JSON.stringify(result)).toBeGreaterThan(FLOWING);
       expect(flowB.delta, JSON.stringify(result)).toBeGreaterThan(FLOWING);
       if (i === 1) {
+        // the quality panel shows real figures for this loopback call, not dashes
         await byId(a.page, 'quality-panel').waitFor({ state: 'visible', timeout: 10_000 });
-        await sleep(1500); // let the panel collect a few samples
-        expect((await screenshot(a.page, 'phone-in-call-quality')).size).toBeGreaterThan(5000);
+        const q = await until(
+          'the quality panel to show MOS, round trip and jitter',
+          async () => {
+            const v = await qualityFigures(a.page);
+            return v.mos !== undefined && v.rttMs !== undefined && v.jitterMs !== undefined && v;
+          },
+          10_000,
+        );
+        const shown = JSON.stringify(q);
+        expect(q.codec, shown).toMatch(/^(opus|PCMU|PCMA|G722)$/i);
+        expect(q.mos, `loopback MOS: ${shown}`).toBeGreaterThanOrEqual(4);
+        expect(q.mos, shown).toBeLessThanOrEqual(4.5);
+        expect(q.rttMs, `loopback round trip: ${shown}`).toBeLessThan(100);
+        expect(q.jitterMs, `loopback jitter: ${shown}`).toBeLessThan(30);
+        expect(q.lossPct, `loopback loss: ${shown}`).toBeLessThan(3);
+        const shot = await screenshot(a.page, 'phone-in-call-quality');
+        expect(shot.size).toBeGreaterThan(5000);
       }
       await endCall(a, b);
     }
+  });
+
+  // KNOWN BUG (softphone/src, not fixed here): the caller's remote <audio> never
+  // plays. MediaSession makes an empty remote MediaStream when the call starts
+  // and adds the tracks to that same object on `track` events; MediaElement.vue
+  // binds the stream while it is still empty (the caller's line renders during
+  // "calling") and never re-binds on `version` changes when the object is the
+  // same. Chromium does not start playing tracks added to a srcObject after
+  // play(): readyState stays 0 (HAVE_NOTHING) and play() never settles, so the
+  // caller hears nothing, while WebAudio on the stream (what the tone checks
+  // listen to) still gets the audio. The callee's element is bound after its
+  // tracks exist and plays. This test pins both; when the bug is fixed the
+  // caller's expectation below fails: then require data in every check
+  // (playbackProblems `requireData`) and delete this test.
+  it('KNOWN BUG: the callee’s <audio> has media to play, the caller’s stays at readyState 0', async () => {
+    await connect(a, b, '1002');
+    const heard = await expectTone(a.page, 600, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(Math.abs(heard.hz - 600), JSON.stringify(heard)).toBeLessThanOrEqual(TOL);
+    await expectTone(b.page, 1000, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(await playbackProblems(b.page, REMOTE_AUDIO, { requireData: true }), 'callee').toEqual(
+      [],
+    );
+    expect(
+      await playbackProblems(a.page, REMOTE_AUDIO, { requireData: true }),
+      'caller: if this is [], the known bug is fixed (see the comment above this test)',
+    ).toEqual(['readyState 0 (no media to play)']);
+    await endCall(a, b);
   });
 
   it('hold silences the tone at the other side; resume brings it back', async () => {
@@ -185,6 +261,20 @@ describe('browser ↔ browser through the gateway', () => {
 
   it('blind transfer: 1001 transfers 1002 to 1003; 1003 rings and answers, 1001’s call ends', async () => {
     await connect(a, b, '1002');
+    // the one media session up now is 1001 ↔ 1002
+    const firstCall = await until(
+      'rtpengine to hold exactly the 1001 ↔ 1002 call',
+      async () => {
+        const ids = await stack.gateway.rtpengine.callIds();
+        return ids.length === 1 && ids[0];
+      },
+      10_000,
+    );
+    // 1001's peer connection(s) of this call (a softphone may keep a spare one warm)
+    const inCall = (await peerConnectionStates(a.page))
+      .map((st, i) => (st === 'connected' ? i : -1))
+      .filter((i) => i >= 0);
+    expect(inCall.length, '1001 has a connected RTCPeerConnection in the call').toBeGreaterThan(0);
     await byId(a.page, 'transfer-input').fill('1003');
     await byId(a.page, 'blind-transfer-button').click();
 
@@ -205,12 +295,29 @@ describe('browser ↔ browser through the gateway', () => {
       Math.abs(bHearsC.hz - 800),
       `1002 should hear 1003 (800 Hz): ${JSON.stringify(bHearsC)}`,
     ).toBeLessThanOrEqual(TOL);
-    // 1001 is out of the media path: nothing arrives there any more
-    const aFlow = await packetGrowth(a.page);
     expect(
-      aFlow.delta,
-      `1001 still receives media after the transfer: ${JSON.stringify(aFlow)}`,
-    ).toBeLessThan(FLOWING / 2);
+      bHearsC.level,
+      `1002 hears 1003 too faintly: ${JSON.stringify(bHearsC)}`,
+    ).toBeGreaterThan(MIN_LEVEL);
+    // 1001 is out of the media path: its own media is closed, and rtpengine
+    // relays only the new 1002 ↔ 1003 call, not the one 1001 was in
+    const aPcs = (await peerConnectionStates(a.page)).filter((_, i) => inCall.includes(i));
+    expect(aPcs, '1001’s RTCPeerConnection of the transferred call').toEqual(
+      inCall.map(() => 'closed'),
+    );
+    const sessions = await until(
+      'rtpengine to hold only the transferred call',
+      async () => {
+        const ids = await stack.gateway.rtpengine.callIds();
+        return !ids.includes(firstCall) && ids.length === 1 && ids;
+      },
+      10_000,
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}: sessions ${JSON.stringify(await stack.gateway.rtpengine.callIds())}, 1001's call ${firstCall}`,
+      );
+    });
+    expect(sessions).not.toContain(firstCall);
     await hangup(c.page);
     await waitCallState(c.page, ['ended', 'idle'], 10_000);
   });
@@ -219,16 +326,12 @@ describe('browser ↔ browser through the gateway', () => {
   it('two tabs of 1002 both ring; the one that answers gets the call, the other stops ringing', async () => {
     const tab2 = await b.context.newPage();
     try {
+      // The second tab's microphone is its own tone, so what 1001 hears tells
+      // which tab answered (both tabs share the browser's fake device: 600 Hz).
+      await tab2.addInitScript(OSCILLATOR_MIC, TAB2_HZ);
       await tab2.goto('/');
-      // a second tab restores the signed-in account by itself; the demo login is the fallback
-      const restored = await waitAttr(tab2, 'registration-status', 'data-state', 'registered').then(
-        () => true,
-        () => false,
-      );
-      if (!restored) {
-        await byId(tab2, 'login-demo-1002').click();
-        await waitAttr(tab2, 'registration-status', 'data-state', 'registered');
-      }
+      // a second tab restores the signed-in account by itself: no click here
+      await waitAttr(tab2, 'registration-status', 'data-state', 'registered', 15_000);
       expect(await registrationState(b.page)).toBe('registered');
 
       await dial(a.page, '1002');
@@ -237,11 +340,23 @@ describe('browser ↔ browser through the gateway', () => {
       await answer(tab2);
       await waitCallState(tab2, 'established', 15_000);
       await waitCallState(a.page, 'established', 15_000);
-      // the fork's other branch is cancelled: the first tab stops ringing
+      // the fork's other branch is cancelled: the first tab stops ringing and has no call
       await byId(b.page, 'answer-button').waitFor({ state: 'hidden', timeout: 10_000 });
-      // the same browser, so the second tab's microphone is 1002's 600 Hz tone too
-      const heard = await expectTone(a.page, 600, { tol: TOL, minLevel: MIN_LEVEL });
-      expect(Math.abs(heard.hz - 600), JSON.stringify(heard)).toBeLessThanOrEqual(TOL);
+      await waitNoLiveCall(b.page);
+      // 1001 hears the answering tab (700 Hz), not the first tab (600 Hz) ...
+      const heard = await expectTone(a.page, TAB2_HZ, { tol: TOL, minLevel: MIN_LEVEL });
+      expect(
+        Math.abs(heard.hz - TAB2_HZ),
+        `1001 should hear the answering tab (${TAB2_HZ} Hz): ${JSON.stringify(heard)}`,
+      ).toBeLessThanOrEqual(TOL);
+      expect(heard.level, JSON.stringify(heard)).toBeGreaterThan(MIN_LEVEL);
+      // ... and the answering tab hears 1001
+      const tab2Hears = await expectTone(tab2, 1000, { tol: TOL, minLevel: MIN_LEVEL });
+      expect(
+        Math.abs(tab2Hears.hz - 1000),
+        `the answering tab should hear 1001 (1000 Hz): ${JSON.stringify(tab2Hears)}`,
+      ).toBeLessThanOrEqual(TOL);
+      expect(tab2Hears.level, JSON.stringify(tab2Hears)).toBeGreaterThan(MIN_LEVEL);
       await hangup(a.page);
       await waitCallState(tab2, ['ended', 'idle'], 10_000);
     } finally {
