@@ -288,7 +288,9 @@ async function execute(
       xmlFile,
       remote: leg.role === 'uac' ? remote : undefined,
       transport: o.transport,
-      localIp: o.localIp,
+      localIp: leg.local_ip
+        ? expand(leg.local_ip, vars, `${what}: leg ${leg.id}.local_ip`)
+        : o.localIp,
       sipPort: ports.sip,
       mediaPort: ports.media,
       controlPort: ports.control,
@@ -428,11 +430,15 @@ export function legStreams(
 ): { rx: StreamStats[]; tx: StreamStats[] } {
   const local = rec?.localMedia?.port ?? ports.media;
   const far = rec?.remoteMedia?.port;
+  // within the call's lifetime: under load a far-end port is reused by later calls
+  const from = (rec?.start ?? 0) - 100;
+  const to = (rec?.endedAt ?? Infinity) + 1000;
+  const during = (st: StreamStats) => st.firstT * 1000 >= from && st.firstT * 1000 <= to;
   const rx = streams.filter(
-    (st) => port(st.dst) === local && (far === undefined || port(st.src) === far),
+    (st) => port(st.dst) === local && (far === undefined || port(st.src) === far) && during(st),
   );
   const tx = streams.filter(
-    (st) => port(st.src) === local && (far === undefined || port(st.dst) === far),
+    (st) => port(st.src) === local && (far === undefined || port(st.dst) === far) && during(st),
   );
   return { rx, tx };
 }

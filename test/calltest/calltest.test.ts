@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../gateway/src/main.js';
 import { startStack, type Stack } from '../integration/harness/stack.js';
+import { CT_PORT_BASE, STACK_OVERRIDES } from './stack-config.js';
 
 // calltest (the call-testing CLI in calltest/) against a real gateway stack:
 // every ready scenario passes; deliberately broken far ends make the matching
@@ -11,10 +12,11 @@ import { startStack, type Stack } from '../integration/harness/stack.js';
 // line; a bounded load ramp meets its assertions.
 //
 // Ports: the stack at base 19000 (portsFor), rtpengine media 19300-19499 so a
-// load ramp has room, calltest's own local ports from 19250 (~60 used).
+// load ramp has room, calltest's own local ports from 19250 (~60 used); the
+// gateway's trunk points at calltest's carrier leg (stack-config.ts).
 
 const BASE = 19000;
-const CT_PORTS = 19250;
+const CT_PORTS = CT_PORT_BASE;
 const OUT = join(REPO_ROOT, 'test', 'artifacts', 'calltest');
 const CREDS = join(REPO_ROOT, 'calltest', 'examples', 'gateway-demo-users.csv');
 const HERE = join(REPO_ROOT, 'test', 'calltest');
@@ -47,11 +49,11 @@ function calltest(args: string[], timeoutMs = 90_000): Promise<CliResult> {
   });
 }
 
-const common = (name: string) => [
+const common = (name: string, creds = CREDS) => [
   '--target',
   `sip:127.0.0.1:${BASE}`,
   '--creds',
-  CREDS,
+  creds,
   '--port-base',
   String(CT_PORTS),
   '--out',
@@ -74,9 +76,7 @@ const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as JsonRepor
 beforeAll(async () => {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
-  stack = await startStack('calltest', BASE, {
-    rtpengine: { portMin: 19300, portMax: 19499 },
-  });
+  stack = await startStack('calltest', BASE, STACK_OVERRIDES);
 }, 60_000);
 
 afterAll(async () => {
@@ -120,6 +120,37 @@ describe('calltest against the real gateway', () => {
       /received 6\d\d Hz/,
     );
   }, 150_000);
+
+  it('calls out through a trunk whose carrier checks digest credentials; wrong trunk credentials fail (403)', async () => {
+    const json = join(OUT, 'trunk.json');
+    const r = await calltest([
+      'run',
+      'builtin:trunk-call',
+      ...common('trunk', join(HERE, 'trunk-creds.csv')),
+      '--json',
+      json,
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const carrier = readJson(json).scenarios[0]!.checks.filter((c) => c.leg === 'carrier');
+    expect(carrier.map((c) => c.name)).toEqual(expect.arrayContaining(['audio both ways', 'tone']));
+    // the carrier (calltest) refuses a wrong digest: the gateway's trunk password is not this one
+    const wrong = join(OUT, 'trunk-wrong-creds.csv');
+    writeFileSync(
+      wrong,
+      readFileSync(join(HERE, 'trunk-creds.csv'), 'utf8').replace(
+        'trunk-secret-1',
+        'not-the-secret',
+      ),
+    );
+    const bad = await calltest([
+      'run',
+      'builtin:trunk-call',
+      ...common('trunk-wrong', wrong),
+      '--quiet',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/caller final response: 403 Forbidden \(expected 200\)/);
+  }, 60_000);
 
   const faults: [string, RegExp][] = [
     ['busy', /final response: 486 Busy Here \(expected 200\)/],

@@ -1,8 +1,11 @@
-// Dev helper: a gateway stack at base 19000 kept up until killed (not a test).
+// Dev helper (not a test): the calltest test stack at base 19000, kept up until
+// killed, to run the CLI by hand inside the same network namespace.
 import { startStack } from '../integration/harness/stack.js';
+import { STACK_OVERRIDES } from './stack-config.js';
 
-const stack = await startStack('calltest-dev', Number(process.env.BASE ?? 19000));
+const stack = await startStack('calltest-dev', Number(process.env.BASE ?? 19000), STACK_OVERRIDES);
 console.log('stack up', JSON.stringify(stack.ports));
-process.on('SIGTERM', () => void stack.stop().then(() => process.exit(0)));
-process.on('SIGINT', () => void stack.stop().then(() => process.exit(0)));
+const stop = () => void stack.stop().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
 setInterval(() => undefined, 1 << 30);

@@ -40,6 +40,10 @@ const leg = z.strictObject({
   creds: z.number().int().min(0).optional(),
   /** Use this password instead of the CSV's (e.g. a wrong one on purpose). */
   password: z.string().optional(),
+  /** uas acting as a carrier/trunk: challenge every INVITE with 401 and check the digest against this leg's creds (403 when wrong). */
+  challenge: z.literal(401).optional(),
+  /** Local address of this leg (e.g. a carrier on its own loopback address); `${var}` expands. Default --local-ip. */
+  local_ip: z.string().optional(),
   /** uas: REGISTER its own address with the target before the calls, unregister after. */
   register: z.boolean().default(false),
   /** uac call: the Request-URI user part (a number or user). `${var}` expands. */

@@ -346,6 +346,7 @@ ${msg([
 
 const REASON: Record<number, string> = {
   200: 'OK',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   480: 'Temporarily Unavailable',
@@ -413,14 +414,43 @@ ${msg([
     '  <recv request="ACK" />',
     '  <nop next="end" />',
   ];
+  // carrier-style digest check: 401, then the retried INVITE's Authorization is
+  // verified by sipp (<verifyauth> reads Authorization only, hence 401 not 407)
+  const challenge = leg.challenge
+    ? [
+        '  <recv request="INVITE" crlf="true" />',
+        `  <send>
+${msg([
+  'SIP/2.0 401 Unauthorized',
+  '[last_Via:]',
+  '[last_From:]',
+  '[last_To:];tag=[pid]ch[call_number]',
+  '[last_Call-ID:]',
+  '[last_CSeq:]',
+  'WWW-Authenticate: Digest realm="[field2]", nonce="[pid]n[call_number]calltest", algorithm=MD5',
+  'Content-Length: 0',
+])}
+  </send>`,
+        '  <recv request="ACK" />',
+      ]
+    : [];
+  const verify = leg.challenge
+    ? ['      <verifyauth assign_to="authok" username="[field0]" password="[field1]" />']
+    : [];
+  const authGate = leg.challenge
+    ? ['  <nop test="authok" next="authed" />', ...refused(403), '  <label id="authed" />']
+    : [];
   return wrap(
     'uas',
     [
+      ...challenge,
       '  <recv request="INVITE" crlf="true">',
       '    <action>',
+      ...verify,
       ...codecChecks,
       '    </action>',
       '  </recv>',
+      ...authGate,
       ...leg.codecs.map((_, i) => `  <nop test="codec${i}" next="accept" />`),
       ...refused(488),
       '  <label id="accept" />',

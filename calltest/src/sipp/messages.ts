@@ -93,6 +93,8 @@ export function sdpAddress(body: string): { ip: string; port: number } | undefin
   return c && m ? { ip: c[1]!, port: Number(m[1]) } : undefined;
 }
 
+const IN_DIALOG = new Set(['ACK', 'CANCEL', 'BYE', 'INFO', 'UPDATE', 'PRACK', 'NOTIFY', 'REFER']);
+
 /** One record per Call-ID of the log (calls, registrations, pings). */
 export function callRecords(msgs: SipMessage[]): CallRecord[] {
   const by = new Map<string, SipMessage[]>();
@@ -104,7 +106,9 @@ export function callRecords(msgs: SipMessage[]): CallRecord[] {
   }
   const out: CallRecord[] = [];
   for (const [callId, list] of by) {
-    const first = list.find((m) => m.method && m.method !== 'ACK' && m.method !== 'CANCEL');
+    // a dialog or transaction starts with an out-of-dialog request; a stray in-dialog
+    // request (a BYE retransmitted from an earlier test) is no call
+    const first = list.find((m) => m.method && !IN_DIALOG.has(m.method));
     if (!first) continue;
     const side = first.dir === 'sent' ? 'uac' : 'uas';
     const method = first.method!;
@@ -131,14 +135,13 @@ export function callRecords(msgs: SipMessage[]): CallRecord[] {
       rec.finalReason = fin.firstLine.replace(/^SIP\/2\.0 \d{3}\s*/, '');
       rec.finalText = fin.text;
       if (fin.code! < 300) rec.answeredAt = fin.t;
-      const answer = side === 'uac' ? fin.body : first.body;
-      const offer = side === 'uac' ? first.body : fin.body;
-      rec.remoteMedia = sdpAddress(answer);
-      rec.localMedia = sdpAddress(offer);
-      if (side === 'uas') {
-        rec.remoteMedia = sdpAddress(first.body);
-        rec.localMedia = sdpAddress(fin.body);
-      }
+      // the offer is the INVITE this final answered (a retry after a challenge may carry new ports)
+      const offerMsg =
+        [...list].reverse().find((m) => m.method === method && m.t <= fin.t && m.body) ?? first;
+      const remote = side === 'uac' ? fin.body : offerMsg.body;
+      const local = side === 'uac' ? offerMsg.body : fin.body;
+      rec.remoteMedia = sdpAddress(remote);
+      rec.localMedia = sdpAddress(local);
     }
     const bye = list.find((m) => m.method === 'BYE');
     if (bye) {
