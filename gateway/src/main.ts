@@ -10,6 +10,7 @@ import { Router } from './routing/decide.js';
 import { CallRecords } from './records/callRecords.js';
 import { createDecisionServer } from './kamailio/decisions.js';
 import { KamailioEvents } from './kamailio/events.js';
+import { callStates } from './kamailio/rpc.js';
 import { Registrations } from './kamailio/registrations.js';
 import { renderKamailio } from './kamailio/render.js';
 import { renderRtpengine } from './rtpengine/render.js';
@@ -135,6 +136,8 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   );
   const events = new KamailioEvents(cfg.decision.eventsPort, {
     onRegistration: (e) => registrations.apply(e),
+    // What was sent while the connection was down is read back over Kamailio's RPC.
+    callStates: () => callStates(dirs.run),
     records,
     metrics,
     log,

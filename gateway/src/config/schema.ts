@@ -134,6 +134,18 @@ export const configSchema = z
         deleteDelay: z.number().int().min(0).default(0),
         /** Seconds without RTP before rtpengine drops a call. */
         timeout: z.number().int().min(10).default(60),
+        /**
+         * Hung rtpengine (a live process that no longer answers): an ng ping every
+         * `everyMs`; `misses` unanswered in a row (each waited `timeoutMs`) and the
+         * supervisor kills and restarts it. A busy rtpengine still answers pings.
+         */
+        hangCheck: z
+          .strictObject({
+            everyMs: z.number().int().min(200).default(5000),
+            timeoutMs: z.number().int().min(100).default(1000),
+            misses: z.number().int().min(2).default(4),
+          })
+          .prefault({}),
       })
       .prefault({}),
 

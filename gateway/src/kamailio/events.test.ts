@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { takeNetstrings, KamailioEvents } from './events.js';
 import { CallRecords } from '../records/callRecords.js';
 import { openDb } from '../store/db.js';
+import { parseHtableDump } from './rpc.js';
 import { createMetrics } from '../metrics.js';
 import { createLogger } from '../log.js';
 
@@ -71,6 +72,74 @@ describe('KamailioEvents', () => {
     );
     await until(() => records.recent(5)[0]?.callId === 'c2' && records.recent(5)[0]?.code === 487);
     expect(records.recent(5)[0]).toMatchObject({ status: 'failed', reason: 'Cancelled' });
+  });
+
+  it("catches records up from Kamailio's call states after each (re)connect", async () => {
+    const sockets: Socket[] = [];
+    server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const records = new CallRecords(openDb(':memory:'));
+    // What `kamcmd htable.dump calls` would hold after the outage below.
+    let dump = '';
+    events = new KamailioEvents(port, {
+      records,
+      metrics: createMetrics(),
+      log: createLogger('silent'),
+      callStates: () => Promise.resolve(parseHtableDump(dump)),
+    });
+    await events.start(2000);
+    await events.reconciled;
+    const ev = (e: Record<string, unknown>) => ns(JSON.stringify(e));
+    sockets[0]!.write(
+      ev({ event: 'start', call_id: 'ends-unseen', from_user: 'a', to_user: 'b' }) +
+        ev({ event: 'answered', call_id: 'ends-unseen' }) +
+        ev({ event: 'start', call_id: 'answered-unseen', from_user: 'a', to_user: 'c' }) +
+        ev({ event: 'start', call_id: 'gone', from_user: 'a', to_user: 'd' }),
+    );
+    await until(() => records.openCount() === 3);
+
+    // The connection drops; meanwhile one call ends, one is answered, one starts
+    // and ends entirely, and Kamailio forgets one (restarted): nothing of it on the wire.
+    const item = (e: Record<string, unknown>) =>
+      `\t\t{\n\t\t\tname: ${String(e.call_id)}\n\t\t\tvalue: ${JSON.stringify(e)}\n\t\t\ttype: str\n\t\t}\n`;
+    dump =
+      '{\n\tentry: 1\n\tsize: 4\n\tslot: {\n' +
+      item({ event: 'ended', call_id: 'ends-unseen', from_user: 'a', to_user: 'b', ts: 1000 }) +
+      item({ event: 'answered', call_id: 'answered-unseen', from_user: 'a', to_user: 'c' }) +
+      item({
+        event: 'ended',
+        call_id: 'whole-call-unseen',
+        from_user: 'x',
+        to_user: 'y',
+        ts: 2000,
+        answered_ts: 1990,
+      }) +
+      item({ event: 'failed', call_id: 'failed-unseen', from_user: 'x', to_user: 'z', code: 486 }) +
+      '\t}\n}\n';
+    sockets[0]!.destroy();
+    await until(() => sockets.length === 2 && events!.connected);
+    await events.reconciled;
+
+    const byId = new Map(records.recent(10).map((r) => [r.callId, r]));
+    expect(byId.get('ends-unseen')).toMatchObject({
+      status: 'ended',
+      endedAt: new Date(1000_000).toISOString(),
+    });
+    expect(byId.get('answered-unseen')).toMatchObject({ status: 'answered', endedAt: null });
+    expect(byId.get('whole-call-unseen')).toMatchObject({
+      fromUser: 'x',
+      toUser: 'y',
+      status: 'ended',
+      startedAt: new Date(2000_000).toISOString(),
+      answeredAt: new Date(1990_000).toISOString(),
+      endedAt: new Date(2000_000).toISOString(),
+    });
+    expect(byId.get('failed-unseen')).toMatchObject({ status: 'failed', code: 486 });
+    // Kamailio no longer knows it: closed, never left open for ever
+    expect(byId.get('gone')).toMatchObject({ status: 'failed' });
+    expect(byId.get('gone')?.endedAt).toBeTruthy();
+    expect(records.openCount()).toBe(1); // answered-unseen is still in progress
   });
 });
 

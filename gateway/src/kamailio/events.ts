@@ -18,6 +18,9 @@ const callEvent = z.object({
   to_user: z.string().default(''),
   code: z.number().int().optional(),
   reason: z.string().optional(),
+  /** Unix seconds: when Kamailio saw it (used when the event is read back late). */
+  ts: z.number().int().optional(),
+  answered_ts: z.number().int().optional(),
 });
 
 /**
@@ -79,8 +82,20 @@ export class KamailioEvents {
       onCallFailed?: (callId: string) => void;
       /** A user's registrations changed (the contact center follows its agents'). */
       onRegistration?: (e: RegistrationEvent) => void;
+      /**
+       * Every call Kamailio still knows, Call-ID → its latest event (JSON): read
+       * on each (re)connect to recover the events sent while not connected.
+       */
+      callStates?: () => Promise<Map<string, string>>;
     },
   ) {}
+
+  private reconciling?: Promise<void>;
+
+  /** Resolves when the reconciliation started by the latest (re)connect is done (tests wait on it). */
+  get reconciled(): Promise<void> {
+    return this.reconciling ?? Promise.resolve();
+  }
 
   get connected(): boolean {
     return this.socket?.readyState === 'open';
@@ -120,6 +135,10 @@ export class KamailioEvents {
       );
       this.connectedOnce = true;
       this.onFirstConnect?.();
+      // Everything after this moment arrives on the stream; what came before may be missing.
+      const openedBefore = new Date().toISOString();
+      const previous = this.reconciling ?? Promise.resolve();
+      this.reconciling = previous.then(() => this.reconcile(openedBefore));
     });
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -140,12 +159,55 @@ export class KamailioEvents {
       metrics.eventsConnected.set(0);
       if (this.stopped) return;
       if (this.connectedOnce)
-        log.warn(
-          'call event connection to Kamailio lost; call records are missed until it is back',
-        );
+        log.warn('call event connection to Kamailio lost; call records catch up when it is back');
       this.retryTimer = setTimeout(() => this.open(), this.retryMs);
       this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
     });
+  }
+
+  /** Reads Kamailio's call states (a few tries: it may still be starting) and catches the records up. */
+  private async reconcile(openedBefore: string): Promise<void> {
+    const { callStates, records, log } = this.deps;
+    if (!callStates || this.stopped) return;
+    for (let attempt = 1; attempt <= 5 && !this.stopped; attempt++) {
+      let states: Map<string, string>;
+      try {
+        states = await callStates();
+      } catch (err) {
+        log.warn({ err, attempt }, 'cannot read call states from Kamailio yet');
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+        continue;
+      }
+      const known = [];
+      for (const text of states.values()) {
+        try {
+          const e = callEvent.parse(JSON.parse(text));
+          known.push({
+            event: e.event,
+            callId: e.call_id,
+            fromUser: e.from_user,
+            toUser: e.to_user,
+            code: e.code,
+            reason: e.reason,
+            at: e.ts === undefined ? undefined : e.ts * 1000,
+            answeredAt: e.answered_ts ? e.answered_ts * 1000 : undefined,
+          });
+        } catch {
+          // not a call event: skip it
+        }
+      }
+      try {
+        const counts = records.reconcile(known, openedBefore);
+        log[counts.added + counts.updated + counts.closed > 0 ? 'warn' : 'info'](
+          { ...counts, known: known.length },
+          'call records reconciled with Kamailio',
+        );
+      } catch (err) {
+        log.error({ err }, 'call records not reconciled');
+      }
+      return;
+    }
+    log.error('call records not reconciled: Kamailio call states unreadable');
   }
 
   private apply(text: string): void {

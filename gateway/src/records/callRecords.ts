@@ -71,8 +71,10 @@ export class CallRecords {
     toUser: string;
     code?: number;
     reason?: string;
+    /** When it happened (unix ms), for an event read back late; else now. */
+    at?: number;
   }): void {
-    const now = new Date().toISOString();
+    const now = new Date(e.at ?? Date.now()).toISOString();
     switch (e.event) {
       case 'start': {
         const p = this.pending.get(e.callId);
@@ -97,6 +99,72 @@ export class CallRecords {
         this.markFailed.run(now, e.code ?? null, e.reason ?? null, e.callId);
         break;
     }
+  }
+
+  /**
+   * Catch up after the event connection to Kamailio was down: `known` is every
+   * call Kamailio still knows (its latest event); a record opened before
+   * `openedBefore` (ISO) that is still open and that Kamailio no longer knows
+   * lost its end with the connection (or with a restarted Kamailio): it is
+   * closed now, so no record stays open for ever.
+   */
+  reconcile(
+    known: {
+      event: CallEvent;
+      callId: string;
+      fromUser: string;
+      toUser: string;
+      code?: number;
+      reason?: string;
+      at?: number;
+      answeredAt?: number;
+    }[],
+    openedBefore: string,
+  ): { added: number; updated: number; closed: number } {
+    const counts = { added: 0, updated: 0, closed: 0 };
+    const byCallId = this.db.prepare(
+      'SELECT answered_at AS answeredAt, ended_at AS endedAt FROM call_records WHERE call_id = ?',
+    );
+    const run = this.db.transaction(() => {
+      const ids = new Set<string>();
+      for (const k of known) {
+        ids.add(k.callId);
+        const before = byCallId.get(k.callId) as
+          { answeredAt: string | null; endedAt: string | null } | undefined;
+        if (before?.endedAt) continue;
+        // Replay what the latest event implies: start, answered (if it ended normally), then it.
+        this.apply({ ...k, event: 'start', at: before ? undefined : k.at });
+        if (k.event === 'ended' && !before?.answeredAt)
+          this.apply({ ...k, event: 'answered', at: k.answeredAt ?? k.at });
+        if (k.event !== 'start') this.apply(k);
+        if (!before) counts.added += 1;
+        else if (k.event !== 'start' && !(k.event === 'answered' && before.answeredAt))
+          counts.updated += 1;
+      }
+      const open = this.db
+        .prepare(
+          'SELECT call_id AS callId, answered_at AS answeredAt FROM call_records WHERE ended_at IS NULL AND started_at < ?',
+        )
+        .all(openedBefore) as { callId: string; answeredAt: string | null }[];
+      const now = new Date().toISOString();
+      for (const r of open) {
+        if (ids.has(r.callId)) continue;
+        if (r.answeredAt) this.markEnded.run(now, r.callId);
+        else this.markFailed.run(now, null, 'Lost: no call state after reconnect', r.callId);
+        counts.closed += 1;
+      }
+    });
+    run();
+    return counts;
+  }
+
+  /** Records still open (no end): calls in progress, or ends not yet seen. */
+  openCount(): number {
+    return (
+      this.db.prepare('SELECT COUNT(*) AS n FROM call_records WHERE ended_at IS NULL').get() as {
+        n: number;
+      }
+    ).n;
   }
 
   recent(limit = 50): CallRecord[] {

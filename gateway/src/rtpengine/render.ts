@@ -48,7 +48,9 @@ export function rtpengineArgs(cfg: GatewayConfig): string[] {
     '--num-threads=2',
     // DTMF the callers of IVRs and queues press (RFC 4733), one JSON datagram per digit to the call-control tier
     ...(cfg.contactCenter.enabled
-      ? [`--dtmf-log-dest=${listen.includes(':') ? `[${listen}]` : listen}:${cfg.contactCenter.port}`]
+      ? [
+          `--dtmf-log-dest=${listen.includes(':') ? `[${listen}]` : listen}:${cfg.contactCenter.port}`,
+        ]
       : []),
   ];
 }
@@ -67,5 +69,9 @@ export function renderRtpengine(cfg: GatewayConfig, _dirs: RuntimeDirs): Process
       { proto: 'udp', host, port: cfg.rtpengine.portMax },
     ],
     readiness: { kind: 'udp', host, port: cfg.rtpengine.ngPort, payload: ngPing() },
+    liveness: {
+      probe: { kind: 'udp', host, port: cfg.rtpengine.ngPort, payload: ngPing('alive') },
+      ...cfg.rtpengine.hangCheck,
+    },
   };
 }

@@ -124,3 +124,52 @@ describe('supervisor', () => {
     }
   });
 });
+
+/** A UDP responder like rtpengine's ng port; `busyEvery` > 0 leaves all but every n-th ping unanswered. */
+function udpResponder(name: string, port: number, busyEvery = 0): ProcessSpec {
+  const probe = { kind: 'udp' as const, host: '127.0.0.1', port, payload: Buffer.from('ping') };
+  return {
+    name,
+    command: 'node',
+    debianPackage: 'nodejs',
+    args: [
+      '-e',
+      `let n=0;const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>{n++;if(${busyEvery}===0||n%${busyEvery}===0)s.send('pong',r.port,r.address)});s.bind(${port},'127.0.0.1')`,
+    ],
+    ports: [{ proto: 'udp', host: '127.0.0.1', port }],
+    readiness: probe,
+    liveness: { probe, everyMs: 100, timeoutMs: 100, misses: 3 },
+  };
+}
+
+describe('supervisor liveness', () => {
+  it('kills and restarts a component that stops answering (SIGSTOP)', async () => {
+    supervisor = new Supervisor([udpResponder('rtpengine', PORT(7))], dirs(), log);
+    await supervisor.start();
+    const firstPid = supervisor.status()[0]?.pid;
+    const hung = new Promise<string>((resolve) => supervisor!.once('hung', resolve));
+    const back = new Promise<void>((resolve) =>
+      supervisor!.on('state', (s) => s.state === 'ready' && resolve()),
+    );
+    expect(supervisor.kill('rtpengine', 'SIGSTOP')).toBe(true);
+    expect(await hung).toBe('rtpengine');
+    await back;
+    const now = supervisor.status()[0]!;
+    expect(now.pid).not.toBe(firstPid);
+    expect(now.restarts).toBe(1);
+    expect(now.lastExit?.signal).toBe('SIGKILL');
+  });
+
+  it('leaves a busy component that still answers some probes alone', async () => {
+    // answers one ping in two: never three misses in a row
+    supervisor = new Supervisor([udpResponder('rtpengine', PORT(8), 2)], dirs(), log);
+    const probe = supervisor;
+    let hung = false;
+    probe.on('hung', () => (hung = true));
+    // readiness needs one answer: the second ping gets it
+    await probe.start();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(hung).toBe(false);
+    expect(probe.status()[0]).toMatchObject({ state: 'ready', restarts: 0 });
+  });
+});

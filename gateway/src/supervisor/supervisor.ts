@@ -50,12 +50,15 @@ interface Component {
   startedAt?: number;
   lastExit?: ComponentStatus['lastExit'];
   restartTimer?: NodeJS.Timeout;
+  livenessTimer?: NodeJS.Timeout;
   logStream?: WriteStream;
 }
 
 export class Supervisor extends EventEmitter<{
   state: [ComponentStatus];
   restart: [string];
+  /** A component stopped answering its liveness probe and was killed (then restarts). */
+  hung: [string];
 }> {
   private readonly components: Component[];
   private stopping = false;
@@ -115,6 +118,7 @@ export class Supervisor extends EventEmitter<{
         );
       }
       this.setState(c, 'ready');
+      this.watch(c);
       this.log.info({ component: c.spec.name, pid: c.child?.pid }, 'component ready');
     }
   }
@@ -128,6 +132,7 @@ export class Supervisor extends EventEmitter<{
     process.removeListener('exit', this.killAllNow);
     for (const c of [...this.components].reverse()) {
       clearTimeout(c.restartTimer);
+      clearTimeout(c.livenessTimer);
       await this.terminate(c);
       this.setState(c, 'stopped');
       c.logStream?.end();
@@ -202,6 +207,7 @@ export class Supervisor extends EventEmitter<{
     try {
       await waitReady(c.spec.readiness, READY_TIMEOUT_MS, () => c.state === 'starting');
       this.setState(c, 'ready');
+      this.watch(c);
       this.log.info(
         { component: c.spec.name, pid: c.child?.pid, restarts: c.restarts },
         'component back',
@@ -216,6 +222,36 @@ export class Supervisor extends EventEmitter<{
         c.child?.kill('SIGKILL');
       }
     }
+  }
+
+  /** Liveness checks of one running instance; they end when it exits or the stack stops. */
+  private watch(c: Component): void {
+    const l = c.spec.liveness;
+    const child = c.child;
+    if (!l || !child) return;
+    clearTimeout(c.livenessTimer);
+    let misses = 0;
+    const current = () => !this.stopping && c.child === child && c.state === 'ready';
+    const tick = async () => {
+      if (!current()) return;
+      const ok = await probeOnce(l.probe, l.timeoutMs);
+      if (!current()) return;
+      misses = ok ? 0 : misses + 1;
+      if (misses >= l.misses) {
+        this.log.error(
+          { component: c.spec.name, pid: child.pid, misses, everyMs: l.everyMs },
+          'component stopped answering its probe; killing it to restart',
+        );
+        this.emit('hung', c.spec.name);
+        // SIGKILL also ends a stopped process; the exit handler restarts it.
+        signalGroup(child, 'SIGKILL');
+        return;
+      }
+      c.livenessTimer = setTimeout(() => void tick(), l.everyMs);
+      c.livenessTimer.unref();
+    };
+    c.livenessTimer = setTimeout(() => void tick(), l.everyMs);
+    c.livenessTimer.unref();
   }
 
   private async terminate(c: Component): Promise<void> {
@@ -318,11 +354,11 @@ export function portFree(proto: 'udp' | 'tcp', host: string, port: number): Prom
   });
 }
 
-function probeOnce(probe: ReadinessProbe): Promise<boolean> {
+function probeOnce(probe: ReadinessProbe, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     if (probe.kind === 'tcp') {
       const sock = createConnection({ host: probe.host, port: probe.port });
-      sock.setTimeout(500);
+      sock.setTimeout(timeoutMs);
       sock.once('connect', () => {
         sock.destroy();
         resolve(true);
@@ -338,7 +374,7 @@ function probeOnce(probe: ReadinessProbe): Promise<boolean> {
     const timer = setTimeout(() => {
       sock.close();
       resolve(false);
-    }, 500);
+    }, timeoutMs);
     sock.once('message', () => {
       clearTimeout(timer);
       sock.close();

@@ -33,4 +33,11 @@ export interface ProcessSpec {
   readiness: ReadinessProbe;
   /** Components started before this one and required ready (kamailio after rtpengine). */
   after?: string[];
+  /**
+   * Asked while ready: a process can hang without exiting (rtpengine under
+   * SIGSTOP or deadlocked). `misses` unanswered probes in a row, each given
+   * `timeoutMs`, one every `everyMs`, and it is killed and restarted; a busy
+   * one still answers some, which resets the count.
+   */
+  liveness?: { probe: ReadinessProbe; everyMs: number; timeoutMs: number; misses: number };
 }
