@@ -268,7 +268,9 @@ export class CallLeg extends EventEmitter implements InboundCall {
           return;
         }
         void referral.accept().then(() => {
-          // The caller is ours to move now: tell the agent the transfer is done (RFC 3515 §2.4.5).
+          // The caller is ours to move now: tell the agent the transfer is done
+          // (RFC 3515 §2.4.5) and end its leg ourselves, so the caller is back
+          // on hold (and free to be offered again) before anything else happens.
           inviter.dialog?.notify(undefined, {
             extraHeaders: ['Event: refer', 'Subscription-State: terminated;reason=noresource'],
             body: {
@@ -277,6 +279,12 @@ export class CallLeg extends EventEmitter implements InboundCall {
               content: 'SIP/2.0 200 OK',
             },
           });
+          if (this.bridged === leg) {
+            this.bridged = undefined;
+            this._state = 'answered';
+            void this.unbridge();
+          }
+          void inviter.bye().catch(() => undefined);
           this.emit('transfer', { user: to });
         });
       },
@@ -300,13 +308,11 @@ export class CallLeg extends EventEmitter implements InboundCall {
       } else if (s === SessionState.Terminated) {
         if (this.bridged === leg) {
           this.bridged = undefined;
-          if (this._state === 'bridged') this._state = 'answered';
-          void media
-            .backToPlaceholder()
-            .catch((err: unknown) =>
-              log.warn({ err, callId: this.id }, 'call control: caller back to hold failed'),
-            );
-          if (this._state !== 'ended') this.emit('agentLeft', target);
+          if (this._state !== 'ended') {
+            this._state = 'answered';
+            void this.unbridge();
+            this.emit('agentLeft', target);
+          }
         }
         // SIP.js reports the final response (onReject below) after this state change
         setImmediate(() =>
@@ -338,6 +344,15 @@ export class CallLeg extends EventEmitter implements InboundCall {
         settle('cancelled');
       },
     };
+  }
+
+  /** The agent is gone and the caller still here: tie the caller to the placeholder again (music can play). */
+  private async unbridge(): Promise<void> {
+    await this.deps.media.backToPlaceholder().catch((err: unknown) => {
+      // the caller may have hung up meanwhile: then there is nothing to tie
+      if ((this._state as InboundCall['state']) !== 'ended')
+        this.deps.log.warn({ err, callId: this.id }, 'call control: caller back to hold failed');
+    });
   }
 
   /** The agent answered (rtpengine already has the answer: sdh.ts): stop what plays, they hear each other now. */

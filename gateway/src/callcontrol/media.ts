@@ -103,8 +103,9 @@ export class CallMedia {
   private callerWebRtc = false;
   /** The far end the caller's media is tied to now, and its last SDP. */
   private peer: { tag: string; sdp: string } | undefined;
-  private readonly agentSdp = new Map<string, string>();
   private deleted = false;
+  /** ng exchanges of this call, one at a time: an offer must not interleave with another's answer. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ng: Ng,
@@ -113,12 +114,22 @@ export class CallMedia {
     private readonly address: string,
   ) {}
 
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   private base(fromTag: string, toTag?: string): Record<string, unknown> {
     return { 'call-id': this.callId, 'from-tag': fromTag, ...(toTag && { 'to-tag': toTag }) };
   }
 
   /** The caller's (initial or re-)offer: tie it to the current far end (the placeholder at first); returns our answer. */
-  async answerCaller(offer: string): Promise<string> {
+  answerCaller(offer: string): Promise<string> {
+    return this.serial(() => this.answerCallerNow(offer));
+  }
+
+  private async answerCallerNow(offer: string): Promise<string> {
     this.callerSdp = offer;
     this.callerWebRtc = isWebRtc(offer);
     const peerTag = this.peer?.tag ?? PLACEHOLDER_TAG;
@@ -138,7 +149,11 @@ export class CallMedia {
   }
 
   /** The offer to send an agent: the caller's stream re-offered toward a new tag (the caller's port stays). */
-  async offerToward(tag: string): Promise<string> {
+  offerToward(tag: string): Promise<string> {
+    return this.serial(() => this.offerTowardNow(tag));
+  }
+
+  private async offerTowardNow(tag: string): Promise<string> {
     if (!this.callerSdp) throw new Error('no caller media yet');
     const r = await this.ng.command('offer', {
       ...this.base(this.callerTag, tag),
@@ -149,18 +164,25 @@ export class CallMedia {
   }
 
   /** The agent's answer: from now on the caller's media flows to and from this agent. */
-  async answerFrom(tag: string, sdp: string): Promise<void> {
+  answerFrom(tag: string, sdp: string): Promise<void> {
+    return this.serial(() => this.answerFromNow(tag, sdp));
+  }
+
+  private async answerFromNow(tag: string, sdp: string): Promise<void> {
     await this.ng.command('answer', {
       ...this.base(this.callerTag, tag),
       ...legParams(this.callerWebRtc, false),
       sdp,
     });
-    this.agentSdp.set(tag, sdp);
     this.peer = { tag, sdp };
   }
 
   /** An offer from the bridged agent (hold, resume, refresh): answered with the caller's last SDP, nothing sent to the caller. */
-  async answerAgentOffer(tag: string, offer: string): Promise<string> {
+  answerAgentOffer(tag: string, offer: string): Promise<string> {
+    return this.serial(() => this.answerAgentOfferNow(tag, offer));
+  }
+
+  private async answerAgentOfferNow(tag: string, offer: string): Promise<string> {
     if (!this.callerSdp) throw new Error('no caller media yet');
     await this.ng.command('offer', {
       ...this.base(tag, this.callerTag),
@@ -172,20 +194,27 @@ export class CallMedia {
       ...legParams(false, this.callerWebRtc),
       sdp: answerDirection(offer, this.callerSdp),
     });
-    this.agentSdp.set(tag, offer);
     if (this.peer?.tag === tag) this.peer = { tag, sdp: offer };
     return String(r.sdp);
   }
 
   /** After the agent left: tie the caller to the placeholder again so prompts and music play. */
-  async backToPlaceholder(): Promise<void> {
+  backToPlaceholder(): Promise<void> {
+    return this.serial(() => this.backToPlaceholderNow());
+  }
+
+  private async backToPlaceholderNow(): Promise<void> {
     if (!this.callerSdp || this.peer?.tag === PLACEHOLDER_TAG) return;
     this.peer = undefined;
-    await this.answerCaller(this.callerSdp);
+    await this.answerCallerNow(this.callerSdp);
   }
 
   /** `play media` toward the caller; resolves with the length in ms of one pass. */
-  async play(file: string, repeat: number): Promise<number> {
+  play(file: string, repeat: number): Promise<number> {
+    return this.serial(() => this.playNow(file, repeat));
+  }
+
+  private async playNow(file: string, repeat: number): Promise<number> {
     const r = await this.ng.command('playMedia', {
       ...this.base(this.callerTag),
       file,
@@ -194,7 +223,11 @@ export class CallMedia {
     return Number(r.duration ?? 0);
   }
 
-  async stop(): Promise<void> {
+  stop(): Promise<void> {
+    return this.serial(() => this.stopNow());
+  }
+
+  private async stopNow(): Promise<void> {
     try {
       await this.ng.command('stopMedia', this.base(this.callerTag));
     } catch (err) {

@@ -70,9 +70,9 @@ export interface CallEvents {
   agentLeft: (username: string) => void;
   /**
    * The bridged agent asked to transfer the caller (REFER, blind). We accept
-   * it (202) and tell the agent it is done (NOTIFY 200): from then on the
-   * caller is ours to move, and the agent's BYE that follows still fires
-   * `agentLeft` (ignore it while transferring).
+   * it (202), tell the agent it is done (NOTIFY 200) and end the agent's leg
+   * ourselves; the caller is back on hold (unbridged, `agentLeft` not fired)
+   * before this fires, so the flow can play to it and offer it again at once.
    */
   transfer: (target: { user: string }) => void;
 }
