@@ -21,6 +21,7 @@ Usage:
   calltest run <suite.yaml | scenario.yaml | builtin:NAME> --target sip:host[:port] [options]
   calltest load builtin:basic-call --target sip:host[:port] --cps 5:50 --step 5/30s
                 [--max-calls N] [--duration 10m] [--assert "asr>=99,pdd_p95<2000,mos_p5>=3.8"]
+                [--media-sample 30s]   (media of the calls in the first 30 s is captured and scored)
 
 Options:
   --target sip:host[:port]   where the calls go (PBX, trunk, this gateway); port 5060 by default
@@ -75,6 +76,7 @@ const options = {
   'max-calls': { type: 'string' },
   duration: { type: 'string' },
   assert: { type: 'string' },
+  'media-sample': { type: 'string' },
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
@@ -147,34 +149,40 @@ export async function main(argv: string[]): Promise<number> {
       passed: false,
       scenarios: [],
     };
-    if (cmd === 'load') {
-      const la = parseLoadArgs(v);
-      const asserts = parseAssertions(v.assert ?? '');
-      const [ls] = loadRefs(ref);
-      await runLoad(ls!, o, la, asserts, report);
-    } else {
-      const list = loadRefs(ref);
-      for (const [i, ls] of list.entries()) {
-        o.log(`▶ ${ls.scenario.name} (${i + 1}/${list.length})`);
-        const r = await runScenario(ls, o);
-        report.scenarios.push(r);
-        const bad = r.checks.filter((c) => !c.ok);
-        o.log(
-          `${r.error ? '⚠ ERROR' : r.passed ? '✔ PASS ' : '✘ FAIL '} ${r.name} (${(r.durationMs / 1000).toFixed(1)} s)` +
-            (r.error
-              ? `: ${r.error}`
-              : bad.length
-                ? `: ${bad.map((c) => `${c.leg} ${c.name}: ${c.detail}`).join('; ')}`
-                : ''),
-        );
+    const list = loadRefs(ref);
+    if (cmd === 'load' && list.length !== 1)
+      throw new ConfigError('calltest load takes one scenario (not a suite)');
+    for (const [i, ls] of list.entries()) {
+      const sl = ls.scenario.load;
+      if (cmd === 'load' || sl) {
+        // CLI flags override the scenario's own load block
+        const la = parseLoadArgs({
+          cps: v.cps ?? sl?.cps,
+          step: v.step ?? sl?.step,
+          duration: v.duration ?? sl?.duration,
+          'max-calls': v['max-calls'] ?? sl?.max_calls,
+          'media-sample': v['media-sample'],
+        });
+        const asserts = parseAssertions(v.assert ?? sl?.assert ?? '');
+        await runLoad(ls, o, la, asserts, report);
+        continue;
       }
+      o.log(`▶ ${ls.scenario.name} (${i + 1}/${list.length})`);
+      const r = await runScenario(ls, o);
+      report.scenarios.push(r);
+      const bad = r.checks.filter((c) => !c.ok);
+      o.log(
+        `${r.error ? '⚠ ERROR' : r.passed ? '✔ PASS ' : '✘ FAIL '} ${r.name} (${(r.durationMs / 1000).toFixed(1)} s)` +
+          (r.error
+            ? `: ${r.error}`
+            : bad.length
+              ? `: ${bad.map((c) => `${c.leg} ${c.name}: ${c.detail}`).join('; ')}`
+              : ''),
+      );
     }
     report.durationMs = Date.now() - started;
     const errored = report.scenarios.some((s) => s.error);
-    report.passed =
-      !errored &&
-      report.scenarios.every((s) => s.passed) &&
-      (report.load?.assertions.every((a) => a.ok) ?? true);
+    report.passed = !errored && report.scenarios.every((s) => s.passed);
     writeReports(report, { junit: v.junit, json: v.json, html: v.html });
     // always a one-line verdict, even when quiet
     const failed = report.scenarios.filter((s) => !s.passed);
@@ -188,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(
       `calltest: ${report.passed ? 'PASS' : 'FAIL'} — ${report.scenarios.length - failed.length}/${report.scenarios.length} scenarios passed` +
         (report.load
-          ? `, load assertions ${report.load.assertions.filter((a) => a.ok).length}/${report.load.assertions.length}`
+          ? `, load assertions ${report.scenarios.flatMap((s) => s.loadAssertions ?? []).filter((a) => a.ok).length}/${report.scenarios.flatMap((s) => s.loadAssertions ?? []).length}`
           : '') +
         (v.html ? `, report ${v.html}` : ''),
     );

@@ -9,7 +9,9 @@ import { ConfigError, type LoadedScenario } from './scenario/load.js';
 // rate control (-r, -rate_increase every -rate_interval up to -rate_max),
 // always bounded by a call count (-m) and a duration (-timeout + watchdog).
 // Media under load: the far end echoes (sipp -rtp_echo) and the caller
-// streams a tone; every call's streams are captured and scored.
+// streams a tone; the streams of the calls in the first --media-sample seconds
+// (default 30 s) are captured and scored (tone decoded, loss, jitter, MOS), so a
+// long soak never fills the disk with its capture.
 
 export interface LoadArgs {
   cpsStart: number;
@@ -18,6 +20,8 @@ export interface LoadArgs {
   stepSec: number;
   maxCalls: number;
   durationSec: number;
+  /** Media captured and scored for the calls of the first N seconds (bounded disk and memory). */
+  mediaSampleSec: number;
 }
 
 export function parseDuration(s: string): number {
@@ -33,14 +37,14 @@ export function parseLoadArgs(v: Record<string, unknown>): LoadArgs {
   if (!m) throw new ConfigError(`--cps ${cps}: want START[:MAX], e.g. 5:50`);
   const cpsStart = Number(m[1]);
   const cpsMax = Number(m[2] ?? m[1]);
+  if (!(cpsStart > 0) || cpsMax < cpsStart)
+    throw new ConfigError(`--cps ${cps}: MAX must be ≥ START > 0`);
   const stepS = String(v.step ?? `${cpsMax - cpsStart || 1}/30s`);
   const sm = /^(\d+(?:\.\d+)?)\/(.+)$/.exec(stepS);
   if (!sm) throw new ConfigError(`--step ${stepS}: want N/INTERVAL, e.g. 5/30s`);
   const durationSec = parseDuration(String(v.duration ?? '60s'));
   const maxCalls =
     v['max-calls'] !== undefined ? Number(v['max-calls']) : Math.ceil(cpsMax * durationSec);
-  if (!(cpsStart > 0) || cpsMax < cpsStart)
-    throw new ConfigError(`--cps ${cps}: MAX must be ≥ START > 0`);
   if (!Number.isInteger(maxCalls) || maxCalls < 1)
     throw new ConfigError('--max-calls: a positive whole number');
   if (durationSec > 24 * 3600) throw new ConfigError('--duration: at most 24h');
@@ -51,6 +55,7 @@ export function parseLoadArgs(v: Record<string, unknown>): LoadArgs {
     stepSec: parseDuration(sm[2]!),
     maxCalls,
     durationSec,
+    mediaSampleSec: parseDuration(String(v['media-sample'] ?? '30s')),
   };
 }
 
@@ -173,6 +178,7 @@ export async function runLoad(
               : undefined,
           durationSec: la.durationSec,
           statFile,
+          mediaSampleSec: la.mediaSampleSec,
         },
       },
     );
@@ -192,6 +198,8 @@ export async function runLoad(
   o.log(
     `  calls ${agg.calls}, ASR ${agg.asr}%, ACD ${agg.acdMs} ms, PDD p50/p95 ${agg.pddP50}/${agg.pddP95} ms, MOS p5 ${agg.mosP5}, ${agg.cpsAchieved} calls/s achieved (asked up to ${la.cpsMax}), peak ${agg.peakConcurrency} concurrent`,
   );
+  r.loadAssertions = report.load.assertions;
+  r.passed = r.passed && r.loadAssertions.every((a) => a.ok);
   for (const a of report.load.assertions)
     o.log(`  ${a.ok ? '✔' : '✘'} ${a.expr} (actual ${a.actual})`);
 }

@@ -18,10 +18,15 @@ export class Capture {
   ) {}
 
   /** Starts tshark and waits (bounded) until it says it is capturing. */
-  async start(timeoutMs = 8000): Promise<void> {
-    const p = spawn('tshark', ['-q', '-i', this.iface, '-f', this.filter, '-w', this.file], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+  async start(timeoutMs = 8000, autostopSec?: number): Promise<void> {
+    const limit = autostopSec !== undefined ? ['-a', `duration:${Math.ceil(autostopSec)}`] : [];
+    const p = spawn(
+      'tshark',
+      ['-q', '-i', this.iface, '-f', this.filter, ...limit, '-w', this.file],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     this.proc = p;
     p.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     p.on('error', (e) => (this.stderr += `\n${e.message}`));

@@ -67,7 +67,7 @@ export function junit(r: Report): string {
       `  <testcase classname="calltest.${esc(s.name)}" name="${esc(s.name)}" time="${(s.durationMs / 1000).toFixed(3)}">${inner}<system-out>${esc(out)}</system-out></testcase>`,
     );
   }
-  for (const a of r.load?.assertions ?? []) {
+  for (const a of r.scenarios.flatMap((s) => s.loadAssertions ?? [])) {
     if (!a.ok) failures++;
     cases.push(
       `  <testcase classname="calltest.load" name="${esc(a.expr)}" time="0">${a.ok ? '' : `<failure message="${esc(`${a.expr}: actual ${a.actual}`)}"/>`}<system-out>${esc(`actual ${a.actual}`)}</system-out></testcase>`,
@@ -143,7 +143,8 @@ export function html(r: Report): string {
         `<h3>${esc(s)} / ${esc(c.leg)} — <code>${esc(c.callId)}</code></h3><pre>${esc(c.ladder!.join('\n'))}</pre>`,
     )
     .join('\n');
-  const asserts = (r.load?.assertions ?? [])
+  const asserts = r.scenarios
+    .flatMap((s) => s.loadAssertions ?? [])
     .map(
       (a) =>
         `<tr class="${a.ok ? 'ok' : 'bad'}"><td><code>${esc(a.expr)}</code></td><td>${a.ok ? 'PASS' : 'FAIL'}</td><td>${esc(a.actual)}</td></tr>`,

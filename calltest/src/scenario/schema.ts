@@ -115,6 +115,20 @@ export const scenarioSchema = z
     legs: z.array(leg).min(1),
     /** Per leg id. */
     expect: z.record(z.string(), expectation).default({}),
+    /**
+     * Makes it a load scenario: `calltest run` places its calling leg at these rates
+     * (the same as `calltest load --cps ... --step ... --duration ... --max-calls ... --assert ...`,
+     * whose flags override these).
+     */
+    load: z
+      .strictObject({
+        cps: z.string().regex(/^\d+(\.\d+)?(:\d+(\.\d+)?)?$/, 'START[:MAX], e.g. 5:50'),
+        step: z.string().optional(),
+        duration: z.string().default('60s'),
+        max_calls: z.number().int().min(1).optional(),
+        assert: z.string().default('asr>=99'),
+      })
+      .optional(),
     /** Whole-scenario bound (s): a scenario still running then fails. */
     timeout_s: z.number().int().min(1).max(3600).default(30),
   })
