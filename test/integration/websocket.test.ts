@@ -15,12 +15,15 @@ import {
   type SipMessage,
 } from './harness/sipua.js';
 
-// A browser's view, without a browser: raw SIP over WebSocket (RFC 7118) with
-// WebRTC-style SDP, straight to Kamailio's WS listener and through the
-// gateway's WSS terminator. What must hold: toward the browser DTLS-SRTP with
-// ICE, a=mid and rtcp-mux; toward plain SIP, RTP/AVP without ICE or
-// fingerprints (uas.xml and carrier-uas.xml check that side); a G.711-only
-// carrier gets G.711 while the browser keeps Opus (rtpengine transcodes).
+// A browser's SIP and SDP, without a browser: a Node SIP client speaks raw SIP
+// over WebSocket (RFC 7118) with WebRTC-style SDP (a fixed, random DTLS
+// fingerprint, host candidates nobody listens on), straight to Kamailio's WS
+// listener and through the gateway's WSS terminator. No DTLS, ICE or audio ever
+// runs on that client: these tests check signalling and SDP only ("WebRTC-SDP
+// client" below); real WebRTC media is e2e/'s job. What must hold: toward the
+// WebRTC side DTLS-SRTP with ICE, a=mid and rtcp-mux; toward plain SIP, RTP/AVP
+// without ICE or fingerprints; a G.711-only carrier gets G.711 while the
+// WebRTC side keeps Opus (rtpengine transcodes).
 
 let stack: Stack;
 const CARRIER = { user: 'gw-account', password: 'trunk-secret-1' };
@@ -64,6 +67,24 @@ function expectWebrtcSdp(sdp: string): void {
   expect(audio!.setup).toMatch(/^(active|passive|actpass)$/);
   expect(String(audio!.mid ?? '')).not.toBe('');
   expect(audio!.rtcpMux).toBe('rtcp-mux');
+}
+
+/** What a plain SIP phone must get: RTP/AVP, no ICE, no DTLS fingerprint, no a=mid bundle attributes. */
+function expectPlainSdp(sdp: string): void {
+  const s = sdpTransform.parse(sdp);
+  const audio = s.media.find((m) => m.type === 'audio');
+  expect(audio, sdp).toBeDefined();
+  expect(audio!.protocol, sdp).toBe('RTP/AVP');
+  expect(audio!.iceUfrag ?? s.iceUfrag, sdp).toBeUndefined();
+  expect(audio!.candidates ?? [], sdp).toHaveLength(0);
+  expect(audio!.fingerprint ?? s.fingerprint, sdp).toBeUndefined();
+  expect(audio!.setup, sdp).toBeUndefined();
+}
+
+/** The audio port of `sdp` is one of rtpengine's (the media is anchored, not end to end). */
+function rtpenginePort(sdp: string): boolean {
+  const port = sdpTransform.parse(sdp).media.find((m) => m.type === 'audio')?.port ?? 0;
+  return port >= stack.cfg.rtpengine.portMin && port <= stack.cfg.rtpengine.portMax;
 }
 
 /** Every media flag rtpengine reports for a call (query command). */
@@ -112,7 +133,7 @@ describe('SIP over WebSocket', () => {
     }
   });
 
-  it('browser calls a SIP phone: DTLS/ICE toward the browser, plain RTP toward the phone', async () => {
+  it('a WebRTC-SDP client calls a SIP phone: DTLS/ICE toward the client, plain RTP toward the phone', async () => {
     const phone = await sippPhone(stack, { user: '1002', slot: 1 });
     const ua = await wsUser('1003');
     try {
@@ -130,7 +151,7 @@ describe('SIP over WebSocket', () => {
     }
   });
 
-  it('SIP phone calls a browser: the browser gets a WebRTC offer, the phone plain RTP', async () => {
+  it('a SIP phone calls a WebRTC-SDP client: the client gets a WebRTC offer, the phone plain RTP', async () => {
     const ua = await wsUser('1003');
     try {
       expect((await ua.register()).final.status).toBe(200);
@@ -168,7 +189,7 @@ describe('SIP over WebSocket', () => {
     }
   });
 
-  it('forks to a browser and a SIP phone of the same user with media flags per branch', async () => {
+  it('forks to a WebRTC-SDP client and a SIP phone of the same user, each branch offered its own kind of media', async () => {
     const phone = await sippPhone(stack, { user: '1004', slot: 2 });
     const ua = await wsUser('1004');
     try {
@@ -202,10 +223,20 @@ describe('SIP over WebSocket', () => {
         durationMs: 1000,
       });
       expect(caller.code, explain(caller)).toBe(0);
-      // the browser's branch got WebRTC media; the phone's branch (uas.xml) plain RTP, and answered
-      expectWebrtcSdp(await wsOffer);
+      // the WebRTC branch got WebRTC media from rtpengine ...
+      const webrtcBranch = await wsOffer;
+      expectWebrtcSdp(webrtcBranch);
+      expect(rtpenginePort(webrtcBranch), 'WebRTC branch offer from rtpengine').toBe(true);
+      // ... and the phone's branch plain RTP/AVP from rtpengine, nothing of WebRTC
       const callee = await phone.done;
       expect(callee.code, explain(callee)).toBe(0);
+      const phoneInvites = receivedRequestTexts(callee.messages, 'INVITE').map(parseSip);
+      expect(phoneInvites.length, 'the phone branch got an INVITE').toBeGreaterThan(0);
+      const phoneBranch = phoneInvites[0]!.body;
+      expectPlainSdp(phoneBranch);
+      expect(rtpenginePort(phoneBranch), `phone branch offer from rtpengine\n${phoneBranch}`).toBe(
+        true,
+      );
       expect((await ua.register({ expires: 0 })).final.status).toBe(200);
       await registerSipp(stack, '1004', 2, 0);
       expect(await noMediaSessions(stack)).toBe(0);
@@ -214,7 +245,7 @@ describe('SIP over WebSocket', () => {
     }
   });
 
-  it('gives a G.711-only carrier G.711 and the Opus-only browser Opus (transcoded)', async () => {
+  it('gives a G.711-only carrier G.711 and the Opus-only WebRTC-SDP client Opus (transcoded)', async () => {
     const carrier = await startUas({
       scenario: 'carrier-uas.xml',
       label: 'carrier-g711',
