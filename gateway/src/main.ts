@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -118,7 +118,6 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         callControl,
         log,
         metrics,
-        soundCacheDir: join(dirs.run, 'prompts'),
       })
     : undefined;
   try {
@@ -148,6 +147,9 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         .catch((err: unknown) => log.debug({ err, callId }, 'rtpengine delete after failure')),
   });
   try {
+    // A previous run killed outright leaves its Kamailio running (the supervisor
+    // is about to replace it): what its calls did since is read first.
+    if (existsSync(join(dirs.run, 'kamailio.pid'))) await events.catchUp();
     await supervisor.start();
     await events.start();
     await callControl?.start();

@@ -28,7 +28,7 @@ export interface CallDeps {
   /** Proves to Kamailio that an offer comes from us (X-CallControl-Token). */
   token: string;
   /** Joins a list of prompts into one file (see media.ts joinedPrompt). */
-  joinFiles: (files: string[]) => string;
+  joinFiles: (files: string[]) => Promise<string>;
   log: {
     info(o: object, m: string): void;
     warn(o: object, m: string): void;
@@ -166,7 +166,7 @@ export class CallLeg extends EventEmitter implements InboundCall {
     const current: NonNullable<typeof this.currentPlay> = { settle };
     this.currentPlay = current;
     try {
-      const file = this.deps.joinFiles(files);
+      const file = await this.deps.joinFiles(files);
       const ms = await this.deps.media.play(file, repeat);
       this.deps.log.debug({ callId: this.id, file, ms, repeat }, 'call control: playing');
       // Stopped or replaced while rtpengine was starting it: that one settled it.

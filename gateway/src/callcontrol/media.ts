@@ -1,6 +1,8 @@
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { RtpengineControl } from '../rtpengine/client.js';
 
@@ -12,6 +14,8 @@ import type { RtpengineControl } from '../rtpengine/client.js';
 // our 200 OK told it to; no re-INVITE is ever needed toward the caller).
 
 export type Ng = Pick<RtpengineControl, 'command'>;
+
+const execFileAsync = promisify(execFile);
 
 /** The far end the caller is tied to while nobody has answered (music, prompts). */
 export const PLACEHOLDER_TAG = 'callcontrol-hold';
@@ -250,29 +254,24 @@ export class CallMedia {
 /**
  * rtpengine plays one file per command; a list of prompts ("there are",
  * "3", "calls waiting") is joined once with sox into a cached WAV so it plays
- * without gaps. Asterisk's prompts are all 8 kHz mono 16-bit, which sox can
- * join as they are; other inputs are converted on the way.
+ * without gaps, cached by content (the same announcement is made again and
+ * again). Asynchronous: a first join never blocks the calls being handled.
  */
-export function joinedPrompt(files: string[], cacheDir: string): string {
+export async function joinedPrompt(files: string[], cacheDir: string): Promise<string> {
   if (files.length === 1) return files[0]!;
-  const key = createHash('sha1').update(files.join('\n')).digest('hex').slice(0, 16);
+  const key = createHash('sha1').update(files.join('\n')).digest('hex').slice(0, 20);
   const out = join(cacheDir, `prompt-${key}.wav`);
   if (existsSync(out)) return out;
-  mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp.wav`;
-  const args = files.flatMap((f) => ['-v', '1', f]);
+  await mkdir(cacheDir, { recursive: true });
+  const tmp = `${out}.${randomBytes(6).toString('hex')}.tmp.wav`;
   try {
-    execFileSync(
-      'sox',
-      ['--combine', 'concatenate', ...args, '-r', '8000', '-c', '1', '-b', '16', tmp],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
+    await execFileAsync('sox', [...files, '-r', '8000', '-c', '1', '-b', '16', tmp], {
+      timeout: 10_000,
+    });
   } catch (err) {
     throw new Error(`sox could not join prompts ${files.join(', ')}: ${(err as Error).message}`);
   }
   // rename is atomic: two calls joining the same list never see half a file
-  renameSync(tmp, out);
+  await rename(tmp, out);
   return out;
 }

@@ -1,6 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SipStreamFramer } from './framing.js';
-import { answerDirection, isHold, legParams, placeholderAnswer } from './media.js';
+import { answerDirection, isHold, joinedPrompt, legParams, placeholderAnswer } from './media.js';
 import { dtmfFromInfo, outcomeOf } from './call.js';
 
 const msg = (body = '') =>
@@ -88,5 +92,24 @@ describe('SIP to contact-center words', () => {
     expect(dtmfFromInfo('Signal= #', 'application/dtmf-relay')).toBe('#');
     expect(dtmfFromInfo('7', 'application/dtmf')).toBe('7');
     expect(dtmfFromInfo('hello', 'text/plain')).toBeUndefined();
+  });
+});
+
+describe('prompt lists', () => {
+  it('are joined once with sox into one cached file (gapless); a single file is used as it is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-join-'));
+    const a = join(dir, 'a.wav');
+    const b = join(dir, 'b.wav');
+    for (const f of [a, b])
+      execFileSync('sox', ['-n', '-r', '8000', '-c', '1', f, 'synth', '0.25', 'sine', '440']);
+    expect(await joinedPrompt([a], join(dir, 'cache'))).toBe(a);
+    const joined = await joinedPrompt([a, b], join(dir, 'cache'));
+    expect(joined).toMatch(/cache\/prompt-[0-9a-f]{20}\.wav$/);
+    expect(existsSync(joined)).toBe(true);
+    expect(Number(execFileSync('soxi', ['-D', joined]).toString())).toBeCloseTo(0.5, 2);
+    expect(await joinedPrompt([a, b], join(dir, 'cache'))).toBe(joined);
+    await expect(joinedPrompt([a, join(dir, 'missing.wav')], join(dir, 'cache'))).rejects.toThrow(
+      /sox could not join/,
+    );
   });
 });

@@ -23,8 +23,6 @@ export interface ContactCenterOptions {
   callControl: CallControl;
   log: Logger;
   metrics?: Metrics;
-  /** Where prompt sequences are joined into one file with sox (gapless); absent: played as a list. */
-  soundCacheDir?: string;
 }
 
 export interface AdminAgent {
@@ -65,7 +63,7 @@ export class ContactCenter {
     this.protection = o.cfg.protection;
     this.log = o.log.child({ component: 'contact-center' });
     this.store = new CcStore(o.db);
-    this.sounds = new Sounds(this.cc.soundsDir, this.cc.musicDir, o.soundCacheDir);
+    this.sounds = new Sounds(this.cc.soundsDir, this.cc.musicDir);
     this.agents = new AgentBook(this.store, this.log, () => this.changed());
     this.engine = new QueueEngine({
       cc: this.cc,

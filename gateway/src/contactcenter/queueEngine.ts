@@ -224,11 +224,11 @@ export class QueueEngine {
         let files: string[];
         if (joinPrompt) {
           joinPrompt = false;
-          files = await sounds.sequence(sounds.prompts(queue.joinPrompt));
+          files = sounds.prompts(queue.joinPrompt);
           qc.playing = 'prompt';
         } else if (qc.announceDue) {
           qc.announceDue = false;
-          files = await sounds.sequence(this.announcement(qc));
+          files = this.announcement(qc);
           if (files.length === 0) continue;
           qc.playing = 'prompt';
         } else {

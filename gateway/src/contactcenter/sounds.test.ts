@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
@@ -71,27 +69,10 @@ describe('sounds', () => {
     h.directory.removeUser('1003');
     expect(() => h.cc.start()).toThrow(/contactCenter\.agents\[0\]\.username: no user "1003"/);
   });
-
-  it('joins a sequence into one cached file with sox (gapless), and falls back to the list', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cc-sox-'));
-    const a = join(dir, 'a.wav');
-    const b = join(dir, 'b.wav');
-    for (const f of [a, b])
-      execFileSync('sox', ['-n', '-r', '8000', '-c', '1', f, 'synth', '0.25', 'sine', '440']);
-    const s = new Sounds(dir, dir, join(dir, 'cache'));
-    const [joined] = await s.sequence([a, b]);
-    expect(joined).toMatch(/cache\/[0-9a-f]{40}\.wav$/);
-    expect(existsSync(joined!)).toBe(true);
-    const secs = Number(execFileSync('soxi', ['-D', joined!]).toString());
-    expect(secs).toBeCloseTo(0.5, 2);
-    expect(await s.sequence([a, b])).toEqual([joined]);
-    expect(await s.sequence([a, join(dir, 'missing.wav')])).toEqual([a, join(dir, 'missing.wav')]);
-  });
 });
 
 describe('the demo contact center', () => {
-  const installed = existsSync('/usr/share/asterisk/sounds/en_US_f_Allison/queue-thereare.wav');
-  it.skipIf(!installed)('starts with the installed Asterisk prompts and music', async () => {
+  it('starts with the installed Asterisk prompts and music (installed by the set-up)', async () => {
     const cfg = parseConfig({});
     const db = openDb(':memory:');
     const directory = new Directory(db, cfg.domain);

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { ContactCenterConfig, Destination } from '../config/contactCenter.js';
 
@@ -33,8 +31,6 @@ export class Sounds {
   constructor(
     readonly soundsDir: string,
     readonly musicDir: string,
-    /** Where concatenated sequences are cached; none: play the list as it is. */
-    private readonly cacheDir?: string,
   ) {}
 
   /** A prompt: bare name → `${soundsDir}/${name}.wav`, an absolute path as is. */
@@ -93,34 +89,6 @@ export class Sounds {
       ...this.number(m),
       this.prompt(m === 1 ? 'queue-minute' : 'queue-minutes'),
     ];
-  }
-
-  /**
-   * One file for a sequence, so rtpengine plays it without a gap between
-   * prompts; cached by content (the same announcement is made again and again).
-   * Falls back to the list when sox fails or no cache is configured.
-   */
-  async sequence(files: string[]): Promise<string[]> {
-    if (!this.cacheDir || files.length < 2) return files;
-    const out = join(
-      this.cacheDir,
-      `${createHash('sha1').update(files.join('\n')).digest('hex')}.wav`,
-    );
-    if (existsSync(out)) return [out];
-    try {
-      mkdirSync(this.cacheDir, { recursive: true });
-      const tmp = `${out}.${randomBytes(6).toString('hex')}.tmp.wav`;
-      await new Promise<void>((resolve, reject) =>
-        execFile('sox', [...files, '-r', '8000', '-c', '1', tmp], { timeout: 5000 }, (err) =>
-          err ? reject(err) : resolve(),
-        ),
-      );
-      // Rename: a concurrent player never sees a half-written file.
-      renameSync(tmp, out);
-      return [out];
-    } catch {
-      return files;
-    }
   }
 }
 

@@ -19,8 +19,8 @@ export async function gather(ctx: FlowContext, v: GatherVerb): Promise<VerbResul
   const onEnded = () => wake?.();
   call.on('dtmf', onDtmf);
   call.on('ended', onEnded);
-  const greeting = await sounds.sequence(sounds.prompts(v.prompts));
-  const invalid = await sounds.sequence(sounds.prompts(v.invalidPrompts));
+  const greeting = sounds.prompts(v.prompts);
+  const invalid = sounds.prompts(v.invalidPrompts);
   try {
     for (let attempt = 1; attempt <= v.attempts; attempt++) {
       // A digit pressed during the invalid prompt is the next choice: no greeting then.
