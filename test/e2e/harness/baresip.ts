@@ -22,6 +22,11 @@ export interface BaresipOptions {
   /** RTP port range start (10 ports are used). */
   rtpPort: number;
   toneHz: number;
+  /**
+   * Play a carrier instead of a registered user: listen on this loopback
+   * address (a trunk's inboundAddresses), never register, no credentials.
+   */
+  carrierAddress?: string;
 }
 
 export interface BaresipEvent {
@@ -54,7 +59,7 @@ export class Baresip {
       join(this.dir, 'config'),
       [
         'poll_method epoll',
-        `sip_listen 127.0.0.1:${opts.sipPort}`,
+        `sip_listen ${opts.carrierAddress ?? '127.0.0.1'}:${opts.sipPort}`,
         'call_local_timeout 120',
         'call_max_calls 4',
         // ausine is the microphone; aufile as the "speaker" is not a player in 1.0,
@@ -88,16 +93,22 @@ export class Baresip {
     // PCMU first: the gateway's plain-SIP side is G.711; the account asks for answer mode manual.
     writeFileSync(
       join(this.dir, 'accounts'),
-      `<sip:${opts.user}@${domain}>;auth_user=${opts.user};auth_pass=${opts.password};outbound="sip:${opts.proxy};transport=udp";regint=300;audio_codecs=PCMU/8000/1,PCMA/8000/1;answermode=manual\n`,
+      opts.carrierAddress
+        ? `<sip:${opts.user}@${opts.carrierAddress}>;outbound="sip:${opts.proxy};transport=udp";regint=0;audio_codecs=PCMU/8000/1,PCMA/8000/1;answermode=manual\n`
+        : `<sip:${opts.user}@${domain}>;auth_user=${opts.user};auth_pass=${opts.password};outbound="sip:${opts.proxy};transport=udp";regint=300;audio_codecs=PCMU/8000/1,PCMA/8000/1;answermode=manual\n`,
     );
     writeFileSync(join(this.dir, 'contacts'), '');
   }
 
   async start(timeoutMs = 10_000): Promise<void> {
-    this.proc = spawn('baresip', ['-4', '-n', '127.0.0.1', '-f', this.dir], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      cwd: this.dir,
-    });
+    this.proc = spawn(
+      'baresip',
+      ['-4', '-n', this.opts.carrierAddress ?? '127.0.0.1', '-f', this.dir],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        cwd: this.dir,
+      },
+    );
     const onData = (d: Buffer) => {
       this.output += d.toString();
       if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
