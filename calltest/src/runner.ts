@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { injectionText, type Cred } from './creds.js';
+import { BaresipLeg, type BaresipEvent } from './engines/baresip.js';
 import { Capture } from './media/capture.js';
 import { streamStats, type StreamStats } from './media/rtp.js';
 import { ConfigError, expand, type LoadedScenario } from './scenario/load.js';
@@ -150,6 +151,8 @@ interface LegPorts {
   sip: number;
   media: number;
   control: number;
+  /** A leg whose RTP port is not in its SDP log (baresip): its RTP port range. */
+  rtpRange?: [number, number];
 }
 
 export function legPorts(base: number, i: number): LegPorts {
@@ -213,14 +216,16 @@ export async function runScenario(ls: LoadedScenario, o: RunOptions): Promise<Sc
     workDir,
   };
   const procs: SippProcess[] = [];
+  const baresipStops: BaresipLeg[] = [];
   let capture: Capture | undefined;
   try {
-    await execute(s, ls.dir, o, workDir, result, procs, (c) => (capture = c));
+    await execute(s, ls.dir, o, workDir, result, procs, (c) => (capture = c), baresipStops);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     result.error = err.message;
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
+    await Promise.all(baresipStops.map((b) => b.stop()));
     await capture?.stop();
   }
   result.passed = !result.error && result.checks.every((c) => c.ok);
@@ -236,6 +241,7 @@ async function execute(
   result: ScenarioResult,
   procs: SippProcess[],
   setCapture: (c: Capture) => void,
+  baresipStops: BaresipLeg[] = [],
 ): Promise<void> {
   const vars: Record<string, string | number> = {
     target_host: o.target.host,
@@ -264,23 +270,54 @@ async function execute(
   }
 
   const specs = new Map<string, SippSpec>();
+  const baresips = new Map<string, BaresipLeg>();
+  const baresipHangups = new Map<string, Set<string>>();
   const load = o.load;
   const uasProcs: { leg: Leg; proc: SippProcess }[] = [];
   const registrations: { leg: Leg; spec: SippSpec }[] = [];
   const results = new Map<string, SippResult>();
 
   for (const [i, leg] of s.legs.entries()) {
-    if (leg.engine !== 'sipp')
+    if (leg.engine === 'browser')
       throw new ConfigError(
-        `leg "${leg.id}": engine "${leg.engine}" is not built yet in this calltest version (only sipp)`,
+        `leg "${leg.id}": engine "browser" is not built yet in this calltest version (sipp and baresip are)`,
       );
     const ports = legPorts(o.portBase, i);
     const cred = legCreds(leg, o, what);
+    if (leg.engine === 'baresip') {
+      if (load) throw new ConfigError(`leg "${leg.id}": a load run drives sipp legs only`);
+      if (leg.role === 'uas' && leg.answer.code !== 200)
+        throw new ConfigError(
+          `leg "${leg.id}": a baresip leg answers 200 (use a sipp leg to refuse)`,
+        );
+      baresips.set(
+        leg.id,
+        new BaresipLeg({
+          dir: join(workDir, `${leg.id}-baresip`),
+          user: cred.user,
+          password: cred.password,
+          domain: cred.domain ?? domain,
+          proxy: remote,
+          transport: o.transport,
+          localIp: leg.local_ip
+            ? expand(leg.local_ip, vars, `${what}: leg ${leg.id}.local_ip`)
+            : o.localIp,
+          sipPort: ports.sip,
+          ctrlPort: ports.control,
+          rtpPort: ports.sip + 12,
+          toneHz: leg.media.tone_hz ?? 440,
+        }),
+      );
+      continue;
+    }
     const exp = s.expect[leg.id];
     const g: GenOptions = {
       finals: finalsFor(leg, exp),
       toneFile: leg.media.tone_hz !== undefined ? toneFile(workDir, leg.media.tone_hz) : undefined,
       dtmfPcaps: leg.media.dtmf ? [...leg.media.dtmf].map(dtmfPcap) : undefined,
+      referTo: leg.refer
+        ? expand(leg.refer.to, vars, `${what}: leg ${leg.id}.refer.to`)
+        : undefined,
     };
     const xml = xmlFor(leg, exp, g, dir);
     // tone files a raw XML names (tone-<hz>.ulaw) are made too
@@ -344,7 +381,7 @@ async function execute(
   }
 
   // answering legs first: start them, then register their address
-  for (const leg of s.legs.filter((l) => l.role === 'uas')) {
+  for (const leg of s.legs.filter((l) => l.role === 'uas' && l.engine === 'sipp')) {
     const spec = specs.get(leg.id)!;
     const p = startSipp(spec);
     procs.push(p);
@@ -369,8 +406,67 @@ async function execute(
     }
   }
 
+  // baresip legs: start, register, and (answering ones) answer every call after ring_ms
+  let stopAnswering = false;
+  const answerers: Promise<void>[] = [];
+  for (const [id, b] of baresips) {
+    const leg = s.legs.find((l) => l.id === id)!;
+    await b.start();
+    baresipStops.push(b);
+    if (!(await b.registered(10_000))) {
+      result.checks.push({
+        leg: id,
+        name: 'registered',
+        ok: false,
+        detail: `baresip ${id} did not register: ${b.output
+          .split('\n')
+          .filter((l) => /REGISTER|\d{3} /.test(l))
+          .slice(-2)
+          .join(' | ')}`,
+      });
+      return;
+    }
+    baresipHangups.set(id, new Set());
+    if (leg.role === 'uas')
+      answerers.push(
+        (async () => {
+          const done = new Set<string>();
+          while (!stopAnswering && Date.now() < deadline) {
+            const inc = b.events.find((e) => e.type === 'CALL_INCOMING' && !done.has(String(e.id)));
+            if (!inc) {
+              await new Promise((r) => setTimeout(r, 50));
+              continue;
+            }
+            done.add(String(inc.id));
+            await new Promise((r) => setTimeout(r, leg.answer.ring_ms));
+            await b.command('accept').catch(() => undefined);
+          }
+        })(),
+      );
+  }
+  const baresipCalls = [...baresips].filter(
+    ([id]) => s.legs.find((l) => l.id === id)!.role === 'uac',
+  );
+
   // calling legs, all at once
-  const uacs = s.legs.filter((l) => l.role === 'uac');
+  const uacs = s.legs.filter((l) => l.role === 'uac' && l.engine === 'sipp');
+  const baresipRuns = Promise.all(
+    baresipCalls.map(async ([id, b]) => {
+      const leg = s.legs.find((l) => l.id === id)!;
+      const to = expand(leg.to ?? '', vars, `${what}: leg ${id}.to`);
+      await b.command('dial', `sip:${to}@${domain}`);
+      const end = await b.waitEvent(
+        (e) => e.type === 'CALL_ESTABLISHED' || e.type === 'CALL_CLOSED',
+        15_000,
+      );
+      if (end?.type === 'CALL_ESTABLISHED') {
+        await new Promise((r) => setTimeout(r, leg.hold_ms));
+        baresipHangups.get(id)!.add(String(end.id));
+        await b.command('hangup').catch(() => undefined);
+        await b.waitEvent((e) => e.type === 'CALL_CLOSED', 5000);
+      }
+    }),
+  );
   const runs = await Promise.all(
     uacs.map(async (leg) => {
       const p = startSipp(specs.get(leg.id)!);
@@ -397,6 +493,10 @@ async function execute(
     new Promise((r) => setTimeout(r, grace)),
   ]);
   for (const u of uasProcs) results.set(u.leg.id, await u.proc.stop());
+  await baresipRuns;
+  stopAnswering = true;
+  await Promise.all(answerers);
+  for (const b of baresips.values()) await b.stop();
   // unregister
   for (const r of registrations) {
     await startSipp({
@@ -413,7 +513,13 @@ async function execute(
   for (const [i, leg] of s.legs.entries()) {
     const ports = legPorts(o.portBase, i);
     const res = results.get(leg.id);
-    const recs = res ? callRecords(readMessageLog(res.messageFile)) : [];
+    const b = baresips.get(leg.id);
+    const recs = b
+      ? baresipRecords(b.events, baresipHangups.get(leg.id) ?? new Set())
+      : res
+        ? callRecords(readMessageLog(res.messageFile))
+        : [];
+    if (b) ports.rtpRange = [ports.sip + 12, ports.sip + 19];
     const exp = s.expect[leg.id];
     judgeLeg(leg, exp, recs, cap, ports, res, result, !!o.load, mediaUntil);
   }
@@ -440,11 +546,26 @@ export function legStreams(
   const from = (rec?.start ?? 0) - 100;
   const to = (rec?.endedAt ?? Infinity) + 1000;
   const during = (st: StreamStats) => st.firstT * 1000 >= from && st.firstT * 1000 <= to;
+  if (ports.rtpRange) {
+    // no SDP log for this leg: of the streams that started during the call, the
+    // earliest in each direction is this call's (a transfer's next call starts later)
+    const r = ports.rtpRange;
+    const inR = (p: number) => p >= r[0] && p <= r[1];
+    const first = (list: StreamStats[]) =>
+      [...list].sort((a, b) => a.firstT - b.firstT).slice(0, 1);
+    const after = (st: StreamStats) => st.firstT * 1000 >= (rec?.start ?? 0) - 100;
+    return {
+      rx: first(streams.filter((st) => inR(port(st.dst)) && after(st) && during(st))),
+      tx: first(streams.filter((st) => inR(port(st.src)) && after(st) && during(st))),
+    };
+  }
+  const mine = (p: number) =>
+    ports.rtpRange ? p >= ports.rtpRange[0] && p <= ports.rtpRange[1] : p === local;
   const rx = streams.filter(
-    (st) => port(st.dst) === local && (far === undefined || port(st.src) === far) && during(st),
+    (st) => mine(port(st.dst)) && (far === undefined || port(st.src) === far) && during(st),
   );
   const tx = streams.filter(
-    (st) => port(st.src) === local && (far === undefined || port(st.dst) === far) && during(st),
+    (st) => mine(port(st.src)) && (far === undefined || port(st.dst) === far) && during(st),
   );
   return { rx, tx };
 }
@@ -587,6 +708,14 @@ export function judgeCall(
       d === undefined ? 'call not answered and ended' : `${d} ms (${min}..${max})`,
     );
   }
+  if (exp.transfer)
+    add(
+      'transfer completed',
+      rec.notifyStatus.includes(200),
+      rec.notifyStatus.length
+        ? `NOTIFY sipfrag ${rec.notifyStatus.join(' → ')}`
+        : 'no NOTIFY with the transfer outcome arrived',
+    );
   if (exp.hangup_by)
     add(
       'hung up by',
@@ -655,4 +784,40 @@ export function judgeCall(
     add('DTMF', got.includes(exp.dtmf), `received "${got}" (expected "${exp.dtmf}")`);
   }
   return checks;
+}
+
+/** Call records of a baresip leg, from its ctrl_tcp events. */
+export function baresipRecords(events: BaresipEvent[], hungUpHere: Set<string>): CallRecord[] {
+  const by = new Map<string, BaresipEvent[]>();
+  for (const e of events) {
+    if (e.class !== 'call' || !e.id) continue;
+    by.set(e.id, [...(by.get(e.id) ?? []), e]);
+  }
+  return [...by.entries()].map(([id, list]) => {
+    const first = list[0]!;
+    const est = list.find((e) => e.type === 'CALL_ESTABLISHED');
+    const ring = list.find((e) => e.type === 'CALL_RINGING' || e.type === 'CALL_PROGRESS');
+    const closed = list.find((e) => e.type === 'CALL_CLOSED');
+    const code = est ? 200 : Number(/^(\d{3})/.exec(closed?.param ?? '')?.[1] ?? NaN);
+    return {
+      callId: id,
+      method: 'INVITE',
+      side: first.type === 'CALL_INCOMING' || first.direction === 'incoming' ? 'uas' : 'uac',
+      start: first.t,
+      finalCode: Number.isNaN(code) ? undefined : code,
+      finalReason: est ? 'OK' : closed?.param,
+      pddMs: (ring ?? est) ? (ring ?? est)!.t - first.t : undefined,
+      answeredAt: est?.t,
+      endedAt: closed?.t,
+      durationMs: est && closed ? closed.t - est.t : undefined,
+      hangupBy: closed ? (hungUpHere.has(id) ? 'self' : 'remote') : undefined,
+      byeAnswered: closed ? true : undefined,
+      infoDigits: list
+        .filter((e) => e.type === 'CALL_DTMF_START')
+        .map((e) => String(e.param ?? ''))
+        .join(''),
+      notifyStatus: [],
+      messages: [],
+    } satisfies CallRecord;
+  });
 }

@@ -152,6 +152,23 @@ describe('calltest against the real gateway', () => {
     expect(bad.stdout).toMatch(/caller final response: 403 Forbidden \(expected 200\)/);
   }, 60_000);
 
+  it('blind transfer through the gateway: REFER to a real endpoint (baresip), NOTIFY 200, the target hears the transferee', async () => {
+    const json = join(OUT, 'blind-transfer.json');
+    const r = await calltest([
+      'run',
+      'builtin:blind-transfer',
+      ...common('blind-transfer'),
+      '--json',
+      json,
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const checks = readJson(json).scenarios[0]!.checks;
+    expect(checks.find((c) => c.name === 'transfer completed')?.detail).toMatch(/→ 200$/);
+    expect(checks.find((c) => c.leg === 'target' && c.name === 'tone')?.detail).toMatch(
+      /received 6\d\d Hz/,
+    );
+  }, 60_000);
+
   const faults: [string, RegExp][] = [
     ['busy', /final response: 486 Busy Here \(expected 200\)/],
     ['no-rtp', /audio both ways: .*received 0 — no RTP from the far end/],

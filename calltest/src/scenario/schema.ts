@@ -63,6 +63,8 @@ const leg = z.strictObject({
   hold_ms: ms.default(3000),
   /** uac call: send CANCEL this long after the INVITE (ms) instead of waiting for an answer. */
   cancel_after_ms: ms.optional(),
+  /** uac call: blind transfer (RFC 3515) of the far end to this user/number at this time after the answer: REFER, 202, NOTIFYs until the sipfrag says 200. */
+  refer: z.strictObject({ to: z.string(), at_ms: ms.default(1000) }).optional(),
   /** uac call: put the call on hold (re-INVITE sendonly) at this time after the answer, resume after hold.duration_ms. */
   hold: z.strictObject({ at_ms: ms, duration_ms: ms }).optional(),
   media,
@@ -100,6 +102,8 @@ const expectation = z.strictObject({
   mos_min: z.number().min(1).max(4.5).optional(),
   /** DTMF digits the leg must receive (RFC 4733 events on the wire, or SIP INFO). */
   dtmf: z.string().optional(),
+  /** Blind transfer completed: a NOTIFY whose sipfrag is "SIP/2.0 200" reached this leg. */
+  transfer: z.boolean().optional(),
   /** Who must send the BYE: this leg ("self") or the other side ("remote"). */
   hangup_by: z.enum(['self', 'remote']).optional(),
 });

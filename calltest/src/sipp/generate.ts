@@ -24,6 +24,8 @@ export interface GenOptions {
   finals: number[];
   /** Tone file (in sipp's working directory) this leg streams. */
   toneFile?: string;
+  /** The REFER target user (leg.refer.to with variables expanded). */
+  referTo?: string;
   /** RFC 4733 pcap files to play after the answer, in order. */
   dtmfPcaps?: string[];
 }
@@ -275,8 +277,43 @@ ${msg([
         ...(o.toneFile ? ['  <nop><action><exec rtp_stream="resume" /></action></nop>'] : []),
       ]
     : [];
+  const refer = leg.refer
+    ? [
+        `  <pause milliseconds="${leg.refer.at_ms}" />`,
+        inDialog('REFER', '150', [
+          `Refer-To: <sip:${o.referTo ?? leg.refer.to}@[field2]>`,
+          'Referred-By: <sip:[field0]@[field2]>',
+        ]),
+        '  <recv response="100" optional="true" />',
+        '  <recv response="200" optional="true" next="notify" />',
+        '  <recv response="202" />',
+        '  <label id="notify" />',
+        // the transferee may hang up on us before or after its last NOTIFY
+        '  <recv request="BYE" optional="true" next="byein" />',
+        '  <recv request="NOTIFY" timeout="10000" ontimeout="xferdone">',
+        '    <action>',
+        '      <ereg regexp="SIP/2.0 200" search_in="body" check_it="false" assign_to="xferok" />',
+        '    </action>',
+        '  </recv>',
+        `  <send>
+${msg(['SIP/2.0 200 OK', '[last_Via:]', '[last_From:]', '[last_To:]', '[last_Call-ID:]', '[last_CSeq:]', 'Content-Length: 0'])}
+  </send>`,
+        '  <nop test="xferok" next="xferdone" />',
+        '  <nop next="notify" />',
+        '  <label id="xferdone" />',
+        '  <recv request="BYE" timeout="2000" ontimeout="selfbye" />',
+        '  <label id="byein" />',
+        `  <send>
+${msg(['SIP/2.0 200 OK', '[last_Via:]', '[last_From:]', '[last_To:]', '[last_Call-ID:]', '[last_CSeq:]', 'Content-Length: 0'])}
+  </send>`,
+        '  <nop next="end" />',
+        '  <label id="selfbye" />',
+      ]
+    : [];
   const elapsed =
-    (leg.hold ? leg.hold.at_ms + leg.hold.duration_ms : 0) + (o.dtmfPcaps?.length ?? 0) * 400;
+    (leg.hold ? leg.hold.at_ms + leg.hold.duration_ms : 0) +
+    (leg.refer ? leg.refer.at_ms : 0) +
+    (o.dtmfPcaps?.length ?? 0) * 400;
 
   return wrap(
     'call',
@@ -309,7 +346,8 @@ ${msg([
       ...dtmf,
       ...info,
       ...hold,
-      `  <pause milliseconds="${Math.max(0, leg.hold_ms - elapsed)}" />`,
+      ...refer,
+      `  <pause milliseconds="${leg.refer ? 0 : Math.max(0, leg.hold_ms - elapsed)}" />`,
       inDialog('BYE', '300'),
       // a far end that never answers the BYE is reported by calltest ("BYE answered"), not waited for
       '  <recv response="200" crlf="true" timeout="5000" ontimeout="end" next="end" />',

@@ -84,6 +84,8 @@ export interface CallRecord {
   localMedia?: { ip: string; port: number };
   /** INFO DTMF digits received. */
   infoDigits: string;
+  /** Status codes of the sipfrag bodies of NOTIFYs received (transfer progress). */
+  notifyStatus: number[];
   messages: SipMessage[];
 }
 
@@ -119,6 +121,7 @@ export function callRecords(msgs: SipMessage[]): CallRecord[] {
       side,
       start: first.t,
       infoDigits: '',
+      notifyStatus: [],
       messages: list,
     };
     const responses = list.filter(
@@ -151,6 +154,10 @@ export function callRecords(msgs: SipMessage[]): CallRecord[] {
         (m) => m.cseqMethod === 'BYE' && m.code === 200 && m.dir !== bye.dir,
       );
       if (rec.answeredAt) rec.durationMs = bye.t - rec.answeredAt;
+    }
+    for (const n of list.filter((m) => m.method === 'NOTIFY' && m.dir === 'received')) {
+      const st = /^SIP\/2\.0 (\d{3})/m.exec(n.body);
+      if (st) rec.notifyStatus.push(Number(st[1]));
     }
     for (const info of list.filter((m) => m.method === 'INFO' && m.dir === 'received')) {
       const d = /Signal\s*=\s*([0-9*#A-D])/i.exec(info.body);
