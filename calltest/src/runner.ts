@@ -385,7 +385,7 @@ async function execute(
     const spec = specs.get(leg.id)!;
     const p = startSipp(spec);
     procs.push(p);
-    await waitBound(p, spec.localIp, spec.sipPort);
+    await waitBound(p, spec.localIp, spec.sipPort, 5000, spec.transport);
     uasProcs.push({ leg, proc: p });
   }
   for (const r of registrations) {

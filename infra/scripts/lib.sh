@@ -10,6 +10,9 @@ cd "$ROOT"
 RUNTIME_PACKAGES=(kamailio kamailio-websocket-modules kamailio-utils-modules kamailio-json-modules
   kamailio-extra-modules rtpengine coturn sip-tester sox openssl iproute2
   asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
+# What calltest (npx calltest) runs: sipp and sox above, plus packet captures
+# (tshark) and a real SIP endpoint for its baresip legs.
+RUNTIME_PACKAGES+=(tshark baresip-core)
 # What the tests add: real SIP endpoints, a real browser, packet captures.
 TEST_PACKAGES=(baresip-core chromium tshark util-linux)
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ConfigError } from '../scenario/load.js';
 
@@ -127,16 +128,27 @@ export async function waitBound(
   host: string,
   port: number,
   ms = 5000,
+  transport: 'udp' | 'tcp' = 'udp',
 ): Promise<void> {
   const deadline = Date.now() + ms;
   let exited = false;
   void p.done.then(() => (exited = true));
   while (Date.now() < deadline && !exited) {
-    const free = await new Promise<boolean>((resolve) => {
-      const sock = createSocket('udp4');
-      sock.once('error', () => resolve(false));
-      sock.bind(port, host, () => sock.close(() => resolve(true)));
-    });
+    const free =
+      transport === 'tcp'
+        ? await new Promise<boolean>((resolve) => {
+            const c = connect(port, host);
+            c.once('error', () => resolve(true));
+            c.once('connect', () => {
+              c.destroy();
+              resolve(false);
+            });
+          })
+        : await new Promise<boolean>((resolve) => {
+            const sock = createSocket('udp4');
+            sock.once('error', () => resolve(false));
+            sock.bind(port, host, () => sock.close(() => resolve(true)));
+          });
     if (!free) return;
     await new Promise((r) => setTimeout(r, 50));
   }
