@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness/stack.js';
 import { explain, runSipp, ulawFile, type SippOptions } from './harness/sipp.js';
 import {
   DEMO,
   artifacts,
   noMediaSessions,
+  registerSipp,
   sippPhone,
   udpUser,
   type DemoUser,
@@ -16,10 +17,12 @@ import {
   cseqOf,
   hdr,
   plainSdp,
+  type Dialog,
   type IncomingRequest,
   type SipMessage,
 } from './harness/sipua.js';
-import { waitForRecord } from './harness/wait.js';
+import { until, waitForRecord } from './harness/wait.js';
+import { RtpEndpoint, audioTarget } from './harness/rtpflow.js';
 
 // Calls between plain SIP phones (sipp) through the real Kamailio, rtpengine
 // and decision service: media anchoring, CANCEL, BYE from either side,
@@ -63,14 +66,16 @@ function call(
 const relayed = async () => (await stack.gw.rtpengine.statistics()).relayedPackets;
 
 describe('calls between registered SIP phones', () => {
-  it('connects 1001 to 1002 with RTP flowing both ways through rtpengine, caller hangs up', async () => {
+  it('connects 1001 to 1002 (sipp) through rtpengine, which relays their RTP; caller hangs up', async () => {
     const phone = await sippPhone(stack, { user: '1002', slot: 1 });
     const before = await relayed();
     const caller = await call('uac-call.xml', '1002');
     expect(caller.code, explain(caller)).toBe(0);
     const callee = await phone.done;
     expect(callee.code, explain(callee)).toBe(0);
-    // 2 s of 20 ms packets from the caller, echoed back by the callee: ~200 relayed.
+    // 2 s of 20 ms packets from the caller, echoed back by the callee: ~200 relayed
+    // (rtpengine's total, both directions: which way each went is measured in
+    // "media per direction" below)
     expect(await relayed()).toBeGreaterThan(before + 150);
     expect(await noMediaSessions(stack)).toBe(0);
   });
@@ -98,25 +103,6 @@ describe('calls between registered SIP phones', () => {
     expect(await noMediaSessions(stack)).toBe(0);
   });
 
-  it('holds and resumes with re-INVITEs (sendonly answered recvonly, then sendrecv)', async () => {
-    const phone = await sippPhone(stack, { user: '1002', slot: 1 });
-    const caller = await call('uac-hold.xml', '1002');
-    expect(caller.code, explain(caller)).toBe(0);
-    const callee = await phone.done;
-    expect(callee.code, explain(callee)).toBe(0);
-    expect(await noMediaSessions(stack)).toBe(0);
-  });
-
-  it('relays REFER in the dialog: 202 Accepted, then the NOTIFY back to the referrer', async () => {
-    const phone = await sippPhone(stack, { user: '1002', slot: 1 });
-    const caller = await call('uac-refer.xml', '1002');
-    expect(caller.code, explain(caller)).toBe(0);
-    const callee = await phone.done;
-    expect(callee.code, explain(callee)).toBe(0);
-    expect(callee.messages).toMatch(/REFER sip:/);
-    expect(await noMediaSessions(stack)).toBe(0);
-  });
-
   it('answers 9196 with the echo service: our RTP comes back', async () => {
     const before = await relayed();
     const caller = await call('uac-call.xml', stack.cfg.services.echoExtension);
@@ -131,6 +117,213 @@ describe('calls between registered SIP phones', () => {
     expect(caller.code, explain(caller)).toBe(0);
     // caller's stream plus the tone: ~200 packets in 2 s
     expect(await relayed()).toBeGreaterThan(before + 150);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+});
+
+describe('media per direction, hold and transfer (Node phones with their own RTP)', () => {
+  // Each phone sends 20 ms PCMU packets of one repeated byte and counts what it
+  // receives by that byte: media is measured at each receiver, per direction,
+  // and crossed or looped media shows. Bob behaves like a real phone: he sends
+  // only when the offer he *received* (through the gateway) lets him.
+  const ALICE = { fill: 0x11, ssrc: 0x1001 };
+  const BOB = { fill: 0x22, ssrc: 0x1002 };
+  const FLOWING = 15; // packets in 500 ms (25 sent)
+  let alice: SipUA;
+  let bob: SipUA;
+  let aRtp: RtpEndpoint;
+  let bRtp: RtpEndpoint;
+  /** What Bob received: the INVITEs (offers), REFERs. */
+  let bobGot: SipMessage[] = [];
+  let bobDialog: Dialog | undefined;
+
+  const answerTo = (dir: string) =>
+    ({ sendonly: 'recvonly', recvonly: 'sendonly', inactive: 'inactive' })[dir] ?? 'sendrecv';
+
+  beforeAll(async () => {
+    alice = await udpUser(stack, '1001', 2);
+    bob = await udpUser(stack, '1002', 3);
+    aRtp = await RtpEndpoint.open(stack.ports.clientMedia(2));
+    bRtp = await RtpEndpoint.open(stack.ports.clientMedia(3));
+    // Bob is 1002's only contact: the sipp phone of the tests above (slot 1) is
+    // gone, and a call forked to a dead contact is another test (see below)
+    await registerSipp(stack, '1002', 1, 0);
+    expect((await bob.register()).final.status).toBe(200);
+    bob.onRequest((req) => {
+      const method = req.msg.method;
+      if (method === 'INVITE') {
+        bobGot.push(req.msg);
+        const offer = audioTarget(req.msg.body);
+        const dir = answerTo(offer.direction);
+        const d = req.reply(200, 'OK', { body: plainSdp(bRtp.port, dir) });
+        bobDialog ??= d;
+        if (dir === 'sendrecv' || dir === 'sendonly') bRtp.startSending(offer, BOB.ssrc, BOB.fill);
+        else bRtp.stopSending();
+      } else if (method === 'REFER') {
+        bobGot.push(req.msg);
+        req.reply(202, 'Accepted');
+      } else if (method === 'BYE') {
+        bRtp.stopSending();
+        req.reply(200, 'OK');
+      } else if (method !== 'ACK') {
+        req.reply(200, 'OK');
+      }
+    });
+  });
+
+  afterAll(async () => {
+    await bob?.register({ expires: 0 }).catch(() => undefined);
+    await Promise.allSettled([alice?.close(), bob?.close(), aRtp?.close(), bRtp?.close()]);
+  });
+
+  beforeEach(() => {
+    bobGot = [];
+    bobDialog = undefined;
+  });
+
+  /** Alice calls Bob and sends her RTP where the 200 OK says. */
+  async function aliceCallsBob(): Promise<Dialog> {
+    const r = await alice.request('INVITE', {
+      uri: 'sip:1002@localhost',
+      body: plainSdp(aRtp.port),
+    });
+    expect(r.final.status, r.final.raw).toBe(200);
+    aRtp.startSending(audioTarget(r.final.body), ALICE.ssrc, ALICE.fill);
+    return r.dialog!;
+  }
+
+  /** Packets of each direction over 500 ms: Bob's fill at Alice, Alice's fill at Bob. */
+  async function flow() {
+    const [atAlice, atBob] = await Promise.all([aRtp.countDuring(500), bRtp.countDuring(500)]);
+    return {
+      bobToAlice: atAlice.byFill[BOB.fill] ?? 0,
+      aliceToBob: atBob.byFill[ALICE.fill] ?? 0,
+      atAlice,
+      atBob,
+    };
+  }
+
+  it('carries RTP both ways, each side receiving the other’s stream and never its own', async () => {
+    const d = await aliceCallsBob();
+    let last = await flow();
+    await until(
+      'RTP both ways',
+      async () => {
+        last = await flow();
+        return last.bobToAlice >= FLOWING && last.aliceToBob >= FLOWING;
+      },
+      5000,
+      0,
+      () => JSON.stringify(last),
+    );
+    expect(aRtp.withFill(ALICE.fill), 'Alice hears herself (looped)').toBe(0);
+    expect(bRtp.withFill(BOB.fill), 'Bob hears himself (looped)').toBe(0);
+    aRtp.stopSending();
+    expect((await alice.inDialog(d, 'BYE')).status).toBe(200);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
+  it('hold: Bob is offered sendonly and answers recvonly; no RTP reaches Alice until she resumes', async () => {
+    const d = await aliceCallsBob();
+    let last = await flow();
+    await until('RTP both ways before hold', async () => {
+      last = await flow();
+      return last.bobToAlice >= FLOWING && last.aliceToBob >= FLOWING;
+    });
+
+    const hold = await alice.inDialog(d, 'INVITE', {
+      body: plainSdp(aRtp.port, 'sendonly'),
+      contentType: 'application/sdp',
+    });
+    expect(hold.status).toBe(200);
+    expect(audioTarget(hold.body).direction, 'the answer Alice gets').toBe('recvonly');
+    expect(audioTarget(bobGot.at(-1)!.body).direction, 'the offer Bob got (relayed)').toBe(
+      'sendonly',
+    );
+    aRtp.startSending(audioTarget(hold.body), ALICE.ssrc, ALICE.fill);
+    // packets in flight drain, then nothing at all reaches Alice while Alice's still reach Bob
+    await until(
+      'RTP toward Alice to stop',
+      async () => {
+        last = await flow();
+        return last.atAlice.total === 0;
+      },
+      5000,
+      0,
+      () => JSON.stringify(last),
+    );
+    const held = await flow();
+    expect(held.atAlice.total, `held: ${JSON.stringify(held)}`).toBe(0);
+    expect(held.aliceToBob, `held: ${JSON.stringify(held)}`).toBeGreaterThanOrEqual(FLOWING);
+
+    const resume = await alice.inDialog(d, 'INVITE', {
+      body: plainSdp(aRtp.port, 'sendrecv'),
+      contentType: 'application/sdp',
+    });
+    expect(resume.status).toBe(200);
+    expect(audioTarget(resume.body).direction).toBe('sendrecv');
+    expect(audioTarget(bobGot.at(-1)!.body).direction).toBe('sendrecv');
+    aRtp.startSending(audioTarget(resume.body), ALICE.ssrc, ALICE.fill);
+    await until(
+      'RTP both ways after resume',
+      async () => {
+        last = await flow();
+        return last.bobToAlice >= FLOWING && last.aliceToBob >= FLOWING;
+      },
+      5000,
+      0,
+      () => JSON.stringify(last),
+    );
+    aRtp.stopSending();
+    expect((await alice.inDialog(d, 'BYE')).status).toBe(200);
+    expect(await noMediaSessions(stack)).toBe(0);
+  });
+
+  it('REFER: Bob gets the Refer-To, calls the target through the gateway, and his NOTIFY reaches Alice', async () => {
+    const echo = stack.cfg.services.echoExtension;
+    const notified = new Promise<SipMessage>((resolve) =>
+      alice.onRequest((req) => {
+        if (req.msg.method === 'ACK') return;
+        req.reply(200, 'OK');
+        if (req.msg.method === 'NOTIFY') resolve(req.msg);
+      }),
+    );
+    const d = await aliceCallsBob();
+    const refer = await alice.inDialog(d, 'REFER', {
+      headers: [`Refer-To: <sip:${echo}@localhost>`, 'Referred-By: <sip:1001@localhost>'],
+    });
+    expect(refer.status).toBe(202);
+    const got = bobGot.find((m) => m.method === 'REFER');
+    expect(hdr(got!, 'refer-to'), 'Refer-To relayed intact').toBe(`<sip:${echo}@localhost>`);
+    expect(hdr(got!, 'referred-by')).toBe('<sip:1001@localhost>');
+
+    // Bob acts on it like a transferee: a new call to the target through the gateway ...
+    const target = await bob.request('INVITE', {
+      uri: `sip:${echo}@localhost`,
+      body: plainSdp(stack.ports.clientMedia(4)),
+    });
+    expect(target.final.status, target.final.raw).toBe(200);
+    const port = audioTarget(target.final.body).port;
+    expect(port, 'the target call is anchored by rtpengine').toBeGreaterThanOrEqual(
+      stack.cfg.rtpengine.portMin,
+    );
+    expect(port).toBeLessThanOrEqual(stack.cfg.rtpengine.portMax);
+    // ... and reports its outcome to Alice in the original dialog
+    expect(bobDialog, 'Bob’s dialog with Alice').toBeDefined();
+    const notify = await bob.inDialog(bobDialog!, 'NOTIFY', {
+      headers: ['Event: refer', 'Subscription-State: terminated;reason=noresource'],
+      body: `SIP/2.0 ${target.final.status} OK\r\n`,
+      contentType: 'message/sipfrag;version=2.0',
+    });
+    expect(notify.status).toBe(200);
+    const n = await notified;
+    expect(hdr(n, 'event')).toMatch(/^refer/);
+    expect(n.body).toMatch(/^SIP\/2\.0 200/);
+
+    // transfer done: Bob leaves Alice, then ends the call with the target
+    aRtp.stopSending();
+    expect((await bob.inDialog(bobDialog!, 'BYE')).status).toBe(200);
+    expect((await bob.inDialog(target.dialog!, 'BYE')).status).toBe(200);
     expect(await noMediaSessions(stack)).toBe(0);
   });
 });
