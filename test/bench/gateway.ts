@@ -1,12 +1,15 @@
 // `npm run bench:gateway`: in one run on this machine, drive sipp over UDP at
-// rising rates through (a) a bare Kamailio stateful proxy and (b) the full
-// gateway (digest auth, registrar lookup, rtpengine offer/answer, TypeScript
-// decision), and report for each the highest calls/s held for 30 s with zero
-// failed calls, post-dial delay p50/p99 at half that rate, REGISTER/s with auth
-// for (b), and the ratio (b)/(a). Loopback only; every run is bounded.
+// rising rates through (a) a bare Kamailio stateful proxy, (c) the same proxy
+// with rtpengine offer/answer/delete on every call (no auth, no decision, no
+// call events) and (b) the full gateway (digest auth, registrar lookup,
+// rtpengine offer/answer, TypeScript decision, call events), and report for
+// each the highest calls/s held for 30 s with zero failed calls, post-dial
+// delay p50/p99 at half that rate, REGISTER/s with auth for (b), and the
+// ratios (b)/(a) and (b)/(c): (b)/(c) isolates what auth, the decision round
+// trip and the call events cost. Loopback only; every run is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir, cpus } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runSipp, clean, percentile, type SippResult } from './sippRun.js';
@@ -15,6 +18,7 @@ import { Capture } from '../e2e/harness/capture.js';
 import { startGateway, type Gateway } from '../../gateway/src/main.js';
 import { parseConfig } from '../../gateway/src/config/load.js';
 import { waitReady } from '../../gateway/src/supervisor/supervisor.js';
+import { rtpengineArgs, ngPing } from '../../gateway/src/rtpengine/render.js';
 import { createLogger } from '../../gateway/src/log.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -25,12 +29,15 @@ const PDD_SECONDS = 15;
 
 // Ports of this benchmark (25000+), apart from the dev stack and the tests.
 const BARE_PROXY = '127.0.0.1:25060';
+const MEDIA_PROXY = '127.0.0.1:25062';
+const MEDIA_NG_PORT = 25224;
 const UAS_PORT = 25070;
 const UAC_PORT = 25080;
 const GATEWAY_SIP_PORT = 25160;
 
 const BARE_RATES = [250, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000];
 const GATEWAY_RATES = [50, 100, 200, 300, 400, 450, 500, 550, 600, 700, 800, 1000, 1250, 1500];
+const MEDIA_RATES = [100, 200, 300, 400, 500, 600, 700, 800, 1000, 1250, 1500, 2000];
 const REGISTER_RATES = [250, 500, 1000, 2000, 3000, 4000, 5000, 6000, 8000];
 
 const BENCH_USERS = 3;
@@ -130,6 +137,52 @@ async function benchBare(): Promise<{ search: RateSearch; pdd: Pdd }> {
     return { search, pdd };
   } finally {
     await stopProcess(kamailio);
+  }
+}
+
+/** (c): Kamailio + rtpengine offer/answer/delete, nothing of the gateway's own work. */
+async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-media-'));
+  // The gateway's own rtpengine command line, on this baseline's ng port.
+  const rtpCfg = parseConfig({
+    dataDir: dir,
+    rtpengine: { ngPort: MEDIA_NG_PORT, portMin: 40000, portMax: 49999, deleteDelay: 0 },
+    log: { level: 'warn' },
+  });
+  const rtpengine = spawn('rtpengine', rtpengineArgs(rtpCfg), {
+    cwd: dir,
+    stdio: 'ignore',
+    detached: true,
+  });
+  let kamailio: ChildProcess | undefined;
+  try {
+    // Kamailio disables an rtpengine that does not answer at its start.
+    await waitReady(
+      { kind: 'udp', host: '127.0.0.1', port: MEDIA_NG_PORT, payload: ngPing() },
+      10_000,
+    );
+    kamailio = spawn(
+      'kamailio',
+      ['-DD', '-E', '-m', '512', '-M', '16', '-f', join(HERE, 'kamailio-rtpengine.cfg')],
+      { cwd: dir, stdio: 'ignore', detached: true },
+    );
+    await waitReady({ kind: 'udp', host: '127.0.0.1', port: 25062, payload: options() }, 10_000);
+    const run = (rate: number, seconds: number) =>
+      runSipp({
+        target: MEDIA_PROXY,
+        scenario: join(HERE, 'sipp', 'uac-plain.xml'),
+        injection: ['caller;pw;callee;'],
+        rate,
+        seconds,
+        localPort: UAC_PORT,
+      });
+    const search = await searchRate(MEDIA_RATES, run);
+    await settle();
+    const pdd = await measurePdd(search.heldRate / 2, run);
+    return { search, pdd };
+  } finally {
+    if (kamailio) await stopProcess(kamailio);
+    await stopProcess(rtpengine);
   }
 }
 
@@ -294,6 +347,8 @@ async function measurePdd(
 
 async function main(): Promise<void> {
   const started = new Date();
+  // CPU figures taken while other work loads the machine are noise: say so in the results.
+  const loadBefore = loadavg()[0]!;
   log(`(a) bare Kamailio stateful proxy`);
   const uasBare = startUas();
   let bare;
@@ -302,6 +357,16 @@ async function main(): Promise<void> {
     bare = await benchBare();
   } finally {
     await stopProcess(uasBare);
+  }
+  await settle();
+  log(`(c) Kamailio + rtpengine offer/answer/delete, no auth, no decision service`);
+  const uasMedia = startUas();
+  let media;
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    media = await benchMedia();
+  } finally {
+    await stopProcess(uasMedia);
   }
   await settle();
   log(`(b) full gateway`);
@@ -323,6 +388,12 @@ async function main(): Promise<void> {
       pdd: bare.pdd,
       cpuMsPerCall: bare.search.cpuMsPerCall,
     },
+    media: {
+      heldCallsPerSecond: media.search.heldRate,
+      probes: media.search.probes,
+      pdd: media.pdd,
+      cpuMsPerCall: media.search.cpuMsPerCall,
+    },
     gateway: {
       heldCallsPerSecond: full.search.heldRate,
       probes: full.search.probes,
@@ -334,6 +405,8 @@ async function main(): Promise<void> {
       asyncWorkers: full.gateway.sip.asyncWorkers,
     },
     ratio: bare.search.heldRate ? full.search.heldRate / bare.search.heldRate : null,
+    ratioToMedia: media.search.heldRate ? full.search.heldRate / media.search.heldRate : null,
+    loadAverage1mBefore: loadBefore,
   };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, 'gateway.json'), JSON.stringify(result, null, 2) + '\n');
@@ -347,6 +420,7 @@ function markdown(r: {
   machine: { cores: number; cpu: string; node: string };
   method: { holdSeconds: number };
   bare: { heldCallsPerSecond: number; pdd: Pdd; cpuMsPerCall?: Record<string, number> };
+  media: { heldCallsPerSecond: number; pdd: Pdd; cpuMsPerCall?: Record<string, number> };
   gateway: {
     heldCallsPerSecond: number;
     pdd: Pdd;
@@ -356,40 +430,56 @@ function markdown(r: {
     asyncWorkers: number;
   };
   ratio: number | null;
+  ratioToMedia: number | null;
+  loadAverage1mBefore: number;
 }): string {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—');
   const parts = [
     ...new Set([
       ...Object.keys(r.bare.cpuMsPerCall ?? {}),
+      ...Object.keys(r.media.cpuMsPerCall ?? {}),
       ...Object.keys(r.gateway.cpuMsPerCall ?? {}),
     ]),
   ];
   const cpuRows = parts
     .map(
       (p) =>
-        `| ${p} | ${f(r.bare.cpuMsPerCall?.[p] ?? NaN)} | ${f(r.gateway.cpuMsPerCall?.[p] ?? NaN)} |`,
+        `| ${p} | ${f(r.bare.cpuMsPerCall?.[p] ?? NaN)} | ${f(r.media.cpuMsPerCall?.[p] ?? NaN)} | ${f(r.gateway.cpuMsPerCall?.[p] ?? NaN)} |`,
     )
     .join('\n');
   const sum = (c?: Record<string, number>) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
   return `# Gateway benchmark
 
-${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · Node ${r.machine.node}
+${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · Node ${r.machine.node} · ${
+    r.loadAverage1mBefore > 2.5
+      ? `**machine loaded by other work (1-minute load ${r.loadAverage1mBefore.toFixed(2)} at the start): rates and CPU figures are low and noisy**`
+      : `machine quiet at the start (1-minute load ${r.loadAverage1mBefore.toFixed(2)})`
+  }
 
-| | (a) bare Kamailio proxy | (b) full gateway |
-|---|---|---|
-| calls/s held ${r.method.holdSeconds} s, zero failed | ${r.bare.heldCallsPerSecond} | ${r.gateway.heldCallsPerSecond} |
-| post-dial delay p50 at half rate (ms) | ${f(r.bare.pdd.p50Ms)} @ ${r.bare.pdd.rate}/s | ${f(r.gateway.pdd.p50Ms)} @ ${r.gateway.pdd.rate}/s |
-| post-dial delay p99 at half rate (ms) | ${f(r.bare.pdd.p99Ms)} | ${f(r.gateway.pdd.p99Ms)} |
-| REGISTER/s with digest auth, zero failed | — | ${r.gateway.registersPerSecond} |
+| | (a) bare Kamailio proxy | (c) Kamailio + rtpengine | (b) full gateway |
+|---|---|---|---|
+| calls/s held ${r.method.holdSeconds} s, zero failed | ${r.bare.heldCallsPerSecond} | ${r.media.heldCallsPerSecond} | ${r.gateway.heldCallsPerSecond} |
+| post-dial delay p50 at half rate (ms) | ${f(r.bare.pdd.p50Ms)} @ ${r.bare.pdd.rate}/s | ${f(r.media.pdd.p50Ms)} @ ${r.media.pdd.rate}/s | ${f(r.gateway.pdd.p50Ms)} @ ${r.gateway.pdd.rate}/s |
+| post-dial delay p99 at half rate (ms) | ${f(r.bare.pdd.p99Ms)} | ${f(r.media.pdd.p99Ms)} | ${f(r.gateway.pdd.p99Ms)} |
+| REGISTER/s with digest auth, zero failed | — | — | ${r.gateway.registersPerSecond} |
 
-Ratio (b)/(a): **${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)}**.
+Ratios: (b)/(a) **${r.ratio === null ? 'n/a' : r.ratio.toFixed(2)}** (aim ≥ 0.4), (b)/(c)
+**${r.ratioToMedia === null ? 'n/a' : r.ratioToMedia.toFixed(2)}** (aim ≥ 0.8): (c) does everything (b)
+does with rtpengine (offer, answer, delete per call, the gateway's flags toward SIP)
+and nothing else, so (b)/(c) is what auth, the decision round trip and the call
+events cost.
+
+These calls carry no RTP and last zero seconds (INVITE, 200, ACK, BYE at once):
+the figure is signalling capacity, with rtpengine opening and closing four media
+ports per call. With media flowing, rtpengine's per-packet work is added per
+call-second (see the endurance results, \`endurance.md\`).
 
 CPU milliseconds per call during the held run (where the cores went):
 
-| part | (a) | (b) |
-|---|---|---|
+| part | (a) | (c) | (b) |
+|---|---|---|---|
 ${cpuRows}
-| **total** | ${f(sum(r.bare.cpuMsPerCall))} | ${f(sum(r.gateway.cpuMsPerCall))} |
+| **total** | ${f(sum(r.bare.cpuMsPerCall))} | ${f(sum(r.media.cpuMsPerCall))} | ${f(sum(r.gateway.cpuMsPerCall))} |
 
 (b) does per call: a 407 challenge round trip, a digest check against the HA1
 the TypeScript service returns (one decision request: the first INVITE is

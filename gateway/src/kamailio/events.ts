@@ -165,17 +165,26 @@ export class KamailioEvents {
     });
   }
 
+  /**
+   * Catches records up from a Kamailio that is already running, once, without
+   * closing anything: a service that died (SIGKILL) left its Kamailio running,
+   * and the calls that ended since are read before the restart replaces it.
+   */
+  async catchUp(): Promise<void> {
+    await this.reconcile(new Date(0).toISOString(), 1);
+  }
+
   /** Reads Kamailio's call states (a few tries: it may still be starting) and catches the records up. */
-  private async reconcile(openedBefore: string): Promise<void> {
+  private async reconcile(openedBefore: string, attempts = 5): Promise<void> {
     const { callStates, records, log } = this.deps;
     if (!callStates || this.stopped) return;
-    for (let attempt = 1; attempt <= 5 && !this.stopped; attempt++) {
+    for (let attempt = 1; attempt <= attempts && !this.stopped; attempt++) {
       let states: Map<string, string>;
       try {
         states = await callStates();
       } catch (err) {
         log.warn({ err, attempt }, 'cannot read call states from Kamailio yet');
-        await new Promise((r) => setTimeout(r, 1000 * attempt));
+        if (attempt < attempts) await new Promise((r) => setTimeout(r, 1000 * attempt));
         continue;
       }
       const known = [];
