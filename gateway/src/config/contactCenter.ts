@@ -102,6 +102,15 @@ const queueSchema = z.strictObject({
   dispositions: z.array(z.string().min(1)).default(['Resolved', 'Follow-up', 'Other']),
   /** Answered within this many seconds counts toward the service level. */
   serviceLevelSec: z.number().int().min(1).max(3600).default(20),
+  /** Callers who hung up within this many seconds are short abandons, counted apart (reports, wallboard). */
+  shortAbandonSec: z.number().int().min(0).max(600).default(5),
+  /** Server-side recording of this queue's answered calls; files older than retentionDays are deleted. */
+  recording: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      retentionDays: z.number().int().min(1).max(3650).default(90),
+    })
+    .prefault({}),
 });
 export type QueueConfig = z.infer<typeof queueSchema>;
 
@@ -114,6 +123,14 @@ const agentSchema = z.strictObject({
     .min(1),
 });
 export type AgentConfig = z.infer<typeof agentSchema>;
+
+const supervisorSchema = z.strictObject({
+  /** A directory user; signs in on the agent API with their SIP credentials. */
+  username: z.string().min(1),
+  /** Queues whose wallboard, reports, recordings and agents this supervisor sees and acts on ('*': all). */
+  queues: z.union([z.literal('*'), z.array(name).min(1)]),
+});
+export type SupervisorConfig = z.infer<typeof supervisorSchema>;
 
 export const contactCenterSchema = z
   .strictObject({
@@ -131,6 +148,14 @@ export const contactCenterSchema = z
     ivrs: z.array(ivrSchema).default([]),
     queues: z.array(queueSchema).default([]),
     agents: z.array(agentSchema).default([]),
+    /** Supervisors (issue 8): wallboard, reports, recordings and actions for their queues. */
+    supervisors: z.array(supervisorSchema).default([]),
+    /** Users with every supervisor right on every queue (the admin bearer token is admin too). */
+    admins: z.array(z.string().min(1)).default([]),
+    /** A live call whose latest MOS sample is below this is flagged on the wallboard. */
+    qualityMosThreshold: z.number().min(1).max(5).default(3.5),
+    /** Queue call recordings (WAV), one folder per day; relative paths are under the data dir. */
+    recordingsDir: z.string().default('recordings'),
   })
   .prefault({});
 export type ContactCenterConfig = z.infer<typeof contactCenterSchema>;
@@ -244,6 +269,26 @@ export function checkContactCenter(
       if (!queues.has(q.name))
         addIssue(['contactCenter', 'agents', i, 'queues', j, 'name'], `no queue named "${q.name}"`);
     });
+  });
+  seen.clear();
+  cc.supervisors.forEach((s, i) => {
+    if (seen.has(s.username))
+      addIssue(['contactCenter', 'supervisors', i, 'username'], `duplicate "${s.username}"`);
+    seen.add(s.username);
+    if (knownUsers.size > 0 && !knownUsers.has(s.username))
+      addIssue(
+        ['contactCenter', 'supervisors', i, 'username'],
+        `no user "${s.username}" in users (or the demo users)`,
+      );
+    if (s.queues !== '*')
+      s.queues.forEach((q, j) => {
+        if (!queues.has(q))
+          addIssue(['contactCenter', 'supervisors', i, 'queues', j], `no queue named "${q}"`);
+      });
+  });
+  cc.admins.forEach((u, i) => {
+    if (knownUsers.size > 0 && !knownUsers.has(u))
+      addIssue(['contactCenter', 'admins', i], `no user "${u}" in users (or the demo users)`);
   });
 }
 

@@ -102,7 +102,9 @@ describe('sign-in', () => {
     expect((await login('nobody', 'whatever')).res.statusCode).toBe(403);
     const nonAgent = await login('1001', 'demo-1001-pw');
     expect(nonAgent.res.statusCode).toBe(403);
-    expect(nonAgent.res.json()).toEqual({ error: '1001 is not an agent of any queue' });
+    expect(nonAgent.res.json()).toEqual({
+      error: '1001 is not an agent of any queue, nor a supervisor or admin',
+    });
     const ok = await login('1003', 'demo-1003-pw');
     const replay = await app.inject({
       method: 'POST',

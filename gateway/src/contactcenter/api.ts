@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ContactCenter } from './contactCenter.js';
 import { DigestAuth, safeEqual, Tokens } from './auth.js';
+import { registerSupervisorApi } from './supervisorApi.js';
 import { AgentActionError, type AgentView } from './types.js';
 
 // The agent API of API.md, and the admin API that makes users agents.
@@ -29,6 +30,13 @@ const stateBody = z.object({
   reason: z.string().min(1).nullish(),
 });
 const queuesBody = z.object({ queue: z.string().min(1).optional(), loggedIn: z.boolean() });
+const qualityBody = z.object({
+  callId: z.string().min(1),
+  mos: z.number().min(1).max(5),
+  jitterMs: z.number().min(0).max(10_000),
+  lossPct: z.number().min(0).max(100),
+  rttMs: z.number().min(0).max(60_000),
+});
 const wrapUpBody = z.object({
   callId: z.string().min(1),
   disposition: z.string().min(1),
@@ -46,7 +54,7 @@ const adminAgentBody = z.strictObject({
     .min(1),
 });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
   throw new AgentActionError(
@@ -90,13 +98,19 @@ export function registerAgentApi(
     throw err;
   };
 
-  /** The signed-in agent, from the Bearer token (or ?token= for EventSource). */
-  const agentOf = (req: FastifyRequest, allowQuery = false): string => {
+  /** The signed-in user, from the Bearer token (or ?token= for EventSource). */
+  const userOf = (req: FastifyRequest, allowQuery = false): string => {
     const header = req.headers.authorization;
     let token = header?.match(/^Bearer\s+(.+)$/i)?.[1];
     if (!token && allowQuery) token = (req.query as { token?: string }).token;
     const username = token ? tokens.verify(token) : null;
     if (!username) throw new Unauthorized();
+    return username;
+  };
+
+  /** The signed-in agent (403 for a user who is not an agent of any queue). */
+  const agentOf = (req: FastifyRequest, allowQuery = false): string => {
+    const username = userOf(req, allowQuery);
     if (!cc.isAgent(username))
       throw new AgentActionError(403, `${username} is not an agent of any queue`);
     return username;
@@ -144,19 +158,31 @@ export function registerAgentApi(
       failed(req.ip);
       return reply.code(403).send({ error: r.error });
     }
-    if (!cc.isAgent(r.username))
-      return reply.code(403).send({ error: `${r.username} is not an agent of any queue` });
-    return { ...tokens.issue(r.username), username: r.username, roles: ['agent'] };
+    // Agents, supervisors and admins all sign in here; the roles say what the token opens.
+    const roles = cc.rolesOf(r.username);
+    if (roles.roles.length === 0)
+      return reply
+        .code(403)
+        .send({ error: `${r.username} is not an agent of any queue, nor a supervisor or admin` });
+    return { ...tokens.issue(r.username), username: r.username, ...roles };
   });
 
-  app.post(
-    '/api/agent/token',
-    guarded((_req, _reply, username) => ({
-      ...tokens.issue(username),
-      username,
-      roles: ['agent'],
-    })),
-  );
+  app.post('/api/agent/token', async (req, reply) => {
+    try {
+      const username = userOf(req);
+      const roles = cc.rolesOf(username);
+      if (roles.roles.length === 0)
+        throw new AgentActionError(403, `${username} has no contact-center role`);
+      return { ...tokens.issue(username), username, ...roles };
+    } catch (err) {
+      if (err instanceof Unauthorized)
+        return reply
+          .code(401)
+          .header('WWW-Authenticate', 'Bearer')
+          .send({ error: 'token missing or expired: sign in again' });
+      return fail(reply, err);
+    }
+  });
 
   app.get(
     '/api/agent/view',
@@ -184,6 +210,15 @@ export function registerAgentApi(
     guarded((req, _reply, username) => {
       const b = parse(wrapUpBody, req.body);
       return cc.saveWrapUp(username, b.callId, b.disposition, b.notes);
+    }),
+  );
+
+  app.post(
+    '/api/agent/quality',
+    guarded((req, _reply, username) => {
+      const b = parse(qualityBody, req.body);
+      const { callId, ...sample } = b;
+      return cc.supervision.qualitySample(username, callId, sample);
     }),
   );
 
@@ -217,6 +252,19 @@ export function registerAgentApi(
 
   app.addHook('onClose', async () => {
     for (const s of streams) s.end();
+  });
+
+  registerSupervisorApi(app, cc, {
+    userOf: (req, allowQuery) => {
+      try {
+        return userOf(req, allowQuery);
+      } catch {
+        return null;
+      }
+    },
+    adminToken: opts.adminToken,
+    streams,
+    pingMs,
   });
 
   if (opts.adminToken) {

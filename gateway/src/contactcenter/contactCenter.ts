@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import type { CallControl, InboundCall } from '../callcontrol/types.js';
 import type { ContactCenterConfig, IvrConfig } from '../config/contactCenter.js';
 import type { GatewayConfig } from '../config/schema.js';
@@ -11,6 +12,7 @@ import type { Flow, FlowContext } from './flows/spec.js';
 import { QueueEngine, startOfToday, transferDestination } from './queueEngine.js';
 import { ContactCenterConfigError, DEFAULT_MUSIC, Sounds, verifySounds } from './sounds.js';
 import { CcStore, type QueueCallRow } from './store.js';
+import { Supervision, type Principal, type Wallboard } from './supervisor.js';
 import { AGENT_STATES, AgentActionError, type AgentView, type ScreenPop } from './types.js';
 
 // The contact center: routes the calls the call-control tier hands over to an
@@ -23,6 +25,8 @@ export interface ContactCenterOptions {
   callControl: CallControl;
   log: Logger;
   metrics?: Metrics;
+  /** The gateway's data dir (absolute): relative recordingsDir is under it. Default: cfg.dataDir from the cwd. */
+  dataDir?: string;
 }
 
 export interface AdminAgent {
@@ -39,6 +43,12 @@ type Listener = (view: AgentView) => void;
 const iso = (ms: number) => new Date(ms).toISOString();
 /** How often agents' views are refreshed while callers wait. */
 const VIEW_REFRESH_SEC = 5;
+/** Wallboard pushes are coalesced over this long (a burst of events → one push). */
+const WALLBOARD_DEBOUNCE_MS = 250;
+/** Expired recordings are looked for this often (and at start). */
+const RETENTION_EVERY_MS = 3600_000;
+
+type WallboardListener = { principal: Principal; fn: (w: Wallboard) => void; last: string };
 
 export class ContactCenter {
   readonly cc: ContactCenterConfig;
@@ -56,6 +66,13 @@ export class ContactCenter {
   private ringMusic: string[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private started = false;
+  /** Supervisors' wallboards, quality samples, forcing actions, audit (issue 8). */
+  readonly supervision: Supervision;
+  private readonly wallboards = new Set<WallboardListener>();
+  private wallboardTimer: NodeJS.Timeout | undefined;
+  private retentionTimer: NodeJS.Timeout | undefined;
+  /** Folder of queue call recordings (absolute). */
+  readonly recordingsDir: string;
 
   constructor(private readonly o: ContactCenterOptions) {
     this.cc = o.cfg.contactCenter;
@@ -73,6 +90,20 @@ export class ContactCenter {
       log: this.log,
       metrics: o.metrics,
       onChange: () => this.changed(),
+    });
+    const data = o.dataDir ?? resolve(o.cfg.dataDir);
+    this.recordingsDir = isAbsolute(this.cc.recordingsDir)
+      ? this.cc.recordingsDir
+      : resolve(data, this.cc.recordingsDir);
+    this.supervision = new Supervision({
+      cc: this.cc,
+      store: this.store,
+      engine: this.engine,
+      agents: this.agents,
+      directory: o.directory,
+      log: this.log,
+      onChange: () => this.changed(),
+      resolveRecording: (f) => this.recordingPath(f),
     });
   }
 
@@ -92,11 +123,16 @@ export class ContactCenter {
     this.restore();
     this.started = true;
     if (this.cc.enabled) this.o.callControl.onCall((call) => void this.handleCall(call));
-    // Waits grow by the second: while anyone waits, views (longestWaitSec) are refreshed.
+    // Waits grow by the second: while anyone waits, views (longestWaitSec) are refreshed;
+    // wallboards too while anyone waits or talks (durations, time in state).
     this.ticker = setInterval(() => {
       if (this.cc.queues.some((q) => this.engine.waiting(q.name).length > 0)) this.changed();
+      else if (this.wallboards.size > 0) this.wallboardChanged();
     }, VIEW_REFRESH_SEC * 1000);
     this.ticker.unref();
+    this.runRetention();
+    this.retentionTimer = setInterval(() => this.runRetention(), RETENTION_EVERY_MS);
+    this.retentionTimer.unref();
     this.changed();
     this.log.info(
       {
@@ -110,6 +146,9 @@ export class ContactCenter {
 
   stop(): void {
     clearInterval(this.ticker);
+    clearInterval(this.retentionTimer);
+    clearTimeout(this.wallboardTimer);
+    this.wallboards.clear();
     this.engine.stop();
     for (const set of this.listeners.values()) set.clear();
     this.listeners.clear();
@@ -315,7 +354,11 @@ export class ContactCenter {
       offer: offerRow ? this.screenPop(offerRow) : null,
       call:
         callRow && callRow.answeredAt
-          ? { ...this.screenPop(callRow), answeredAt: callRow.answeredAt }
+          ? {
+              ...this.screenPop(callRow),
+              answeredAt: callRow.answeredAt,
+              recorded: this.engine.queue(callRow.queue)?.recording.enabled ?? false,
+            }
           : null,
       wrapUp: a.wrap
         ? {
@@ -378,6 +421,7 @@ export class ContactCenter {
   }
 
   private flush(): void {
+    this.wallboardChanged();
     for (const [username, set] of this.listeners) {
       let view: AgentView;
       try {
@@ -401,6 +445,73 @@ export class ContactCenter {
           { state: s },
           this.agents.all().filter((a) => a.state === s && this.agents.isAgent(a.username)).length,
         );
+    }
+  }
+
+  // ------------------------------------------------------------------ supervisors
+
+  /** Roles of a user for the agent API's sign-in (agent, supervisor, admin) and the queues supervised. */
+  rolesOf(username: string): { roles: ('agent' | 'supervisor' | 'admin')[]; supervises: string[] } {
+    const roles: ('agent' | 'supervisor' | 'admin')[] = [];
+    if (this.isAgent(username)) roles.push('agent');
+    const supervises = this.supervision.queuesOf(username);
+    if (supervises) roles.push('supervisor');
+    if (this.supervision.isAdmin(username)) roles.push('admin');
+    return { roles, supervises: supervises ?? [] };
+  }
+
+  /** The wallboard now and on every change (debounced); returns the unsubscribe. */
+  subscribeWallboard(principal: Principal, fn: (w: Wallboard) => void): () => void {
+    const w = this.supervision.wallboard(principal);
+    const entry: WallboardListener = { principal, fn, last: wallboardKey(w) };
+    this.wallboards.add(entry);
+    fn(w);
+    return () => this.wallboards.delete(entry);
+  }
+
+  private wallboardChanged(): void {
+    if (this.wallboards.size === 0 || this.wallboardTimer) return;
+    this.wallboardTimer = setTimeout(() => {
+      this.wallboardTimer = undefined;
+      const byScope = new Map<string, Wallboard>();
+      for (const entry of this.wallboards) {
+        const scope = entry.principal.queues.join(',');
+        let w = byScope.get(scope);
+        if (!w) byScope.set(scope, (w = this.supervision.wallboard(entry.principal)));
+        const key = wallboardKey(w);
+        if (key === entry.last) continue;
+        entry.last = key;
+        entry.fn(w);
+      }
+    }, WALLBOARD_DEBOUNCE_MS);
+  }
+
+  /** Supervisor log-out: the agent leaves every queue of the supervisor's. */
+  forceLogout(principal: Principal, username: string): AdminAgent | undefined {
+    this.supervision.logout(principal, username, (q) => {
+      this.store.setLoggedIn(username, q, false);
+      this.engine.event('agent-login', null, q, username, {
+        loggedIn: false,
+        by: principal.actor,
+      });
+    });
+    this.agents.reloadMembers();
+    this.engine.leaveWhenEmpty();
+    this.engine.dispatch();
+    this.changed();
+    return this.listAgents().find((a) => a.username === username);
+  }
+
+  /** A stored recording path → the file on disk. */
+  recordingPath(file: string): string {
+    return isAbsolute(file) ? file : resolve(this.recordingsDir, file);
+  }
+
+  private runRetention(): void {
+    try {
+      this.supervision.runRetention();
+    } catch (err) {
+      this.log.error({ err }, 'recording retention failed');
     }
   }
 
@@ -452,6 +563,11 @@ export class ContactCenter {
       enteredAt: iso(c.enteredAt),
     }));
   }
+}
+
+/** A wallboard without its clock: pushed only when a figure changed. */
+function wallboardKey(w: Wallboard): string {
+  return JSON.stringify({ ...w, at: null });
 }
 
 /** DIDs arrive with or without the + (trunk numberFormat): compare without it. */

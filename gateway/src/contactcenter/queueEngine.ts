@@ -32,6 +32,8 @@ export interface QueueCall {
   retryAt: number;
   /** A transfer to one agent: only they are offered. */
   onlyAgent: string | null;
+  /** A supervisor sent this caller to an agent: that agent is offered this caller next (one offer). */
+  sendTo: string | null;
   agent: string | null;
   answeredAt: number | null;
   timers: NodeJS.Timeout[];
@@ -150,6 +152,7 @@ export class QueueEngine {
         tried: new Set(),
         retryAt: 0,
         onlyAgent: opts.onlyAgent ?? null,
+        sendTo: null,
         agent: null,
         answeredAt: null,
         timers: [],
@@ -390,9 +393,10 @@ export class QueueEngine {
   private dispatchOnce(): void {
     const now = Date.now();
     // Longest-waiting caller first, across queues: an agent of two queues takes the older caller.
+    // A caller a supervisor sent to an agent goes before everyone (their agent is reserved).
     const waiting = [...this.calls.values()]
       .filter((c) => c.phase === 'waiting')
-      .sort((a, b) => a.enteredAt - b.enteredAt);
+      .sort((a, b) => Number(!a.sendTo) - Number(!b.sendTo) || a.enteredAt - b.enteredAt);
     let handled: Map<string, number> | undefined;
     for (const qc of waiting) {
       if (qc.offers.size > 0 || qc.retryAt > now || !qc.ready) continue;
@@ -445,6 +449,15 @@ export class QueueEngine {
 
   /** Agents who may be offered this caller now. */
   private freeAgents(qc: QueueCall): { agent: Agent; penalty: number }[] {
+    if (qc.sendTo) {
+      const a = this.d.agents.get(qc.sendTo);
+      if (a && a.state === 'available') return [{ agent: a, penalty: 0 }];
+      // The chosen agent went away before the offer: back to the queue's own rules.
+      qc.sendTo = null;
+    }
+    const reserved = new Set(
+      [...this.calls.values()].filter((c) => c !== qc && c.sendTo).map((c) => c.sendTo),
+    );
     if (qc.onlyAgent) {
       const a = this.d.agents.get(qc.onlyAgent);
       return a && a.state === 'available' ? [{ agent: a, penalty: 0 }] : [];
@@ -455,7 +468,8 @@ export class QueueEngine {
       const a = this.d.agents.get(m.username);
       // Registration is not checked here: losing it already made the agent offline, and
       // an agent who says available again is trusted (an 'unavailable' offer corrects it).
-      if (a && a.state === 'available') out.push({ agent: a, penalty: m.penalty });
+      if (a && a.state === 'available' && !reserved.has(a.username))
+        out.push({ agent: a, penalty: m.penalty });
     }
     return out;
   }
@@ -514,6 +528,7 @@ export class QueueEngine {
 
   private offerSettled(qc: QueueCall, username: string, outcome: OfferOutcome): void {
     qc.offers.delete(username);
+    if (qc.sendTo === username) qc.sendTo = null;
     const a = this.d.agents.get(username);
     if (a && a.offerCallId === qc.id) a.offerCallId = null;
     this.event('offer-outcome', qc.id, qc.queue.name, username, { outcome });
@@ -633,6 +648,44 @@ export class QueueEngine {
     this.d.agents.set(a, state, state === 'not-ready' ? reason : null, 'agent');
     if (state === 'offline') this.leaveWhenEmpty();
     this.dispatch();
+  }
+
+  /**
+   * A supervisor's change: as the agent's own (a pause chosen during a call
+   * waits for wrap-up to end), except that a ringing offer is cancelled
+   * rather than refused.
+   */
+  forceAgentState(a: Agent, state: 'available' | 'not-ready' | 'offline', reason: string | null) {
+    if (a.state !== 'offered') return this.setAgentState(a, state, reason);
+    if (state === 'available') return;
+    const qc = a.offerCallId ? this.calls.get(a.offerCallId) : undefined;
+    // State first: the cancelled offer's outcome then leaves it alone.
+    this.d.agents.set(a, state, reason, 'supervisor');
+    qc?.offers.get(a.username)?.cancel();
+    if (state === 'offline') this.leaveWhenEmpty();
+    this.dispatch();
+  }
+
+  /**
+   * A supervisor sends a waiting caller to an agent: that agent is offered
+   * this caller next. Only an available agent (never one on a call, in
+   * wrap-up, paused or ringing); offers ringing others for this caller stop.
+   */
+  sendTo(queueCallId: string, a: Agent, by: string): void {
+    const qc = this.calls.get(queueCallId);
+    if (!qc || qc.phase !== 'waiting')
+      throw new AgentActionError(404, `no caller ${queueCallId} waiting`);
+    if (a.state !== 'available')
+      throw new AgentActionError(409, `${a.username} is ${a.state}: only an available agent`);
+    if ([...this.calls.values()].some((c) => c !== qc && c.sendTo === a.username))
+      throw new AgentActionError(409, `${a.username} is already reserved for another caller`);
+    qc.sendTo = a.username;
+    qc.tried.delete(a.username);
+    qc.retryAt = 0;
+    this.event('sent-to-agent', qc.id, qc.queue.name, a.username, { by });
+    for (const offer of qc.offers.values()) offer.cancel();
+    this.dispatch();
+    this.changed();
   }
 
   /** Every registration gone: the agent cannot ring, so they are offline (not stuck available). */

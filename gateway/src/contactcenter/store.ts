@@ -53,7 +53,8 @@ export type QueueEventName =
   | 'ended'
   | 'wrap-up-done'
   | 'agent-state'
-  | 'agent-login';
+  | 'agent-login'
+  | 'sent-to-agent';
 
 export interface QueueEventRow {
   id: number;
@@ -64,6 +65,32 @@ export interface QueueEventRow {
   agent: string | null;
   data: Record<string, unknown> | null;
 }
+
+type RawEvent = Omit<QueueEventRow, 'data'> & { data: string | null };
+
+export interface QualitySummary {
+  samples: number;
+  mosMin: number | null;
+  mosAvg: number | null;
+  jitterMaxMs: number | null;
+  lossMaxPct: number | null;
+  rttMaxMs: number | null;
+  /** A sample fell below contactCenter.qualityMosThreshold during the call. */
+  flagged: boolean;
+}
+
+export interface AuditRow {
+  id: number;
+  at: string;
+  /** Username, or 'admin' for the admin bearer token. */
+  actor: string;
+  action: string;
+  target: string | null;
+  allowed: boolean;
+  detail: Record<string, unknown> | null;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
 const CALL_COLUMNS = `id, call_id AS callId, queue, caller_number AS callerNumber, caller_name AS callerName,
   entered_at AS enteredAt, answered_at AS answeredAt, agent, ended_at AS endedAt, outcome,
@@ -292,6 +319,134 @@ export class CcStore {
     return r.avg;
   }
 
+  /** Queue calls that entered in [from, to), for reports and the wallboard. */
+  queueCallsBetween(from: string, to: string): QueueCallRow[] {
+    return this.db
+      .prepare(
+        `SELECT ${CALL_COLUMNS} FROM queue_calls WHERE entered_at >= ? AND entered_at < ? ORDER BY entered_at, rowid`,
+      )
+      .all(from, to) as QueueCallRow[];
+  }
+
+  /** Calls of `agent` answered in [from, to). */
+  answeredBetween(from: string, to: string): QueueCallRow[] {
+    return this.db
+      .prepare(
+        `SELECT ${CALL_COLUMNS} FROM queue_calls WHERE answered_at >= ? AND answered_at < ? ORDER BY answered_at, rowid`,
+      )
+      .all(from, to) as QueueCallRow[];
+  }
+
+  // --- quality (issue 8: the agent's getStats samples, summarised per call) ---
+
+  /** Fold one sample into the call's summary (running average, min MOS, max jitter/loss/RTT). */
+  addQualitySample(
+    id: string,
+    s: { mos: number; jitterMs: number; lossPct: number; rttMs: number },
+    flagged: boolean,
+  ): void {
+    this.db
+      .prepare(
+        `UPDATE queue_calls SET
+           mos_avg = (COALESCE(mos_avg, 0) * quality_samples + @mos) / (quality_samples + 1),
+           quality_samples = quality_samples + 1,
+           mos_min = MIN(COALESCE(mos_min, @mos), @mos),
+           jitter_max_ms = MAX(COALESCE(jitter_max_ms, @jitterMs), @jitterMs),
+           loss_max_pct = MAX(COALESCE(loss_max_pct, @lossPct), @lossPct),
+           rtt_max_ms = MAX(COALESCE(rtt_max_ms, @rttMs), @rttMs),
+           quality_flagged = MAX(quality_flagged, @flagged)
+         WHERE id = @id`,
+      )
+      .run({ id, ...s, flagged: flagged ? 1 : 0 });
+  }
+
+  quality(id: string): QualitySummary | null {
+    const r = this.db
+      .prepare(
+        `SELECT quality_samples AS samples, mos_min AS mosMin, mos_avg AS mosAvg, jitter_max_ms AS jitterMaxMs,
+                loss_max_pct AS lossMaxPct, rtt_max_ms AS rttMaxMs, quality_flagged AS flagged
+         FROM queue_calls WHERE id = ?`,
+      )
+      .get(id) as (Omit<QualitySummary, 'flagged'> & { flagged: number }) | undefined;
+    if (!r || r.samples === 0) return null;
+    return { ...r, mosAvg: round2(r.mosAvg ?? 0), flagged: r.flagged === 1 };
+  }
+
+  // --- recordings ---
+
+  setRecording(id: string, file: string): void {
+    this.db.prepare('UPDATE queue_calls SET recording_file = ? WHERE id = ?').run(file, id);
+  }
+
+  recording(id: string): { file: string | null; deletedAt: string | null } | undefined {
+    return this.db
+      .prepare(
+        'SELECT recording_file AS file, recording_deleted_at AS deletedAt FROM queue_calls WHERE id = ?',
+      )
+      .get(id) as { file: string | null; deletedAt: string | null } | undefined;
+  }
+
+  /** Recordings still on disk of calls that entered before `before`. */
+  recordingsBefore(queue: string, before: string): { id: string; file: string }[] {
+    return this.db
+      .prepare(
+        `SELECT id, recording_file AS file FROM queue_calls
+         WHERE queue = ? AND entered_at < ? AND recording_file IS NOT NULL AND recording_deleted_at IS NULL`,
+      )
+      .all(queue, before) as { id: string; file: string }[];
+  }
+
+  recordingDeleted(id: string, at: string): void {
+    this.db.prepare('UPDATE queue_calls SET recording_deleted_at = ? WHERE id = ?').run(at, id);
+  }
+
+  // --- audit (append-only; triggers refuse UPDATE and DELETE) ---
+
+  audit(e: {
+    at: string;
+    actor: string;
+    action: string;
+    target?: string | null;
+    allowed: boolean;
+    detail?: Record<string, unknown>;
+  }): void {
+    this.db
+      .prepare(
+        'INSERT INTO cc_audit (at, actor, action, target, allowed, detail) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        e.at,
+        e.actor,
+        e.action,
+        e.target ?? null,
+        e.allowed ? 1 : 0,
+        e.detail ? JSON.stringify(e.detail) : null,
+      );
+  }
+
+  auditLog(
+    filter: { from?: string; to?: string; actor?: string; limit?: number } = {},
+  ): AuditRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, at, actor, action, target, allowed, detail FROM cc_audit
+         WHERE (@from IS NULL OR at >= @from) AND (@to IS NULL OR at < @to)
+           AND (@actor IS NULL OR actor = @actor)
+         ORDER BY id DESC LIMIT @limit`,
+      )
+      .all({
+        from: filter.from ?? null,
+        to: filter.to ?? null,
+        actor: filter.actor ?? null,
+        limit: filter.limit ?? 500,
+      }) as (Omit<AuditRow, 'allowed' | 'detail'> & { allowed: number; detail: string | null })[];
+    return rows.map((r) => ({
+      ...r,
+      allowed: r.allowed === 1,
+      detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
+    }));
+  }
+
   // --- events ---
 
   event(e: {
@@ -314,6 +469,38 @@ export class CcStore {
         e.agent ?? null,
         e.data ? JSON.stringify(e.data) : null,
       );
+  }
+
+  /** Events in [from, to) (reports), optionally of one kind. */
+  eventsBetween(from: string, to: string, event?: QueueEventName): QueueEventRow[] {
+    return this.parseEvents(
+      this.db
+        .prepare(
+          `SELECT id, at, event, queue_call_id AS queueCallId, queue, agent, data FROM queue_events
+           WHERE at >= ? AND at < ? AND (? IS NULL OR event = ?) ORDER BY id`,
+        )
+        .all(from, to, event ?? null, event ?? null) as RawEvent[],
+    );
+  }
+
+  /** Each agent's last state change before `at`: their state when a report interval opens. */
+  agentStatesAt(at: string): Map<string, string> {
+    const rows = this.db
+      .prepare(
+        `SELECT agent, data FROM queue_events WHERE id IN (
+           SELECT MAX(id) FROM queue_events WHERE event = 'agent-state' AND at < ? GROUP BY agent)`,
+      )
+      .all(at) as { agent: string; data: string }[];
+    return new Map(
+      rows.map((r) => [r.agent, String((JSON.parse(r.data) as { state: string }).state)]),
+    );
+  }
+
+  private parseEvents(rows: RawEvent[]): QueueEventRow[] {
+    return rows.map((r) => ({
+      ...r,
+      data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
+    }));
   }
 
   events(filter: { queueCallId?: string; event?: QueueEventName } = {}): QueueEventRow[] {

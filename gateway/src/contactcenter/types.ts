@@ -41,7 +41,8 @@ export interface AgentView {
   since: string;
   queues: AgentQueueView[];
   offer: ScreenPop | null;
-  call: (ScreenPop & { answeredAt: string }) | null;
+  /** `recorded`: the queue records its calls (the agent desktop shows it). */
+  call: (ScreenPop & { answeredAt: string; recorded: boolean }) | null;
   wrapUp: { callId: string; queue: string; endsAt: string; dispositions: string[] } | null;
   /** A not-ready/offline chosen during a call or wrap-up, applied when wrap-up ends. */
   next: { state: 'not-ready' | 'offline'; reason: string | null } | null;

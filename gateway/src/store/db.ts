@@ -104,6 +104,33 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX queue_events_call ON queue_events(queue_call_id);
    CREATE INDEX queue_events_at ON queue_events(at);`,
+  // Contact center II (supervisors): the audit trail (append-only: refusals,
+  // monitoring and forcing actions, recording deletions), each queue call's
+  // quality summary from the agent's getStats samples, and its recording file.
+  `CREATE TABLE cc_audit (
+     id       INTEGER PRIMARY KEY AUTOINCREMENT,
+     at       TEXT NOT NULL,
+     actor    TEXT NOT NULL,
+     action   TEXT NOT NULL,
+     target   TEXT,
+     allowed  INTEGER NOT NULL,
+     detail   TEXT
+   );
+   CREATE INDEX cc_audit_at ON cc_audit(at);
+   CREATE TRIGGER cc_audit_no_update BEFORE UPDATE ON cc_audit
+     BEGIN SELECT RAISE(ABORT, 'cc_audit is append-only'); END;
+   CREATE TRIGGER cc_audit_no_delete BEFORE DELETE ON cc_audit
+     BEGIN SELECT RAISE(ABORT, 'cc_audit is append-only'); END;
+   ALTER TABLE queue_calls ADD COLUMN quality_samples INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE queue_calls ADD COLUMN mos_min REAL;
+   ALTER TABLE queue_calls ADD COLUMN mos_avg REAL;
+   ALTER TABLE queue_calls ADD COLUMN jitter_max_ms REAL;
+   ALTER TABLE queue_calls ADD COLUMN loss_max_pct REAL;
+   ALTER TABLE queue_calls ADD COLUMN rtt_max_ms REAL;
+   ALTER TABLE queue_calls ADD COLUMN quality_flagged INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE queue_calls ADD COLUMN recording_file TEXT;
+   ALTER TABLE queue_calls ADD COLUMN recording_deleted_at TEXT;
+   CREATE INDEX queue_calls_entered ON queue_calls(entered_at);`,
 ];
 
 export function openDb(path: string): Db {
