@@ -1,9 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import {
+  connect as netConnect,
+  createServer as createNetServer,
+  type Socket as NetSocket,
+} from 'node:net';
 import { WebSocket } from 'ws';
 
 // A deliberately small SIP user agent for tests (RFC 3261 subset): enough to
-// send requests over UDP or WebSocket (RFC 7118), answer digest challenges
+// send requests over UDP, TCP or WebSocket (RFC 7118), answer digest challenges
 // (RFC 2617/7616 MD5, qop=auth), keep dialog state (route set, remote target,
 // tags, CSeq) and answer incoming requests. sipp plays the "real" phones and
 // carriers; this plays the browser (WS) and the cases sipp scenarios cannot
@@ -155,7 +160,7 @@ export function verifyDigest(
 // ---------------------------------------------------------------- transports
 
 export interface Transport {
-  readonly proto: 'UDP' | 'WS' | 'WSS';
+  readonly proto: 'UDP' | 'TCP' | 'WS' | 'WSS';
   /** What goes in Via and Contact. */
   readonly viaHost: string;
   send(text: string): void;
@@ -183,6 +188,81 @@ export async function udpTransport(opts: {
     send: (text) => sock.send(text, opts.remotePort, opts.remoteHost),
     onMessage: (f) => (cb = f),
     close: () => new Promise((r) => sock.close(() => r())),
+  };
+}
+
+/**
+ * SIP over TCP (RFC 3261 §18): a listening socket on `listenPort` (what goes in
+ * Via and Contact, where Kamailio opens its connections to us) and, for the
+ * requests we send, one connection to `remote` opened on first use (from
+ * `localAddress`, e.g. a carrier's 127.0.0.2). Messages are framed by
+ * Content-Length. A response goes back on the connection its request came in
+ * on; a request goes on our own connection to `remote`.
+ */
+export async function tcpTransport(opts: {
+  listenHost?: string;
+  listenPort: number;
+  remoteHost: string;
+  remotePort: number;
+  localAddress?: string;
+}): Promise<Transport> {
+  const host = opts.listenHost ?? '127.0.0.1';
+  const conns = new Set<NetSocket>();
+  let cb: (t: string) => void = () => undefined;
+  let lastRequestFrom: NetSocket | undefined;
+  const frame = (sock: NetSocket) => {
+    conns.add(sock);
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      for (;;) {
+        while (buf.length && (buf[0] === 0x0d || buf[0] === 0x0a)) buf = buf.subarray(1); // keepalive CRLFs
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = buf.subarray(0, end).toString('utf8');
+        const len = Number(/^(?:content-length|l)\s*:\s*(\d+)/im.exec(head)?.[1] ?? 0);
+        if (buf.length < end + 4 + len) return;
+        const text = buf.subarray(0, end + 4 + len).toString('utf8');
+        buf = buf.subarray(end + 4 + len);
+        if (!text.startsWith('SIP/2.0 ')) lastRequestFrom = sock;
+        cb(text);
+      }
+    });
+    sock.on('error', () => undefined);
+    sock.on('close', () => conns.delete(sock));
+  };
+  const server = createNetServer(frame);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.listenPort, host, () => resolve());
+  });
+  let out: NetSocket | undefined;
+  const outbound = () => {
+    if (out && !out.destroyed) return out;
+    out = netConnect({
+      host: opts.remoteHost,
+      port: opts.remotePort,
+      localAddress: opts.localAddress ?? host,
+    });
+    frame(out);
+    return out;
+  };
+  return {
+    proto: 'TCP',
+    viaHost: `${host}:${opts.listenPort}`,
+    send: (text) => {
+      const sock =
+        text.startsWith('SIP/2.0 ') && lastRequestFrom && !lastRequestFrom.destroyed
+          ? lastRequestFrom
+          : outbound();
+      sock.write(text);
+    },
+    onMessage: (f) => (cb = f),
+    close: () =>
+      new Promise((resolve) => {
+        for (const c of conns) c.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -283,13 +363,16 @@ export class SipUA {
   }
 
   get contact(): string {
-    const t = this.transport.proto === 'UDP' ? '' : ';transport=ws';
+    const p = this.transport.proto;
+    const t = p === 'UDP' ? '' : p === 'TCP' ? ';transport=tcp' : ';transport=ws';
     return `<sip:${this.contactUser}@${this.transport.viaHost}${t}>`;
   }
 
   private via(branch: string): string {
     const rport = this.transport.proto === 'UDP' ? ';rport' : '';
-    return `SIP/2.0/${this.transport.proto === 'UDP' ? 'UDP' : 'WS'} ${this.transport.viaHost};branch=${branch}${rport}`;
+    const p = this.transport.proto;
+    const via = p === 'UDP' || p === 'TCP' ? p : 'WS';
+    return `SIP/2.0/${via} ${this.transport.viaHost};branch=${branch}${rport}`;
   }
 
   onRequest(handler: (req: IncomingRequest) => void): void {
