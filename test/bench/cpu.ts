@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 // CPU seconds spent by each part of the benchmark, read from /proc, so a run can
@@ -21,8 +21,20 @@ function statTimes(pid: string): { own: number; children: number; comm: string }
   return { own: n(14) + n(15), children: n(16) + n(17), comm };
 }
 
+/** Network namespace of a process ("net:[4026…]"), undefined when it is gone. */
+function netns(pid: string): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU seconds by part: live kamailio/rtpengine/sipp processes, this Node process, and its reaped children (sipp callers). */
 export function cpuSnapshot(): Record<string, number> {
+  // Only this benchmark's processes: it runs in its own network namespace, and
+  // other stacks on the machine (tests, `npm start`) run the same binaries.
+  const ours = netns('self');
   const totals: Record<string, number> = {};
   const self = statTimes(String(process.pid));
   totals['node (decision service + harness)'] = self?.own ?? 0;
@@ -31,6 +43,7 @@ export function cpuSnapshot(): Record<string, number> {
     if (pid === String(process.pid)) continue;
     const t = statTimes(pid);
     if (!t || !['kamailio', 'rtpengine', 'sipp'].includes(t.comm)) continue;
+    if (netns(pid) !== ours) continue;
     totals[t.comm] = (totals[t.comm] ?? 0) + t.own;
   }
   return totals;
