@@ -118,6 +118,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         callControl,
         log,
         metrics,
+        dataDir: data,
       })
     : undefined;
   try {

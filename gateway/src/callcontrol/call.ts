@@ -185,6 +185,11 @@ export class CallLeg extends EventEmitter implements InboundCall {
     return done;
   }
 
+  async record(on: boolean): Promise<void> {
+    if (this._state === 'ended') return;
+    await this.deps.media.record(on);
+  }
+
   async stopPlay(): Promise<void> {
     if (!this.currentPlay) return;
     this.settlePlay('stopped');

@@ -240,6 +240,13 @@ export class CallMedia {
     }
   }
 
+  /** ng start/stop recording of the whole call (rtpengine's --recording-method=pcap). */
+  record(on: boolean): Promise<void> {
+    return this.serial(async () => {
+      await this.ng.command(on ? 'startRecording' : 'stopRecording', this.base(this.callerTag));
+    });
+  }
+
   async delete(): Promise<void> {
     if (this.deleted) return;
     this.deleted = true;

@@ -111,6 +111,14 @@ export interface InboundCall {
 
   /** BYE toward the caller (and the agent, if bridged). */
   hangup(): Promise<void>;
+
+  /**
+   * Start or stop rtpengine's recording of this call (ng start/stop
+   * recording, pcap method: both parties' RTP into rtpengine's
+   * --recording-dir; the contact center turns it into a WAV). Optional: a
+   * tier without it records nothing.
+   */
+  record?(on: boolean): Promise<void>;
 }
 
 /** The B2BUA as the contact center sees it. */

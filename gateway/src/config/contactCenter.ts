@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 // The contact center's part of the gateway config: IVR menus, queues, agents.
@@ -159,6 +160,15 @@ export const contactCenterSchema = z
   })
   .prefault({});
 export type ContactCenterConfig = z.infer<typeof contactCenterSchema>;
+
+/**
+ * rtpengine's --recording-dir (its pcap spool, see contactcenter/recording.ts)
+ * when any queue records; undefined otherwise (rtpengine records nothing).
+ */
+export function recordingSpoolDir(cc: ContactCenterConfig, dataDir: string): string | undefined {
+  if (!cc.enabled || !cc.queues.some((q) => q.recording.enabled)) return undefined;
+  return resolve(dataDir, cc.recordingsDir, 'spool');
+}
 
 /** Demo contact center (demo.enabled): IVR 8000 → sales 8001 / support 8002, agents 1003 and 1004. */
 export const DEMO_CONTACT_CENTER = {

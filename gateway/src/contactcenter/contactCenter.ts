@@ -1,6 +1,11 @@
+import { mkdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { CallControl, InboundCall } from '../callcontrol/types.js';
-import type { ContactCenterConfig, IvrConfig } from '../config/contactCenter.js';
+import {
+  recordingSpoolDir,
+  type ContactCenterConfig,
+  type IvrConfig,
+} from '../config/contactCenter.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
@@ -12,6 +17,7 @@ import type { Flow, FlowContext } from './flows/spec.js';
 import { QueueEngine, startOfToday, transferDestination } from './queueEngine.js';
 import { ContactCenterConfigError, DEFAULT_MUSIC, Sounds, verifySounds } from './sounds.js';
 import { CcStore, type QueueCallRow } from './store.js';
+import { Recorder } from './recording.js';
 import { Supervision, type Principal, type Wallboard } from './supervisor.js';
 import { AGENT_STATES, AgentActionError, type AgentView, type ScreenPop } from './types.js';
 
@@ -73,6 +79,8 @@ export class ContactCenter {
   private retentionTimer: NodeJS.Timeout | undefined;
   /** Folder of queue call recordings (absolute). */
   readonly recordingsDir: string;
+  /** rtpengine's pcap spool, when any queue records. */
+  private readonly spoolDir: string | undefined;
 
   constructor(private readonly o: ContactCenterOptions) {
     this.cc = o.cfg.contactCenter;
@@ -82,7 +90,16 @@ export class ContactCenter {
     this.store = new CcStore(o.db);
     this.sounds = new Sounds(this.cc.soundsDir, this.cc.musicDir);
     this.agents = new AgentBook(this.store, this.log, () => this.changed());
+    const data = o.dataDir ?? resolve(o.cfg.dataDir);
+    this.recordingsDir = isAbsolute(this.cc.recordingsDir)
+      ? this.cc.recordingsDir
+      : resolve(data, this.cc.recordingsDir);
+    const spoolDir = recordingSpoolDir(this.cc, data);
+    this.spoolDir = spoolDir;
     this.engine = new QueueEngine({
+      recorder: spoolDir
+        ? new Recorder({ spoolDir, outDir: this.recordingsDir, store: this.store, log: this.log })
+        : undefined,
       cc: this.cc,
       store: this.store,
       agents: this.agents,
@@ -91,10 +108,6 @@ export class ContactCenter {
       metrics: o.metrics,
       onChange: () => this.changed(),
     });
-    const data = o.dataDir ?? resolve(o.cfg.dataDir);
-    this.recordingsDir = isAbsolute(this.cc.recordingsDir)
-      ? this.cc.recordingsDir
-      : resolve(data, this.cc.recordingsDir);
     this.supervision = new Supervision({
       cc: this.cc,
       store: this.store,
@@ -115,6 +128,8 @@ export class ContactCenter {
   start(): void {
     if (this.started) return;
     verifySounds(this.cc, this.sounds);
+    // rtpengine (started after the contact center) writes its pcaps here.
+    if (this.spoolDir) mkdirSync(this.spoolDir, { recursive: true });
     this.ringMusic = this.sounds.music(DEFAULT_MUSIC);
     this.cc.ivrs.forEach((ivr) => this.addNumbers(ivr, compileIvr(ivr)));
     for (const q of this.cc.queues) this.addNumbers(q, destinationFlow({ queue: q.name }, this.cc));

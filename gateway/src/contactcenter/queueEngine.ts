@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Agent, AgentBook } from './agents.js';
 import type { VerbResult } from './flows/spec.js';
+import type { Recorder } from './recording.js';
 import type { Sounds } from './sounds.js';
 import type { CcStore, QueueEventName } from './store.js';
 import { AgentActionError, type QueueCallOutcome } from './types.js';
@@ -55,6 +56,8 @@ export interface QueueEngineDeps {
   log: Logger;
   metrics?: Metrics;
   onChange: () => void;
+  /** Records answered calls of queues with recording.enabled. */
+  recorder?: Recorder;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -345,6 +348,7 @@ export class QueueEngine {
       by,
       talkSec: qc.answeredAt ? secondsSince(qc.answeredAt) : 0,
     });
+    if (qc.queue.recording.enabled) this.d.recorder?.stop(qc.call, qc.id);
     const a = qc.agent ? this.d.agents.get(qc.agent) : undefined;
     if (a && a.callId === qc.id) this.startWrapUp(a, qc.id, qc.queue);
     if (result) qc.settle(result);
@@ -577,6 +581,7 @@ export class QueueEngine {
     const waitSec = secondsSince(qc.enteredAt);
     this.d.store.markAnswered(qc.id, a.username, iso(qc.answeredAt), waitSec);
     this.event('answered', qc.id, qc.queue.name, a.username, { waitSec });
+    if (qc.queue.recording.enabled) this.d.recorder?.start(qc.call, qc.id);
     this.d.metrics?.ccQueueCalls.inc({ queue: qc.queue.name, outcome: 'answered' });
     this.d.log.info(
       { callId: qc.call.id, queueCall: qc.id, agent: a.username, waitSec },

@@ -92,7 +92,14 @@ export class RtpengineControl {
    * for the calls it answers); throws on rtpengine's error answer.
    */
   async command(
-    name: 'offer' | 'answer' | 'playMedia' | 'stopMedia' | 'delete',
+    name:
+      | 'offer'
+      | 'answer'
+      | 'playMedia'
+      | 'stopMedia'
+      | 'delete'
+      | 'startRecording'
+      | 'stopRecording',
     params: Record<string, unknown>,
   ): Promise<NgResponse> {
     return this.check(await this.client[name](this.port, this.host, params), name);

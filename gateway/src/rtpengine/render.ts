@@ -1,3 +1,4 @@
+import { recordingSpoolDir } from '../config/contactCenter.js';
 import type { GatewayConfig } from '../config/schema.js';
 import type { ProcessSpec, RuntimeDirs } from '../supervisor/types.js';
 
@@ -21,7 +22,9 @@ export function ngPing(cookie = 'ready'): Buffer {
   return Buffer.from(`${cookie} d7:command4:pinge`);
 }
 
-export function rtpengineArgs(cfg: GatewayConfig): string[] {
+export function rtpengineArgs(cfg: GatewayConfig, dataDir?: string): string[] {
+  // Queue call recording (contactcenter/recording.ts): pcap, the one method that works userspace-only.
+  const spool = dataDir ? recordingSpoolDir(cfg.contactCenter, dataDir) : undefined;
   const listen = cfg.listenAddress;
   const ng = listen.includes(':')
     ? `[${listen}]:${cfg.rtpengine.ngPort}`
@@ -52,16 +55,17 @@ export function rtpengineArgs(cfg: GatewayConfig): string[] {
           `--dtmf-log-dest=${listen.includes(':') ? `[${listen}]` : listen}:${cfg.contactCenter.port}`,
         ]
       : []),
+    ...(spool ? [`--recording-dir=${spool}`, '--recording-method=pcap'] : []),
   ];
 }
 
-export function renderRtpengine(cfg: GatewayConfig, _dirs: RuntimeDirs): ProcessSpec {
+export function renderRtpengine(cfg: GatewayConfig, dirs: RuntimeDirs): ProcessSpec {
   const host = cfg.listenAddress;
   return {
     name: 'rtpengine',
     command: 'rtpengine',
     debianPackage: 'rtpengine',
-    args: rtpengineArgs(cfg),
+    args: rtpengineArgs(cfg, dirs.data),
     ports: [
       { proto: 'udp', host, port: cfg.rtpengine.ngPort },
       // the first and last media ports stand for the range

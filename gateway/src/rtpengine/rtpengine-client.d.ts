@@ -20,6 +20,8 @@ declare module 'rtpengine-client' {
     delete(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     playMedia(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     stopMedia(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
+    startRecording(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
+    stopRecording(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     close(): void;
   }
 

@@ -40,6 +40,8 @@ export class FakeInboundCall implements InboundCall {
   answeredAt: number | null = null;
   readonly plays: FakePlay[] = [];
   readonly offers: FakeOffer[] = [];
+  /** record(on) calls, in order. */
+  readonly recording: boolean[] = [];
   private readonly events = new EventEmitter();
   private current: { play: FakePlay; resolve: (r: PlayResult) => void } | null = null;
 
@@ -90,6 +92,10 @@ export class FakeInboundCall implements InboundCall {
 
   async hangup(): Promise<void> {
     this.end('hangup');
+  }
+
+  async record(on: boolean): Promise<void> {
+    this.recording.push(on);
   }
 
   // --- the test's side ---

@@ -62,10 +62,12 @@ export function harness(contactCenter: Record<string, unknown>, opts: { db?: Db 
   const directory = new Directory(db, cfg.domain);
   directory.syncFromConfig(cfg);
   const log = createLogger('fatal');
+  // Recordings and rtpengine's spool go here, never into the checkout.
+  const dataDir = mkdtempSync(join(tmpdir(), 'cc-data-'));
   const metrics = createMetrics();
   const make = () => {
     const callControl = new FakeCallControl();
-    const cc = new ContactCenter({ cfg, db, directory, callControl, log, metrics });
+    const cc = new ContactCenter({ cfg, db, directory, callControl, log, metrics, dataDir });
     return { callControl, cc };
   };
   const first = make();
