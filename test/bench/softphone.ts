@@ -207,6 +207,36 @@ async function newContext(browser: Browser, base: string): Promise<BrowserContex
   return ctx;
 }
 
+/** The app's own User Timing marks (`softphone:<phase>`, stores/account.ts), ms since navigation start. */
+async function appMarks(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(() =>
+    Object.fromEntries(
+      performance
+        .getEntriesByType('mark')
+        .filter((m) => m.name.startsWith('softphone:'))
+        .map((m) => [m.name.slice('softphone:'.length), m.startTime]),
+    ),
+  );
+}
+
+/** Phase → values (ms since the previous phase), for the "where the time goes" table. */
+const phases: Record<string, Record<string, number[]>> = {};
+function addPhases(
+  figure: string,
+  start: number,
+  m: Record<string, number>,
+  order: string[],
+): void {
+  const out = (phases[figure] ??= {});
+  let prev = start;
+  for (const name of order) {
+    const at = m[name];
+    if (at === undefined) continue;
+    (out[name] ??= []).push(at - prev);
+    prev = at;
+  }
+}
+
 async function softphoneRegistration(
   browser: Browser,
   base: string,
@@ -226,10 +256,104 @@ async function softphoneRegistration(
     const click = m[`click:login-demo-${user}`];
     if (reg === undefined || click === undefined)
       throw new Error(`stamps missing: ${JSON.stringify(m)}`);
+    const app = await appMarks(page);
+    addPhases('click → registered', click, { ...app, badge: reg }, [
+      'signin',
+      'core-ready',
+      'phone-created',
+      'connected',
+      'registered',
+      'badge',
+    ]);
     return { openToRegistered: reg, clickToRegistered: reg - click };
   } finally {
     await ctx.close();
   }
+}
+
+// An agent's desktop after a crash or at the start of a shift: the page is
+// reloaded with automatic sign-in on (the demo agent's one click earlier),
+// on #/agent. Navigation start → badge "registered", → Agent view shown, and
+// → the agent state pushed by the gateway's event stream rendered.
+const AGENT_MARKS = () => {
+  const w = window as unknown as { __agent?: Record<string, number> };
+  w.__agent = {};
+  const check = () => {
+    const a = w.__agent!;
+    if (a.view === undefined && document.querySelector('[data-testid="agent-view"]'))
+      a.view = performance.now();
+    const st = document.querySelector('[data-testid="agent-state"]')?.getAttribute('data-state');
+    if (a.state === undefined && st) a.state = performance.now();
+  };
+  const start = () =>
+    new MutationObserver(check).observe(document.documentElement, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+    });
+  if (document.documentElement) start();
+  else document.addEventListener('DOMContentLoaded', start);
+};
+
+interface AgentReopen {
+  toRegistered: number;
+  toAgentView?: number;
+  toAgentState?: number;
+  agentStatus: string;
+}
+
+async function agentReopenSession(
+  browser: Browser,
+  base: string,
+  user: string,
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await newContext(browser, base);
+  await ctx.addInitScript(AGENT_MARKS);
+  const page = await ctx.newPage();
+  await page.goto('/');
+  await page.locator(`[data-testid="login-demo-${user}"]`).click({ timeout: 15_000 });
+  await page
+    .locator('[data-testid="registration-status"][data-state="registered"]')
+    .waitFor({ timeout: 15_000 });
+  // An agent lands on #/agent; give the agent sign-in a moment either way.
+  await page
+    .locator('[data-testid="agent-state"]')
+    .waitFor({ timeout: 5000 })
+    .catch(() => undefined);
+  return { ctx, page };
+}
+
+async function agentReopen(page: Page): Promise<AgentReopen> {
+  await page.reload();
+  await page
+    .locator('[data-testid="registration-status"][data-state="registered"]')
+    .waitFor({ timeout: 15_000 });
+  const shown = await page
+    .locator('[data-testid="agent-state"]')
+    .waitFor({ timeout: 5000 })
+    .then(() => true)
+    .catch(() => false);
+  const m = await marks(page);
+  const a = await page.evaluate(
+    () => (window as unknown as { __agent?: Record<string, number> }).__agent ?? {},
+  );
+  const app = await appMarks(page);
+  addPhases('reopen → registered', 0, { ...app, badge: m['registration:registered']! }, [
+    'init',
+    'client-config',
+    'signin',
+    'core-ready',
+    'phone-created',
+    'connected',
+    'registered',
+    'badge',
+  ]);
+  return {
+    toRegistered: m['registration:registered']!,
+    toAgentView: a.view,
+    toAgentState: shown ? a.state : undefined,
+    agentStatus: shown ? 'agent' : 'no agent state shown (agent API missing or user not an agent)',
+  };
 }
 
 async function bareRegistration(browser: Browser, base: string, user: string): Promise<number> {
@@ -564,6 +688,43 @@ async function main(): Promise<void> {
       bareSipJs: summary(bare),
     };
 
+    log('agent desktop reopened (reload with automatic sign-in, demo agent 1003)');
+    const reReg = sample();
+    const reView = sample();
+    const reState = sample();
+    const notes = new Set<string>();
+    const ag = await agentReopenSession(browser, base, '1003');
+    try {
+      for (let k = 0; k < N; k++) {
+        try {
+          const r = await agentReopen(ag.page);
+          reReg.values.push(r.toRegistered);
+          if (r.toAgentView !== undefined) reView.values.push(r.toAgentView);
+          if (r.toAgentState !== undefined) reState.values.push(r.toAgentState);
+          else notes.add(r.agentStatus);
+          log(
+            `  reopen #${k + 1}: →registered ${r.toRegistered.toFixed(1)} ms, →agent view ${r.toAgentView?.toFixed(1) ?? '—'} ms, →agent state ${r.toAgentState?.toFixed(1) ?? '—'} ms`,
+          );
+        } catch (err) {
+          reReg.failures.push((err as Error).message.split('\n')[0]!);
+        }
+      }
+    } finally {
+      await ag.ctx.close();
+    }
+    result.agentReopen = {
+      toRegistered: summary(reReg),
+      toAgentView: summary(reView),
+      toAgentState: summary(reState),
+      notes: [...notes],
+    };
+    result.phases = Object.fromEntries(
+      Object.entries(phases).map(([fig, p]) => [
+        fig,
+        Object.fromEntries(Object.entries(p).map(([k, v]) => [k, round(median(v))])),
+      ]),
+    );
+
     log('click-to-call → 180 Ringing (callee baresip 1004)');
     const ring = sample();
     const bareRing = sample();
@@ -634,6 +795,9 @@ function markdown(r: Record<string, unknown>): string {
   const reg = r.registration as
     { softphoneOpenToRegistered: S; softphoneClickToRegistered: S; bareSipJs: S } | undefined;
   const ring = r.clickToRinging as { softphone: S; bareSipJs: S } | undefined;
+  const re = r.agentReopen as
+    { toRegistered: S; toAgentView: S; toAgentState: S; notes: string[] } | undefined;
+  const ph = (r.phases as Record<string, Record<string, number>> | undefined) ?? {};
   const ans = r.answerToAudio as { softphone: S; bareSipJs: S } | undefined;
   const mem = (r.memory as HeapFigures[] | undefined) ?? [];
   const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : '—');
@@ -689,6 +853,9 @@ function markdown(r: Record<string, unknown>): string {
     '|---|---|---|---|',
     `| page open → registered (navigation start → badge "registered", includes the automated one-click login) | ${ms(reg?.softphoneOpenToRegistered.medianMs)} (${reg?.softphoneOpenToRegistered.minMs}–${reg?.softphoneOpenToRegistered.maxMs}) | | |`,
     `| click → registered (softphone) vs UserAgent start → Registered (bare) | ${ms(reg?.softphoneClickToRegistered.medianMs)} (${reg?.softphoneClickToRegistered.minMs}–${reg?.softphoneClickToRegistered.maxMs}) | ${ms(reg?.bareSipJs.medianMs)} (${reg?.bareSipJs.minMs}–${reg?.bareSipJs.maxMs}) | ${ratio(reg?.softphoneClickToRegistered.medianMs, reg?.bareSipJs.medianMs)} |`,
+    `| agent desktop reopened (reload, automatic sign-in, #/agent, warm cache): navigation start → badge "registered" | ${ms(re?.toRegistered.medianMs)}${range(re?.toRegistered)}${fails(re?.toRegistered)} | ${ms(reg?.bareSipJs.medianMs)} (start → Registered) | ${ratio(re?.toRegistered.medianMs, reg?.bareSipJs.medianMs)} |`,
+    `| … → Agent view shown | ${ms(re?.toAgentView.medianMs)}${range(re?.toAgentView)} | | |`,
+    `| … → agent state pushed by the gateway and shown | ${ms(re?.toAgentState.medianMs)}${range(re?.toAgentState)}${re?.notes.length ? ` (${re.notes.join('; ')})` : ''} | ${ms(reg?.bareSipJs.medianMs)} | ${ratio(re?.toAgentState.medianMs, reg?.bareSipJs.medianMs)} |`,
     `| click-to-call → 180 Ringing shown (callee baresip) | ${ms(ring?.softphone.medianMs)}${range(ring?.softphone)}${fails(ring?.softphone)} | ${ms(ring?.bareSipJs.medianMs)}${range(ring?.bareSipJs)}${fails(ring?.bareSipJs)} | ${ratio(ring?.softphone.medianMs, ring?.bareSipJs.medianMs)} |`,
     `| answer → first remote audio (caller baresip; inbound-rtp packets with audioLevel > 0) | ${ms(ans?.softphone.medianMs)}${range(ans?.softphone)}${fails(ans?.softphone)} | ${ms(ans?.bareSipJs.medianMs)}${range(ans?.bareSipJs)}${fails(ans?.bareSipJs)} | ${ratio(ans?.softphone.medianMs, ans?.bareSipJs.medianMs)} |`,
     '',
@@ -696,6 +863,18 @@ function markdown(r: Record<string, unknown>): string {
     'no ICE servers, `iceGatheringTimeout` 500 ms. Its "start → Registered" starts at `UserAgent.start()` (no page, no UI);',
     'its ringing figure runs from `Inviter.invite()` to the first 18x. The softphone figures include its UI (click handler to',
     'rendered badge / call state) and its own media set-up, which is why a ratio below 1 is possible.',
+    '',
+    "## Where the time goes (median ms per phase, from the app's `softphone:*` User Timing marks)",
+    '',
+    ...Object.entries(ph).flatMap(([fig, p]) => [
+      `${fig}: ${Object.entries(p)
+        .map(([k, v]) => `${k} +${v}`)
+        .join(' → ')} ms`,
+      '',
+    ]),
+    'Phases: `init` app start-up began, `client-config` /api/client-config answered, `signin` sign-in began (the click',
+    'handler, or automatic sign-in), `core-ready` core chunk, device manager and secrets ready, `phone-created` Phone built,',
+    '`connected` WebSocket open, `registered` 200 OK to REGISTER, `badge` the badge rendered "registered".',
     '',
     '## Memory (CDP Performance.getMetrics after a forced GC)',
     '',

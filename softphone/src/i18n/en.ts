@@ -381,6 +381,7 @@ export default {
     offline: 'Go offline',
     noAnswer: 'No answer (paused automatically)',
     signedOut: 'Sign in first:',
+    next: 'After this call: {state}',
     checking: 'Connecting to the agent service…',
     unavailable: 'The agent service is not reachable: {error}',
     reconnecting: 'Live updates interrupted; reconnecting…',

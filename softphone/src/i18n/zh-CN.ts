@@ -378,6 +378,7 @@ const zhCN: MessageSchema = {
     offline: '下线',
     noAnswer: '未接听（已自动暂停）',
     signedOut: '请先登录：',
+    next: '本次通话后：{state}',
     checking: '正在连接坐席服务…',
     unavailable: '无法连接坐席服务：{error}',
     reconnecting: '实时更新中断，正在重新连接…',

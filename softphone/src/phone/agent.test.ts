@@ -212,4 +212,26 @@ describe('AgentClient', () => {
     expect(server.sources.at(-1)!.readyState).toBe(1);
     c.stop();
   });
+
+  it('gives up on a gateway that never answers', async () => {
+    vi.useFakeTimers();
+    const hanging = vi.fn(
+      (_input: RequestInfo | URL, init?: RequestInit) =>
+        new Promise<Response>((_resolve, reject) =>
+          init?.signal?.addEventListener('abort', () =>
+            reject(new DOMException('aborted', 'AbortError')),
+          ),
+        ),
+    );
+    const c = new AgentClient({
+      credentials: { username: '1003', ha1: () => 'x' },
+      baseUrl: 'https://gw.example.com/api/agent/',
+      fetch: hanging,
+      requestTimeoutMs: 5000,
+    });
+    const login = c.login();
+    const settled = expect(login).rejects.toThrow(/no answer from the agent API in 5 s/);
+    await vi.advanceTimersByTimeAsync(5000);
+    await settled;
+  });
 });

@@ -51,6 +51,9 @@ export interface AgentView {
   offer: ScreenPop | null;
   call: (ScreenPop & { answeredAt: string }) | null;
   wrapUp: AgentWrapUp | null;
+  /** A not-ready/offline chosen during a call or wrap-up: applied when wrap-up ends. */
+  next: { state: 'not-ready' | 'offline'; reason: string | null } | null;
+  /** Queue calls answered since local midnight; handle time = answer → hang-up. */
   today: { handled: number; avgHandleSec: number };
   reasonCodes: string[];
 }
@@ -95,6 +98,8 @@ export interface AgentClientOptions {
   refreshBeforeMs?: number;
   reconnectInitialDelayMs?: number;
   reconnectMaxDelayMs?: number;
+  /** Every HTTP request is given up after this long (default 10 s). */
+  requestTimeoutMs?: number;
 }
 
 export class AgentError extends Error {
@@ -222,6 +227,7 @@ export function parseAgentView(raw: unknown): AgentView | undefined {
     offer: v.offer ?? null,
     call: v.call ?? null,
     wrapUp: v.wrapUp ?? null,
+    next: v.next ?? null,
     today: isObj(v.today) ? v.today : { handled: 0, avgHandleSec: 0 },
     reasonCodes: Array.isArray(v.reasonCodes) ? v.reasonCodes : [],
   };
@@ -257,7 +263,20 @@ export class AgentClient {
       opts.baseUrl ?? 'api/agent/',
       globalThis.location?.href ?? 'http://localhost/',
     );
-    this.fetchFn = opts.fetch ?? ((...a) => globalThis.fetch(...a));
+    const base = opts.fetch ?? ((...a: Parameters<typeof fetch>) => globalThis.fetch(...a));
+    const limit = opts.requestTimeoutMs ?? 10_000;
+    // A gateway that never answers must not leave a sign-in or an action hanging.
+    this.fetchFn = (input, init = {}) => {
+      const ctrl = new AbortController();
+      const timer = setTimeout(() => ctrl.abort(), limit);
+      return base(input, { ...init, signal: ctrl.signal })
+        .catch((e: unknown) => {
+          throw ctrl.signal.aborted
+            ? new AgentError(`no answer from the agent API in ${limit / 1000} s`)
+            : e;
+        })
+        .finally(() => clearTimeout(timer));
+    };
     this.ES = opts.EventSource ?? (globalThis.EventSource as EventSourceConstructor | undefined);
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
@@ -329,6 +348,13 @@ export class AgentClient {
   }
 
   private async refused(res: Response): Promise<undefined> {
+    if (res.status === 429) {
+      const after = res.headers.get('Retry-After');
+      throw new AgentError(
+        `agent sign-in refused for now (too many failures)${after ? `; retry in ${after} s` : ''}`,
+        429,
+      );
+    }
     if (res.status >= 500)
       throw new AgentError(`agent sign-in: ${res.status} ${await errorText(res)}`, res.status);
     this.notAgent = true;

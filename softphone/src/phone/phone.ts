@@ -379,7 +379,13 @@ export class Phone {
       throw err;
     }
     this.onConnected();
-    await this.register();
+    try {
+      await this.register();
+    } finally {
+      // The spare peer connection gathers candidates (TURN allocations too):
+      // only once the REGISTER is answered, so it does not compete with it.
+      if (this.started) this.peerConnections.prepare();
+    }
   }
 
   /** Hangs up, unregisters (each bounded in time) and disconnects. */
@@ -545,7 +551,6 @@ export class Phone {
   private onConnected(): void {
     this.reconnectAttempt = 0;
     this.setConnection({ state: 'connected' });
-    this.peerConnections.prepare();
     this.resumePresenceWatches();
   }
 
@@ -600,7 +605,11 @@ export class Phone {
         await this.register();
       } catch {
         return; // surfaced through the registration event
+      } finally {
+        if (this.started) this.peerConnections.prepare();
       }
+    } else {
+      this.peerConnections.prepare();
     }
     // Media may have lost its path too (network change); a new offer with
     // fresh ICE credentials gets it back, and the re-INVITE from the new flow

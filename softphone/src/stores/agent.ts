@@ -17,6 +17,27 @@ import { useUiStore } from './ui';
 
 export type AgentStatus = 'none' | 'checking' | 'agent' | 'not-agent' | 'error';
 
+/** Users this browser has seen as agents: their agent sign-in runs alongside REGISTER. */
+const KNOWN_AGENT_KEY = 'softphone.agents';
+function knownAgents(): string[] {
+  try {
+    const v: unknown = JSON.parse(localStorage.getItem(KNOWN_AGENT_KEY) ?? '[]');
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+function rememberAgent(username: string, agent: boolean): void {
+  try {
+    const set = new Set(knownAgents());
+    if (agent) set.add(username);
+    else set.delete(username);
+    localStorage.setItem(KNOWN_AGENT_KEY, JSON.stringify([...set]));
+  } catch {
+    // Only a start-up speed-up.
+  }
+}
+
 /** "+15550101001" or "sip:+15550101001@x" → digits and + only, for matching numbers. */
 export function normalizeNumber(s: string): string {
   const user = /^sips?:([^@;]+)/i.exec(s)?.[1] ?? s;
@@ -101,6 +122,7 @@ export const useAgentStore = defineStore('agent', () => {
       ];
       const agent = await c.login();
       if (gen !== generation) return;
+      rememberAgent(phone.credentials.username, agent);
       if (!agent) {
         status.value = 'not-agent';
         stop();
@@ -188,9 +210,11 @@ export const useAgentStore = defineStore('agent', () => {
   function toggleReady(reason?: string): Promise<boolean> {
     const v = view.value;
     if (!v) return Promise.resolve(false);
-    if (v.state === 'available') return setNotReady(reason ?? v.reasonCodes[0] ?? 'Break');
-    if (v.state === 'not-ready' || v.state === 'offline') return setReady();
-    return Promise.resolve(false);
+    if (v.state === 'offered') return Promise.resolve(false);
+    // On a call: choose what comes after it (the gateway keeps it in `next`).
+    if (v.state === 'available' || (v.state === 'on-call' && !v.next))
+      return setNotReady(reason ?? v.reasonCodes[0] ?? 'Break');
+    return setReady();
   }
   const setQueue = (queue: string | undefined, loggedIn: boolean) =>
     act('queue', (c) => c.setQueue(queue, loggedIn));
@@ -237,9 +261,23 @@ export const useAgentStore = defineStore('agent', () => {
     },
   );
 
+  // A known agent signs in to the agent API at once, alongside REGISTER (the
+  // desktop is up sooner); anyone else only once registered, so the check
+  // never slows a plain phone user's sign-in.
   useSessionStore().listen({
     attach: (p) => {
-      void start(p);
+      if (knownAgents().includes(p.credentials.username)) {
+        void start(p);
+        return [];
+      }
+      let started = false;
+      return [
+        p.on('registration', (ev) => {
+          if (ev.state !== 'registered' || started) return;
+          started = true;
+          void start(p);
+        }),
+      ];
     },
     detach: stop,
   });

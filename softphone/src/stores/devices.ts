@@ -24,6 +24,7 @@ export const useDevicesStore = defineStore('devices', () => {
     typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
   const manager = shallowRef<DeviceManagerLike | undefined>();
   let managerPromise: Promise<DeviceManagerLike> | undefined;
+  let createdPromise: Promise<DeviceManagerLike> | undefined;
   let meter: { meter: LevelMeterLike; stream: MediaStream } | undefined;
 
   function persist(sel: DeviceSelection): void {
@@ -34,34 +35,55 @@ export const useDevicesStore = defineStore('devices', () => {
 
   /** The shared DeviceManager, created (and enumerated) on first use. */
   function ensureManager(): Promise<DeviceManagerLike> {
-    managerPromise ??= (async () => {
-      const m = markRaw(await coreServices().createDeviceManager());
-      m.on('change', (lists) => {
-        microphones.value = [...lists.microphones];
-        speakers.value = [...lists.speakers];
-        cameras.value = [...lists.cameras];
-        if (lists.microphones.some((d) => d.label)) permission.value = 'granted';
-      });
-      m.on('selection', (sel) => {
-        selection.value = { ...sel };
-        persist(sel);
-      });
-      // Restore the saved choice before the first enumerate (which drops unplugged ones).
-      for (const slot of ['microphone', 'speaker', 'ringer', 'camera'] as const) {
-        if (selection.value[slot]) m.select(slot, selection.value[slot]);
-      }
-      manager.value = m;
-      try {
-        await m.enumerate();
-      } catch (e) {
-        error.value = e instanceof Error ? e.message : String(e);
-      }
-      return m;
-    })().catch((e: unknown) => {
-      managerPromise = undefined;
-      throw e;
-    });
+    if (!managerPromise) {
+      const creating = coreServices()
+        .createDeviceManager()
+        .then((raw) => {
+          const m = markRaw(raw);
+          m.on('change', (lists) => {
+            microphones.value = [...lists.microphones];
+            speakers.value = [...lists.speakers];
+            cameras.value = [...lists.cameras];
+            if (lists.microphones.some((d) => d.label)) permission.value = 'granted';
+          });
+          m.on('selection', (sel) => {
+            selection.value = { ...sel };
+            persist(sel);
+          });
+          // Restore the saved choice before the first enumerate (which drops unplugged ones).
+          for (const slot of ['microphone', 'speaker', 'ringer', 'camera'] as const) {
+            if (selection.value[slot]) m.select(slot, selection.value[slot]);
+          }
+          manager.value = m;
+          return m;
+        });
+      createdPromise = creating;
+      managerPromise = creating
+        .then(async (m) => {
+          try {
+            await m.enumerate();
+          } catch (e) {
+            error.value = e instanceof Error ? e.message : String(e);
+          }
+          return m;
+        })
+        .catch((e: unknown) => {
+          managerPromise = undefined;
+          createdPromise = undefined;
+          throw e;
+        });
+    }
     return managerPromise;
+  }
+
+  /**
+   * The shared DeviceManager as soon as it exists, its first enumeration
+   * still running: signing in does not wait for enumerateDevices().
+   */
+  function managerSoon(): Promise<DeviceManagerLike> {
+    const all = ensureManager();
+    all.catch(() => undefined);
+    return createdPromise ?? all;
   }
 
   /** Re-lists devices; failures (no mediaDevices outside https) end up in `error`. */
@@ -155,6 +177,7 @@ export const useDevicesStore = defineStore('devices', () => {
   }
 
   return {
+    managerSoon,
     microphones,
     speakers,
     cameras,

@@ -34,6 +34,7 @@ export function sampleView(over: Partial<AgentView> = {}): AgentView {
     offer: null,
     call: null,
     wrapUp: null,
+    next: null,
     today: { handled: 3, avgHandleSec: 125 },
     reasonCodes: ['Break', 'Lunch', 'Training'],
     ...over,
@@ -187,13 +188,24 @@ export class FakeAgentServer {
         return json(200, view);
       case 'POST state': {
         const b = body as { state: string; reason?: string };
-        if (view.state === 'offered' || view.state === 'on-call')
-          return json(409, { error: 'on a call' });
+        if (view.state === 'offered') return json(409, { error: 'answer or decline first' });
         if (b.state === 'not-ready' && (!b.reason || !view.reasonCodes.includes(b.reason)))
           return json(400, { error: 'unknown reason code' });
+        if (view.state === 'on-call' || (view.state === 'wrap-up' && b.state !== 'available'))
+          return json(
+            200,
+            this.update(t.username, {
+              next:
+                b.state === 'available'
+                  ? null
+                  : { state: b.state as 'not-ready' | 'offline', reason: b.reason ?? null },
+            }),
+          );
         return json(
           200,
           this.update(t.username, {
+            wrapUp: null,
+            next: null,
             state: b.state as AgentView['state'],
             reason: b.state === 'not-ready' ? (b.reason ?? null) : null,
             since: new Date().toISOString(),
