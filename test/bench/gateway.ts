@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { runSipp, clean, percentile, type SippResult } from './sippRun.js';
 import { cpuSnapshot, cpuPerCall } from './cpu.js';
 import { mediaCapacity } from './mediaCapacity.js';
+import { members, pssKb } from '../integration/harness/endurance.js';
 import { Capture } from '../e2e/harness/capture.js';
 import { startGateway, type Gateway } from '../../gateway/src/main.js';
 import { parseConfig } from '../../gateway/src/config/load.js';
@@ -279,6 +280,142 @@ async function benchGateway(): Promise<{
   }
 }
 
+interface Wss {
+  clients: number;
+  registered: number;
+  connectSeconds: number;
+  /** PSS growth per registered client (kB): the TLS terminator (the service's process) and Kamailio. */
+  terminatorKbPerClient: number;
+  kamailioKbPerClient: number;
+  refresh: {
+    rate: number;
+    ok: number;
+    failed: number;
+    p50Ms: number;
+    p99Ms: number;
+    cpuMsPerRefresh: Record<string, number>;
+  }[];
+  /** The first refresh rate whose p99 passed 200 ms (or that failed a request), if reached. */
+  p99Over200msAt?: number;
+}
+
+/** Registered WebSocket clients over WSS through the terminator: memory per connection, CPU and latency per refresh. */
+async function benchWss(): Promise<Wss> {
+  const n = Number(process.env.BENCH_WSS_CLIENTS ?? 5000);
+  const password = 'bench-wss-pw';
+  const user = (i: number) => `w${String(i).padStart(5, '0')}`;
+  const httpPort = 25443;
+  const cfg = parseConfig({
+    dataDir: mkdtempSync(join(tmpdir(), 'bench-wss-')),
+    http: { port: httpPort },
+    sip: { port: GATEWAY_SIP_PORT, wsPort: 25166, sharedMemoryMb: 512 },
+    decision: { port: 25181, eventsPort: 25182 },
+    rtpengine: { ngPort: 25223, portMin: 40000, portMax: 49999 },
+    turn: { enabled: false },
+    services: { echoPort: 25190, tonePort: 25192, mediaPortBase: 25300 },
+    contactCenter: { port: 25170 },
+    protection: { pikeReqsDensity: 100_000, failedAuthLimit: 100_000 },
+    log: { level: 'warn', kamailioDebug: -1 },
+    users: Array.from({ length: n }, (_, i) => ({ username: user(i), password })),
+  });
+  const gateway = await startGateway(cfg, { log: createLogger('warn') });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, 'wssClients.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      wake?.();
+    }
+  });
+  const ask = async <T>(cmd: Record<string, unknown>, timeoutMs: number): Promise<T> => {
+    child.stdin.write(JSON.stringify(cmd) + '\n');
+    const end = Date.now() + timeoutMs;
+    while (!lines.length) {
+      if (Date.now() > end || child.exitCode !== null)
+        throw new Error(`WSS clients: no answer to ${String(cmd.cmd)}`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 500);
+      });
+    }
+    return JSON.parse(lines.shift()!) as T;
+  };
+  const kamailioPss = () => {
+    const pid = gateway.supervisor.status().find((c) => c.name === 'kamailio')?.pid;
+    return pid ? members(pid).reduce((a, p) => a + pssKb(p), 0) : 0;
+  };
+  const selfPss = () => pssKb(process.pid);
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = { self: selfPss(), kamailio: kamailioPss() };
+    const t0 = Date.now();
+    let registered = 0;
+    const batch = 1000;
+    for (let from = 0; from < n; from += batch) {
+      const r = await ask<{ connected: number; registered: number; failed: number }>(
+        {
+          cmd: 'connect',
+          url: `wss://127.0.0.1:${httpPort}/ws`,
+          origin: `https://127.0.0.1:${httpPort}`,
+          from,
+          count: Math.min(batch, n - from),
+          password,
+        },
+        300_000,
+      );
+      registered += r.registered;
+      log(`  ${registered} WSS clients registered (${r.failed} failed in this batch)`);
+    }
+    const connectSeconds = (Date.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = { self: selfPss(), kamailio: kamailioPss() };
+    const perClient = (a: number, b: number) =>
+      registered ? Math.round(((b - a) / registered) * 100) / 100 : NaN;
+    const refresh: Wss['refresh'] = [];
+    let p99Over200msAt: number | undefined;
+    for (const rate of [100, 250, 500, 1000, 1500, 2000, 3000]) {
+      const c0 = cpuSnapshot();
+      const r = await ask<{ ok: number; failed: number; p50Ms: number; p99Ms: number }>(
+        { cmd: 'refresh', rate, seconds: 10 },
+        120_000,
+      );
+      const c1 = cpuSnapshot();
+      const cpu = cpuPerCall(c0, c1, r.ok);
+      refresh.push({ rate, ...r, cpuMsPerRefresh: cpu });
+      log(
+        `  REGISTER refresh ${rate}/s over WSS: ${r.ok} ok, ${r.failed} failed, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms`,
+      );
+      if (r.p99Ms > 200 || r.failed > 0) {
+        p99Over200msAt = rate;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+    return {
+      clients: n,
+      registered,
+      connectSeconds,
+      terminatorKbPerClient: perClient(before.self, after.self),
+      kamailioKbPerClient: perClient(before.kamailio, after.kamailio),
+      refresh,
+      p99Over200msAt,
+    };
+  } finally {
+    child.stdin.write(JSON.stringify({ cmd: 'quit' }) + '\n');
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await new Promise((r) => child.once('exit', r));
+    clearTimeout(t);
+    await gateway.stop();
+  }
+}
+
 /** SIGKILL a child, and its whole process group when it was spawned detached. */
 async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
@@ -386,6 +523,9 @@ async function main(): Promise<void> {
   await settle();
   log(`(b) full gateway`);
   const full = await benchGateway();
+  await settle();
+  log(`registered WebSocket clients over WSS`);
+  const wss = await benchWss();
 
   const result = {
     date: started.toISOString(),
@@ -422,6 +562,7 @@ async function main(): Promise<void> {
     },
     ratio: bare.search.heldRate ? full.search.heldRate / bare.search.heldRate : null,
     ratioToMedia: media.search.heldRate ? full.search.heldRate / media.search.heldRate : null,
+    wss,
     loadAverage1mBefore: loadBefore,
   };
   mkdirSync(RESULTS, { recursive: true });
@@ -449,6 +590,7 @@ function markdown(r: {
   ratio: number | null;
   ratioToMedia: number | null;
   loadAverage1mBefore: number;
+  wss: Wss;
 }): string {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—');
   const parts = [
@@ -512,6 +654,30 @@ ${r.gateway.mediaCapacity.steps
   .join('\n')}
 
 Opus ↔ G.711 transcoding with real Opus endpoints is not measured yet.
+
+Registered WebSocket clients over WSS through the TLS terminator (the service's
+HTTPS server, then Kamailio's plain WS listener), each its own TLS connection and
+user, registered with digest: **${r.wss.registered} of ${r.wss.clients}** registered in
+${r.wss.connectSeconds.toFixed(1)} s; memory (PSS growth per client) **${r.wss.terminatorKbPerClient} kB** in
+the terminator (the service's process) and **${r.wss.kamailioKbPerClient} kB** in Kamailio. REGISTER
+refreshes (each a 401 challenge and the authenticated REGISTER, decision round trip
+included) spread over all clients, 10 s per rate:
+
+| refreshes/s | ok | failed | p50 (ms) | p99 (ms) | CPU ms per refresh |
+|---|---|---|---|---|---|
+${r.wss.refresh
+  .map(
+    (x) =>
+      `| ${x.rate} | ${x.ok} | ${x.failed} | ${x.p50Ms} | ${x.p99Ms} | ${Object.entries(
+        x.cpuMsPerRefresh,
+      )
+        .filter(([, v]) => v > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |`,
+  )
+  .join('\n')}
+
+Registration latency p99 passes 200 ms at: **${r.wss.p99Over200msAt ? `${r.wss.p99Over200msAt}/s` : 'not reached'}**.
 
 CPU milliseconds per call during the held run (where the cores went):
 

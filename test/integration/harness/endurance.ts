@@ -184,7 +184,7 @@ function groupOf(run: string, component: string): number | undefined {
 }
 
 /** Pids whose process group is `pgid`. */
-function members(pgid: number): number[] {
+export function members(pgid: number): number[] {
   const out: number[] = [];
   for (const p of readdirSync('/proc')) {
     if (!/^\d+$/.test(p)) continue;
@@ -199,7 +199,7 @@ function members(pgid: number): number[] {
   return out;
 }
 
-function pssKb(pid: number): number {
+export function pssKb(pid: number): number {
   try {
     const m = /^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
     return m ? Number(m[1]) : 0;
