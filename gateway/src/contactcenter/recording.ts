@@ -186,6 +186,14 @@ export function wavFile(samples: Int16Array, rate = 8000): Buffer {
   return Buffer.concat([h, Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength)]);
 }
 
+function unescape(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
+
 /** rtpengine's pcap and metadata files of a call-id in the spool (newest last). */
 export function spoolFiles(
   spoolDir: string,
@@ -193,10 +201,13 @@ export function spoolFiles(
 ): { pcaps: string[]; metadata: string[] } {
   const list = (sub: string, prefix: string) => {
     try {
-      return readdirSync(join(spoolDir, sub))
-        .filter((f) => f.startsWith(prefix))
-        .map((f) => join(spoolDir, sub, f))
-        .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs);
+      return (
+        readdirSync(join(spoolDir, sub))
+          // rtpengine percent-escapes the call-id in file names (e.g. @ → %40).
+          .filter((f) => unescape(f).startsWith(prefix))
+          .map((f) => join(spoolDir, sub, f))
+          .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+      );
     } catch {
       return [];
     }

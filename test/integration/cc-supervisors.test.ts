@@ -1,0 +1,186 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { portsFor, startStack, type Stack } from './harness/stack.js';
+import { SipUA, plainSdp, udpTransport, type Dialog } from './harness/sipua.js';
+import { udpUser, noMediaSessions } from './harness/phones.js';
+import { RtpEndpoint, sdpAudio } from './harness/rtp.js';
+import { until } from './harness/wait.js';
+import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
+
+// Contact center II (supervisors) through the real stack: a queue with
+// recording on; a carrier caller (1000 Hz) is answered by agent 1003 (600 Hz);
+// rtpengine records the call with its pcap method (userspace only: the
+// recording daemon's proc method needs the kernel module), the contact
+// center turns the pcap into a mixed WAV, and that WAV holds both tones.
+// The wallboard and the report of the same call come from the store.
+
+const BASE = 17500;
+const ports = portsFor(BASE);
+const DID_SALES = '+15550100801';
+
+let stack: Stack;
+let cc: ContactCenter;
+let carrier: SipUA;
+
+beforeAll(async () => {
+  stack = await startStack('cc-supervisors', BASE, {
+    log: { level: 'warn', kamailioDebug: 1 },
+    trunks: [
+      {
+        name: 'carrier',
+        host: '127.0.0.2',
+        port: ports.client(20),
+        inboundAddresses: ['127.0.0.2'],
+        prefixes: ['+1555'],
+      },
+    ],
+    contactCenter: {
+      port: ports.callControl,
+      queues: [
+        {
+          name: 'sales',
+          dids: [DID_SALES],
+          announce: { everySec: 0 },
+          wrapUpSec: 1,
+          recording: { enabled: true, retentionDays: 7 },
+        },
+      ],
+      agents: [{ username: '1003', queues: [{ name: 'sales', penalty: 0 }] }],
+      supervisors: [{ username: '1001', queues: ['sales'] }],
+    },
+  } as never);
+  cc = stack.gw.contactCenter!;
+  carrier = new SipUA(
+    await udpTransport({
+      localHost: '127.0.0.2',
+      localPort: ports.client(20),
+      remoteHost: '127.0.0.1',
+      remotePort: ports.sip,
+    }),
+    { user: '+15550109999', domain: 'carrier.example' },
+  );
+});
+
+afterAll(async () => {
+  await carrier?.close();
+  await stack?.stop();
+});
+
+/** Relative power of `hz` in the samples (Goertzel), per sample squared. */
+function tonePower(samples: Int16Array, hz: number, rate = 8000): number {
+  const k = 2 * Math.cos((2 * Math.PI * hz) / rate);
+  let s1 = 0;
+  let s2 = 0;
+  for (const x of samples) {
+    const s = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s;
+  }
+  return (s1 * s1 + s2 * s2 - k * s1 * s2) / samples.length / samples.length;
+}
+
+describe('supervisors through the real stack', () => {
+  it('a recorded queue call: the WAV contains both tones; wallboard and report count it', async () => {
+    // The agent: a Node SIP client answering with 600 Hz.
+    const ua = await udpUser(stack, '1003', 1);
+    const agentRtp = await RtpEndpoint.open(ports.clientMedia(1), 600);
+    let agentDialog: Dialog | undefined;
+    ua.onRequest((req) => {
+      if (req.msg.method === 'INVITE') {
+        agentDialog = req.reply(200, 'OK', {
+          body: plainSdp(agentRtp.port),
+          contentType: 'application/sdp',
+        });
+        const to = sdpAudio(req.msg.body);
+        agentRtp.sendTo(to.host, to.port);
+      } else if (req.msg.method !== 'ACK') req.reply(200, 'OK');
+    });
+    expect((await ua.register({ expires: 300 })).final.status).toBe(200);
+    await until('1003 registered', () => stack.gw.registrations.isRegistered('1003'), 3000);
+    cc.setState('1003', 'available');
+
+    // The caller: 1000 Hz from the carrier.
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), 1000);
+    const callId = `sup-${Date.now()}@carrier`;
+    const inv = await carrier.request('INVITE', {
+      uri: `sip:${DID_SALES}@127.0.0.1:${ports.sip}`,
+      from: `"Caller" <sip:+15550109999@127.0.0.2>`,
+      body: plainSdp(callerRtp.port),
+      contentType: 'application/sdp',
+      authenticate: false,
+      timeoutMs: 15_000,
+      callId,
+    });
+    expect(inv.final.status).toBe(200);
+    const media = sdpAudio(inv.final.body);
+    callerRtp.sendTo(media.host, media.port);
+    try {
+      const bridged = await until('agent answered', () => agentDialog, 8000);
+      expect(bridged).toBeTruthy();
+      const since = Date.now();
+      await until(
+        'both tones flow',
+        () => {
+          return (
+            callerRtp.toneFrom(600, since).length >= 50 &&
+            agentRtp.toneFrom(1000, since).length >= 50
+          );
+        },
+        8000,
+      );
+      // Two more seconds of conversation in the recording.
+      await new Promise((r) => setTimeout(r, 2000));
+      const row = cc.store.queueCalls().find((r) => r.callId === callId)!;
+      const board = cc.supervision.wallboard({ actor: '1001', queues: ['sales'] });
+      expect(board.agents[0]!.call).toMatchObject({ queueCallId: row.id, recorded: true });
+      expect(cc.view('1003').call!.recorded).toBe(true);
+      expect(await carrier.inDialog(inv.dialog!, 'BYE').then((r) => r.status)).toBe(200);
+    } finally {
+      callerRtp.stopSending();
+      agentRtp.stopSending();
+    }
+
+    const row = cc.store.queueCalls().find((r) => r.callId === callId)!;
+    const file = await until(
+      'recording converted',
+      () => cc.store.recording(row.id)?.file ?? undefined,
+      8000,
+    );
+    const wavPath = cc.recordingPath(file);
+    const wav = readFileSync(wavPath);
+    expect(wav.subarray(0, 4).toString()).toBe('RIFF');
+    const samples = new Int16Array(
+      wav.buffer.slice(wav.byteOffset + 44, wav.byteOffset + wav.length),
+    );
+    const seconds = samples.length / 8000;
+    const p600 = tonePower(samples, 600);
+    const p1000 = tonePower(samples, 1000);
+    const p800 = tonePower(samples, 800);
+    console.log(
+      `recording: ${seconds.toFixed(1)} s, power 600 Hz ${p600.toFixed(0)}, 1000 Hz ${p1000.toFixed(0)}, 800 Hz (absent) ${p800.toFixed(1)}`,
+    );
+    expect(seconds).toBeGreaterThan(2);
+    expect(p600).toBeGreaterThan(100 * Math.max(p800, 1));
+    expect(p1000).toBeGreaterThan(100 * Math.max(p800, 1));
+    // rtpengine's pcap and metadata are gone once the WAV exists.
+    const spool = join(stack.dataDir, 'recordings', 'spool', 'pcaps');
+    expect(existsSync(spool) ? readdirSync(spool).filter((f) => f.startsWith(callId)) : []).toEqual(
+      [],
+    );
+
+    const board = cc.supervision.wallboard({ actor: '1001', queues: ['sales'] });
+    expect(board.queues[0]!.today).toMatchObject({ offered: 1, answered: 1, abandoned: 0 });
+
+    // Retention: 8 days later the file is deleted and the deletion audited.
+    expect(cc.supervision.runRetention(Date.now() + 8 * 86_400_000)).toBe(1);
+    expect(existsSync(wavPath)).toBe(false);
+    expect(cc.store.auditLog()[0]).toMatchObject({ action: 'recording-deleted', target: row.id });
+
+    agentRtp.close();
+    callerRtp.close();
+    await ua.register({ expires: 0 }).catch(() => undefined);
+    await ua.close();
+    expect(await noMediaSessions(stack, 5000)).toBe(0);
+  });
+});
