@@ -186,6 +186,8 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     health: async () => ({
       decision: opts.withoutDecisionServer ? 'external' : decision ? 'ready' : 'down',
       callEvents: events.connected ? 'ready' : 'down',
+      callControl: callControl ? (callControl.ready ? 'ready' : 'down') : 'disabled',
+      ...(callControl && { callControlCalls: callControl.activeCalls }),
       // A hung rtpengine is still "running" to the supervisor: ask it (ng ping, 1 s at most).
       rtpengineControl: (await rtpengine.ping()) ? 'ready' : 'down',
     }),

@@ -51,6 +51,11 @@ export class B2bua implements CallControl {
     return this.calls.size;
   }
 
+  /** Taking calls: the SIP listener is up (for /healthz). */
+  get ready(): boolean {
+    return this.ua !== undefined;
+  }
+
   async start(): Promise<void> {
     const { host, port, kamailioPort, domain, log } = this.opts;
     const transportOptions: TcpTransportOptions = {

@@ -140,7 +140,8 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
       components.every((c) => c.state === 'ready') &&
       extra.decision === 'ready' &&
       extra.callEvents === 'ready' &&
-      extra.rtpengineControl === 'ready';
+      extra.rtpengineControl === 'ready' &&
+      extra.callControl !== 'down';
     reply.code(ok ? 200 : 503);
     return { status: ok ? 'ok' : 'degraded', components, ...extra };
   });
