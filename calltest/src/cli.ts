@@ -34,6 +34,7 @@ Options:
   --port-base N              first of the local UDP ports used (default 41000; ~200 ports)
   --local-ip IP              local address for SIP and RTP (default 127.0.0.1)
   --iface NAME               capture interface for tshark (default lo)
+  --browser-url URL          the softphone page for browser legs (default https://<target host>:8443/)
   --quiet                    no progress lines (also when CI is set)
 
 Exit codes: 0 all passed, 1 an expectation/assertion failed, 2 configuration or infrastructure error.
@@ -77,6 +78,7 @@ const options = {
   duration: { type: 'string' },
   assert: { type: 'string' },
   'media-sample': { type: 'string' },
+  'browser-url': { type: 'string' },
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
@@ -133,6 +135,7 @@ export async function main(argv: string[]): Promise<number> {
       localIp: v['local-ip'],
       iface: v.iface,
       keepPcap: v.pcap,
+      browserUrl: v['browser-url'],
       log: (l) => {
         if (!quiet) console.log(l);
       },

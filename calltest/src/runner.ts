@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join, resolve } from 'node:path';
 import { injectionText, type Cred } from './creds.js';
 import { BaresipLeg, type BaresipEvent } from './engines/baresip.js';
+import { BrowserLeg, type BrowserCallEvent } from './engines/browser.js';
 import { Capture } from './media/capture.js';
 import { streamStats, type StreamStats } from './media/rtp.js';
 import { ConfigError, expand, type LoadedScenario } from './scenario/load.js';
@@ -41,6 +42,8 @@ export interface RunOptions {
   localIp: string;
   iface: string;
   keepPcap: boolean;
+  /** The softphone page for browser legs (default https://<target host>:8443/). */
+  browserUrl?: string;
   log: (line: string) => void;
   /** Load run: the calling leg places many calls at a rate. */
   load?: {
@@ -153,6 +156,8 @@ interface LegPorts {
   control: number;
   /** A leg whose RTP port is not in its SDP log (baresip): its RTP port range. */
   rtpRange?: [number, number];
+  /** A leg that measured its own media (browser, WebRTC getStats). */
+  measured?: { rx: StreamStats[]; tx: StreamStats[] };
 }
 
 export function legPorts(base: number, i: number): LegPorts {
@@ -217,15 +222,27 @@ export async function runScenario(ls: LoadedScenario, o: RunOptions): Promise<Sc
   };
   const procs: SippProcess[] = [];
   const baresipStops: BaresipLeg[] = [];
+  const browserStops: BrowserLeg[] = [];
   let capture: Capture | undefined;
   try {
-    await execute(s, ls.dir, o, workDir, result, procs, (c) => (capture = c), baresipStops);
+    await execute(
+      s,
+      ls.dir,
+      o,
+      workDir,
+      result,
+      procs,
+      (c) => (capture = c),
+      baresipStops,
+      browserStops,
+    );
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     result.error = err.message;
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
     await Promise.all(baresipStops.map((b) => b.stop()));
+    await Promise.all(browserStops.map((b) => b.stop()));
     await capture?.stop();
   }
   result.passed = !result.error && result.checks.every((c) => c.ok);
@@ -242,6 +259,7 @@ async function execute(
   procs: SippProcess[],
   setCapture: (c: Capture) => void,
   baresipStops: BaresipLeg[] = [],
+  browserStops: BrowserLeg[] = [],
 ): Promise<void> {
   const vars: Record<string, string | number> = {
     target_host: o.target.host,
@@ -271,6 +289,7 @@ async function execute(
 
   const specs = new Map<string, SippSpec>();
   const baresips = new Map<string, BaresipLeg>();
+  const browsers = new Map<string, BrowserLeg>();
   const baresipHangups = new Map<string, Set<string>>();
   const load = o.load;
   const uasProcs: { leg: Leg; proc: SippProcess }[] = [];
@@ -278,12 +297,26 @@ async function execute(
   const results = new Map<string, SippResult>();
 
   for (const [i, leg] of s.legs.entries()) {
-    if (leg.engine === 'browser')
-      throw new ConfigError(
-        `leg "${leg.id}": engine "browser" is not built yet in this calltest version (sipp and baresip are)`,
-      );
     const ports = legPorts(o.portBase, i);
     const cred = legCreds(leg, o, what);
+    if (leg.engine === 'browser') {
+      if (load) throw new ConfigError(`leg "${leg.id}": a load run drives sipp legs only`);
+      const base = o.browserUrl ?? `https://${o.target.host}:8443/`;
+      browsers.set(
+        leg.id,
+        new BrowserLeg({
+          dir: join(workDir, `${leg.id}-browser`),
+          baseUrl: base,
+          wsUrl: `${base.replace(/^http/, 'ws').replace(/\/?$/, '/')}ws`,
+          user: cred.user,
+          password: cred.password,
+          domain: cred.domain ?? domain,
+          toneHz: leg.media.tone_hz ?? 440,
+          chromium: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        }),
+      );
+      continue;
+    }
     if (leg.engine === 'baresip') {
       if (load) throw new ConfigError(`leg "${leg.id}": a load run drives sipp legs only`);
       if (leg.role === 'uas' && leg.answer.code !== 200)
@@ -444,6 +477,56 @@ async function execute(
         })(),
       );
   }
+  // browser legs: sign in through the softphone; answering ones answer, measure, wait for the end
+  for (const [id, b] of browsers) {
+    const leg = s.legs.find((l) => l.id === id)!;
+    browserStops.push(b);
+    if (!(await b.start())) {
+      result.checks.push({
+        leg: id,
+        name: 'registered',
+        ok: false,
+        detail: `the softphone (browser) did not reach "registered" over WSS: ${b.console.slice(-2).join(' | ')}`,
+      });
+      return;
+    }
+    if (leg.role === 'uas')
+      answerers.push(
+        (async () => {
+          if (!(await b.answerNext(leg.answer.ring_ms, deadline))) return;
+          if ((await b.watch(['established', 'ended'], Date.now() + 10_000)) !== 'established')
+            return;
+          await b.measure(1500);
+          await b.watch(['ended', 'idle'], Math.min(deadline, Date.now() + 60_000));
+        })(),
+      );
+  }
+  const browserRuns = Promise.all(
+    [...browsers]
+      .filter(([id]) => s.legs.find((l) => l.id === id)!.role === 'uac')
+      .map(async ([id, b]) => {
+        const leg = s.legs.find((l) => l.id === id)!;
+        const to = expand(leg.to ?? '', vars, `${what}: leg ${id}.to`);
+        try {
+          await b.dial(to);
+        } catch (err) {
+          // the softphone did not let us dial: a failed call with the reason, not a crash
+          await b.screenshot('dial-failed');
+          b.mark('dialled');
+          b.mark(`dial failed: ${(err as Error).message.split('\n')[0]}`);
+          return;
+        }
+        const st = await b.watch(['established', 'ended'], Date.now() + 15_000);
+        if (st !== 'established') {
+          await b.screenshot('not-established');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.max(0, leg.hold_ms - 1600)));
+        await b.measure(1500);
+        await b.hangup();
+        await b.watch(['ended', 'idle'], Date.now() + 5000);
+      }),
+  );
   const baresipCalls = [...baresips].filter(
     ([id]) => s.legs.find((l) => l.id === id)!.role === 'uac',
   );
@@ -486,6 +569,9 @@ async function execute(
     const fatal = sippFatal(r);
     if (fatal) throw new ConfigError(`leg ${id}: ${fatal}`);
   }
+  // the baresip and browser calling legs end their calls too before the answering legs stop
+  await baresipRuns;
+  await browserRuns;
   // answering legs end by themselves after their call; give them a moment
   const grace = Math.min(3000, Math.max(0, deadline - Date.now()));
   await Promise.race([
@@ -493,10 +579,10 @@ async function execute(
     new Promise((r) => setTimeout(r, grace)),
   ]);
   for (const u of uasProcs) results.set(u.leg.id, await u.proc.stop());
-  await baresipRuns;
   stopAnswering = true;
   await Promise.all(answerers);
   for (const b of baresips.values()) await b.stop();
+  for (const b of browsers.values()) await b.stop();
   // unregister
   for (const r of registrations) {
     await startSipp({
@@ -514,11 +600,15 @@ async function execute(
     const ports = legPorts(o.portBase, i);
     const res = results.get(leg.id);
     const b = baresips.get(leg.id);
-    const recs = b
-      ? baresipRecords(b.events, baresipHangups.get(leg.id) ?? new Set())
-      : res
-        ? callRecords(readMessageLog(res.messageFile))
-        : [];
+    const br = browsers.get(leg.id);
+    const recs = br
+      ? browserRecords(br.states, leg.role)
+      : b
+        ? baresipRecords(b.events, baresipHangups.get(leg.id) ?? new Set())
+        : res
+          ? callRecords(readMessageLog(res.messageFile))
+          : [];
+    if (br) ports.measured = { rx: br.rx ? [br.rx] : [], tx: br.tx ? [br.tx] : [] };
     if (b) ports.rtpRange = [ports.sip + 12, ports.sip + 19];
     const exp = s.expect[leg.id];
     judgeLeg(leg, exp, recs, cap, ports, res, result, !!o.load, mediaUntil);
@@ -546,6 +636,7 @@ export function legStreams(
   const from = (rec?.start ?? 0) - 100;
   const to = (rec?.endedAt ?? Infinity) + 1000;
   const during = (st: StreamStats) => st.firstT * 1000 >= from && st.firstT * 1000 <= to;
+  if (ports.measured) return ports.measured;
   if (ports.rtpRange) {
     // no SDP log for this leg: of the streams that started during the call, the
     // earliest in each direction is this call's (a transfer's next call starts later)
@@ -670,7 +761,7 @@ export function judgeCall(
       'final response',
       rec.finalCode !== undefined && allowed.includes(rec.finalCode),
       rec.finalCode === undefined
-        ? `no final response to ${rec.method} (expected ${allowed.join(' or ')}): the far end never answered`
+        ? `no final response to ${rec.method} (expected ${allowed.join(' or ')}): ${rec.finalReason ?? 'the far end never answered'}`
         : `${rec.finalCode} ${rec.finalReason ?? ''} (expected ${allowed.join(' or ')})`.trim(),
     );
     if (rec.method === 'INVITE' && rec.answeredAt && rec.hangupBy === 'self')
@@ -820,4 +911,35 @@ export function baresipRecords(events: BaresipEvent[], hungUpHere: Set<string>):
       messages: [],
     } satisfies CallRecord;
   });
+}
+
+/** The call record of a browser leg, from the softphone's call-state changes. */
+export function browserRecords(states: BrowserCallEvent[], role: 'uac' | 'uas'): CallRecord[] {
+  const start = states.find((x) => x.state === 'dialled' || x.state === 'incoming');
+  if (!start) return [];
+  const after = states.filter((x) => x.t >= start.t);
+  const est = after.find((x) => x.state === 'established');
+  const prog = after.find((x) => ['ringing', 'early', 'established'].includes(x.state));
+  const end = after.find(
+    (x) => (x.state === 'ended' || x.state === 'idle') && x.t > (est?.t ?? start.t),
+  );
+  return [
+    {
+      callId: `browser-${start.t}`,
+      method: 'INVITE',
+      side: role,
+      start: start.t,
+      finalCode: est ? 200 : undefined,
+      finalReason: est ? 'OK' : `call state ${after[after.length - 1]?.state ?? 'none'}`,
+      pddMs: prog ? prog.t - start.t : undefined,
+      answeredAt: est?.t,
+      endedAt: end?.t,
+      durationMs: est && end ? end.t - est.t : undefined,
+      hangupBy: end ? (role === 'uac' ? 'self' : 'remote') : undefined,
+      byeAnswered: end ? true : undefined,
+      infoDigits: '',
+      notifyStatus: [],
+      messages: [],
+    },
+  ];
 }

@@ -169,6 +169,27 @@ describe('calltest against the real gateway', () => {
     );
   }, 60_000);
 
+  it('browser legs (softphone core in headless Chromium over WSS) call and answer sipp far ends: each side hears the other', async () => {
+    const json = join(OUT, 'browser.json');
+    const r = await calltest([
+      'run',
+      join(HERE, 'browser-suite.yaml'),
+      ...common('browser'),
+      '--browser-url',
+      `https://127.0.0.1:${stack.ports.http}/`,
+      '--json',
+      json,
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [calling, answering] = readJson(json).scenarios;
+    const tone = (s: typeof calling, leg: string) =>
+      s!.checks.find((c) => c.leg === leg && c.name === 'tone')?.detail;
+    expect(tone(calling, 'browser')).toMatch(/received (5[7-9]\d|6[0-2]\d) Hz/);
+    expect(tone(calling, 'callee')).toMatch(/received (9[7-9]\d|10[0-2]\d) Hz/);
+    expect(tone(answering, 'browser')).toMatch(/received (9[7-9]\d|10[0-2]\d) Hz/);
+    expect(tone(answering, 'caller')).toMatch(/received (7[7-9]\d|8[0-2]\d) Hz/);
+  }, 90_000);
+
   const faults: [string, RegExp][] = [
     ['busy', /final response: 486 Busy Here \(expected 200\)/],
     ['no-rtp', /audio both ways: .*received 0 — no RTP from the far end/],
