@@ -51,7 +51,7 @@ function pcap(records: { at: number; data: Buffer }[]): Buffer {
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(65535, 16);
   head.writeUInt32LE(101, 20);
-  const parts = [head];
+  const parts: Buffer[] = [head];
   for (const r of records) {
     const h = Buffer.alloc(16);
     h.writeUInt32LE(Math.floor(r.at / 1000), 0);
