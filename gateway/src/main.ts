@@ -141,11 +141,15 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     records,
     metrics,
     log,
-    // Backstop for a call whose rtpengine offer timed out: see RtpengineControl.deleteCall.
-    onCallFailed: (callId) =>
+    // Backstop to Kamailio's own rtpengine_delete, which frees only the dialog's
+    // branch: a call whose offer timed out (rtpengine hung), or a forked call
+    // whose other branch never answered (a dead contact), would otherwise keep
+    // its session and ports until rtpengine's timeout. Deleting by Call-ID
+    // alone frees every branch (RtpengineControl.deleteCall).
+    onCallOver: (callId) =>
       void rtpengine
         .deleteCall(callId)
-        .catch((err: unknown) => log.debug({ err, callId }, 'rtpengine delete after failure')),
+        .catch((err: unknown) => log.debug({ err, callId }, 'rtpengine delete after the call')),
   });
   try {
     // A previous run killed outright leaves its Kamailio running (the supervisor

@@ -78,8 +78,8 @@ export class KamailioEvents {
       records: CallRecords;
       metrics: Metrics;
       log: Logger;
-      /** After a `failed` event: the call is over, whatever media it still holds can go. */
-      onCallFailed?: (callId: string) => void;
+      /** After an `ended` or `failed` event: the call is over, whatever media it still holds can go. */
+      onCallOver?: (callId: string) => void;
       /** A user's registrations changed (the contact center follows its agents'). */
       onRegistration?: (e: RegistrationEvent) => void;
       /**
@@ -246,6 +246,6 @@ export class KamailioEvents {
     } catch (err) {
       log.error({ err, event: e.event, callId: e.call_id }, 'call record not written');
     }
-    if (e.event === 'failed') this.deps.onCallFailed?.(e.call_id);
+    if (e.event === 'failed' || e.event === 'ended') this.deps.onCallOver?.(e.call_id);
   }
 }
