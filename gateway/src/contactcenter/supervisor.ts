@@ -180,7 +180,6 @@ export class Supervision {
         (r) => [r.agent, r],
       ),
     );
-    const liveCalls = new Set<string>();
     const flagged: Wallboard['flagged'] = [];
     const agents: WallboardAgent[] = [];
     for (const username of agentNames) {
@@ -190,7 +189,6 @@ export class Supervision {
       const callRow = a.callId ? this.d.store.queueCall(a.callId) : undefined;
       let call: WallboardAgent['call'] = null;
       if (callRow?.answeredAt) {
-        liveCalls.add(callRow.id);
         const quality = this.live.get(callRow.id) ?? null;
         if (quality?.flagged)
           flagged.push({
