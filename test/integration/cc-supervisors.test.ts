@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portsFor, startStack, type Stack } from './harness/stack.js';
@@ -66,6 +67,39 @@ afterAll(async () => {
   await carrier?.close();
   await stack?.stop();
 });
+
+/** GET on the gateway's HTTPS server (self-signed certificate); the body as bytes. */
+function get(
+  path: string,
+  token?: string,
+): Promise<{ status: number; type: string; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: ports.http,
+        path,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        rejectUnauthorized: false,
+        timeout: 5000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type'] ?? ''),
+            body: Buffer.concat(chunks),
+          }),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 5 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 /** Relative power of `hz` in the samples (Goertzel), per sample squared. */
 function tonePower(samples: Int16Array, hz: number, rate = 8000): number {
@@ -171,6 +205,23 @@ describe('supervisors through the real stack', () => {
 
     const board = cc.supervision.wallboard({ actor: '1001', queues: ['sales'] });
     expect(board.queues[0]!.today).toMatchObject({ offered: 1, answered: 1, abandoned: 0 });
+
+    // The same WAV through the service's HTTPS supervisor API (admin token), audited.
+    const admin = readFileSync(join(stack.dataDir, 'secrets', 'admin-token'), 'utf8').trim();
+    const url = `/api/supervisor/recordings/${encodeURIComponent(row.id)}`;
+    expect((await get(url)).status).toBe(401);
+    const served = await get(url, admin);
+    expect([served.status, served.type]).toEqual([200, 'audio/wav']);
+    expect(served.body.equals(wav)).toBe(true);
+    expect(cc.store.auditLog()[0]).toMatchObject({
+      actor: 'admin',
+      action: 'play-recording',
+      target: row.id,
+      allowed: true,
+    });
+    const report = await get('/api/supervisor/reports?interval=1d&format=csv', admin);
+    expect(report.status).toBe(200);
+    expect(report.body.toString().split('\r\n')[1]).toMatch(/,sales,1,1,0,0,0,0,1,100,/);
 
     // Retention: 8 days later the file is deleted and the deletion audited.
     expect(cc.supervision.runRetention(Date.now() + 8 * 86_400_000)).toBe(1);
