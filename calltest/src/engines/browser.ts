@@ -180,7 +180,7 @@ export class BrowserLeg {
           on(event: string, fn: () => void): void;
         }
         interface PagePhone {
-          on(event: 'callAdded', fn: (call: PageCall) => void): void;
+          on(event: 'callAdded' | 'incomingCall', fn: (call: PageCall) => void): void;
           start(): Promise<void>;
         }
         const w = window as unknown as {
@@ -208,9 +208,10 @@ export class BrowserLeg {
         });
         ct.phone = phone;
         // every call: record its state changes and play its remote audio
-        phone.on('callAdded', (call: PageCall) => {
+        const track = (call: PageCall) => {
+          if (ct.calls.includes(call)) return;
           ct.calls.push(call);
-          const track = () => {
+          const update = () => {
             const last = ct.states[ct.states.length - 1];
             if (!last || last.state !== call.state)
               ct.states.push({ state: call.state, t: Date.now() });
@@ -219,14 +220,23 @@ export class BrowserLeg {
               void audio.play().catch(() => undefined);
             }
           };
-          track();
-          call.on('state', track);
-          call.on('updated', track);
+          update();
+          // events where the core has them, and a poll so no change is missed
+          for (const ev of ['state', 'updated']) {
+            try {
+              call.on(ev, update);
+            } catch {
+              // not an event of this core version
+            }
+          }
           const poll = setInterval(() => {
-            track();
+            update();
             if (call.state === 'ended') clearInterval(poll);
           }, 50);
-        });
+        };
+        (ct as { track?: (c: PageCall) => void }).track = track;
+        phone.on('callAdded', track);
+        phone.on('incomingCall', track);
         try {
           await phone.start();
           return { ok: true, error: '' };
@@ -260,7 +270,12 @@ export class BrowserLeg {
   async dial(to: string): Promise<void> {
     this.mark('dialled');
     await this.page!.evaluate((to) => {
-      (window as unknown as { __ct: { phone: { call(t: string): unknown } } }).__ct.phone.call(to);
+      const ct = (
+        window as unknown as {
+          __ct: { phone: { call(t: string): unknown }; track(c: unknown): void };
+        }
+      ).__ct;
+      ct.track(ct.phone.call(to));
     }, to);
   }
 
