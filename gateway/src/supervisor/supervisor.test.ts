@@ -11,12 +11,12 @@ import type { ProcessSpec, RuntimeDirs } from './types.js';
 // Kamailio here: what is under test is the supervision, not the daemon.
 
 /**
- * This file's ports: 26100-26109, in the unit tests' block (26000-26999, see
+ * This file's ports: 31100-31109, in the unit tests' block (31000-31999, see
  * test/README.md "Port blocks"), apart from every block a real stack uses
- * (integration 15000-19999, e2e 20000-24999, gateway bench 25000+), which may
+ * (integration 15000-19999, e2e 20000-24999, benchmarks 25000-29999), which may
  * run at the same time on a machine with more cores.
  */
-const PORT = (i: number) => 26100 + i;
+const PORT = (i: number) => 31100 + i;
 
 const log = pino({ level: 'silent' });
 let supervisor: Supervisor | undefined;
