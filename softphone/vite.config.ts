@@ -1,11 +1,40 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import vue from '@vitejs/plugin-vue';
+
+/**
+ * The telephony core (src/phone, with SIP.js) is a lazy chunk so the first
+ * render does not wait for it, but every sign-in does: <link rel="modulepreload">
+ * lets the browser fetch and compile it while the main chunk runs.
+ */
+function preloadCore(): Plugin {
+  return {
+    name: 'softphone-preload-core',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(_html, ctx) {
+        const chunk = Object.values(ctx.bundle ?? {}).find(
+          (c) => c.type === 'chunk' && /\/src\/phone\/index\.ts$/.test(c.facadeModuleId ?? ''),
+        );
+        return chunk
+          ? [
+              {
+                tag: 'link',
+                attrs: { rel: 'modulepreload', crossorigin: '', href: `./${chunk.fileName}` },
+                injectTo: 'head',
+              },
+            ]
+          : [];
+      },
+    },
+  };
+}
 
 // The gateway serves dist/ at its origin root, so relative asset URLs work both
 // there and from any sub-path a user may deploy to.
 export default defineConfig({
   base: './',
-  plugins: [vue()],
+  plugins: [vue(), preloadCore()],
   define: {
     // Composition API only: drop the Options API, devtools and the i18n legacy API.
     __VUE_OPTIONS_API__: 'false',

@@ -97,16 +97,7 @@ export class SipWebSocketTransport implements Transport {
         ws.close(1000);
       }, this.options.connectionTimeoutMs);
 
-      ws.addEventListener('open', () => {
-        if (ws !== this.ws) return;
-        settled = true;
-        clearTimeout(timeout);
-        this.connecting = undefined;
-        this.setState(TransportState.Connected);
-        this.startKeepAlive();
-        resolve();
-        this.onConnect?.();
-      });
+      ws.addEventListener('open', () => onOpen());
       ws.addEventListener('message', (ev) => {
         if (ws !== this.ws) return;
         this.receive((ev as MessageEvent).data);
@@ -115,6 +106,19 @@ export class SipWebSocketTransport implements Transport {
         if (ws !== this.ws) return;
         this.logger.warn('WebSocket error');
       });
+      const onOpen = () => {
+        if (ws !== this.ws || settled) return;
+        settled = true;
+        clearTimeout(timeout);
+        this.connecting = undefined;
+        this.setState(TransportState.Connected);
+        this.startKeepAlive();
+        resolve();
+        this.onConnect?.();
+      };
+      // A socket opened ahead of time (the app starts connecting while it
+      // boots) may already be open: its 'open' event has fired.
+      if (ws.readyState === WS_OPEN) queueMicrotask(onOpen);
       ws.addEventListener('close', (ev) => {
         if (ws !== this.ws) return;
         clearTimeout(timeout);

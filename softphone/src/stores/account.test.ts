@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
-import { useAccountStore, parseClientConfig, buildPhoneConfig } from './account';
+import { useAccountStore, parseClientConfig, buildPhoneConfig, startEarly } from './account';
 import { useUiStore } from './ui';
 import { useCallsStore } from './calls';
 import { useDiagnosticsStore } from './diagnostics';
@@ -197,5 +197,48 @@ describe('own server', () => {
       autoGainControl: true,
     });
     expect(cfg.iceTransportPolicy).toBe('all');
+  });
+});
+
+describe('start-up', () => {
+  it('automatic sign-in takes the WebSocket opened while the app booted', async () => {
+    mockClientConfig();
+    const a = useAccountStore();
+    await a.init();
+    await a.signInDemo('1001');
+    const opened: { url: string; protocols: unknown; readyState: number; close: () => void }[] = [];
+    vi.stubGlobal(
+      'WebSocket',
+      class {
+        readyState = 0;
+        constructor(
+          readonly url: string,
+          readonly protocols: unknown,
+        ) {
+          opened.push(this);
+        }
+        close() {
+          this.readyState = 3;
+        }
+      },
+    );
+    // A reload: main.ts calls startEarly() before Vue mounts.
+    setActivePinia(createPinia());
+    startEarly();
+    expect(opened.map((w) => [w.url, w.protocols])).toEqual([['wss://127.0.0.1:8443/ws', 'sip']]);
+    await useAccountStore().init();
+    const createPhone = core.services.createPhone as ReturnType<typeof vi.fn>;
+    const Early = createPhone.mock.calls.at(-1)![2] as new (u: string, p: string) => unknown;
+    expect(new Early('wss://127.0.0.1:8443/ws', 'sip')).toBe(opened[0]);
+    // Only once: a reconnect opens a new one.
+    expect(new Early('wss://127.0.0.1:8443/ws', 'sip')).toBe(opened[1]);
+  });
+
+  it('opens nothing early for someone who signs in by hand', () => {
+    const ctor = vi.fn();
+    vi.stubGlobal('WebSocket', ctor);
+    mockClientConfig(null);
+    startEarly();
+    expect(ctor).not.toHaveBeenCalled();
   });
 });

@@ -5,7 +5,13 @@
 // its events; this store imports none of them.
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
-import type { ConnectionState, IceServerConfig, PhoneConfig, RegistrationState } from '../phone';
+import type {
+  ConnectionState,
+  IceServerConfig,
+  PhoneConfig,
+  RegistrationState,
+  WebSocketConstructor,
+} from '../phone';
 import { i18n } from '../i18n';
 import { deleteSecret, loadSecret, saveSecret } from '../storage/secrets';
 import {
@@ -65,6 +71,63 @@ export function parseClientConfig(raw: unknown): ClientConfig | undefined {
       tone: services && str(services.tone) ? services.tone : '',
     },
   };
+}
+
+const CLIENT_CONFIG_URL = 'api/client-config';
+let earlyConfig: Promise<Response> | undefined;
+/** The SIP WebSocket opened while the app boots, for automatic sign-in. */
+let earlySocket: { url: string; ws: WebSocket; timer: ReturnType<typeof setTimeout> } | undefined;
+
+/**
+ * Called by main.ts before Vue mounts: sends GET api/client-config, and when
+ * this browser signs in by itself, opens the SIP WebSocket already (the
+ * account store's first fetchClientConfig() and Phone take them). A socket
+ * nobody takes is closed after 15 s.
+ */
+export function startEarly(): void {
+  if (typeof fetch === 'function') {
+    earlyConfig = fetch(CLIENT_CONFIG_URL, {
+      headers: { Accept: 'application/json' },
+      cache: 'no-store',
+    });
+    earlyConfig.catch(() => undefined);
+  }
+  const s = loadSettings();
+  const url = s.account.wsUrl.trim();
+  if (!s.autoLogin || !s.account.sipUri || !WS_URL_RE.test(url) || typeof WebSocket !== 'function')
+    return;
+  try {
+    const ws = new WebSocket(url, 'sip');
+    earlySocket = { url, ws, timer: setTimeout(dropEarlySocket, 15_000) };
+  } catch {
+    // The phone connects by itself.
+  }
+}
+
+function dropEarlySocket(): void {
+  if (!earlySocket) return;
+  clearTimeout(earlySocket.timer);
+  earlySocket.ws.close(1000);
+  earlySocket = undefined;
+}
+
+/** A WebSocket constructor that hands out the early socket once (same URL, not closed). */
+function takeEarlySocket(url: string): WebSocketConstructor | undefined {
+  const early = earlySocket;
+  if (!early) return undefined;
+  earlySocket = undefined;
+  clearTimeout(early.timer);
+  if (early.url !== url || early.ws.readyState > 1) {
+    early.ws.close(1000);
+    return undefined;
+  }
+  let first: WebSocket | undefined = early.ws;
+  function Early(u: string | URL, protocols?: string | string[]): WebSocket {
+    const ws = first;
+    first = undefined;
+    return ws ?? new WebSocket(u, protocols);
+  }
+  return Early as unknown as WebSocketConstructor;
 }
 
 export const SIP_URI_RE = /^sips?:[^@\s;]+@[^\s@;]+(;\S*)?$/i;
@@ -177,11 +240,20 @@ export const useAccountStore = defineStore('account', () => {
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), timeoutMs);
     try {
-      const res = await fetch('api/client-config', {
-        signal: ctrl.signal,
-        headers: { Accept: 'application/json' },
-        cache: 'no-store',
-      });
+      const early = earlyConfig;
+      earlyConfig = undefined;
+      const res = await (early
+        ? Promise.race([
+            early,
+            new Promise<never>((_, reject) =>
+              ctrl.signal.addEventListener('abort', () => reject(new Error('timeout'))),
+            ),
+          ])
+        : fetch(CLIENT_CONFIG_URL, {
+            signal: ctrl.signal,
+            headers: { Accept: 'application/json' },
+            cache: 'no-store',
+          }));
       const parsed = res.ok ? parseClientConfig(await res.json()) : undefined;
       clientConfig.value = parsed;
       configState.value = parsed ? 'ready' : 'unavailable';
@@ -218,6 +290,7 @@ export const useAccountStore = defineStore('account', () => {
     } else if (configState.value === 'unavailable' && !hasAccount.value) {
       useUiStore().go('settings');
     }
+    dropEarlySocket();
   }
 
   async function iceServersFromSettings(): Promise<IceServerConfig[]> {
@@ -272,7 +345,9 @@ export const useAccountStore = defineStore('account', () => {
       const [iceServers, devices] = await Promise.all([iceP, devicesP]);
       mark('core-ready');
       const config = buildPhoneConfig(s, password, iceServers, tabInstanceId());
-      const p = markRaw(await coreServices().createPhone(config, devices));
+      const p = markRaw(
+        await coreServices().createPhone(config, devices, takeEarlySocket(config.wsUrl)),
+      );
       mark('phone-created');
       phone.value = p;
       identity.value = {

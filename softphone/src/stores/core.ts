@@ -17,6 +17,7 @@ import type {
   PhoneConfig,
   PhoneEvents,
   PresenceSubscription,
+  WebSocketConstructor,
   CallOptions,
   AudioProcessingConfig,
 } from '../phone';
@@ -80,7 +81,12 @@ export interface DeviceManagerLike {
 }
 
 export interface CoreServices {
-  createPhone(config: PhoneConfig, devices: DeviceManagerLike | undefined): Promise<PhoneLike>;
+  /** `webSocket`: how the phone opens its WebSocket (e.g. taking one opened ahead of time). */
+  createPhone(
+    config: PhoneConfig,
+    devices: DeviceManagerLike | undefined,
+    webSocket?: WebSocketConstructor,
+  ): Promise<PhoneLike>;
   createConference(calls: CallHandle[]): Promise<ConferenceLike>;
   createDeviceManager(): Promise<DeviceManagerLike>;
   /** Routes a media element to an output device; false where the browser cannot. */
@@ -101,10 +107,11 @@ export function loadCore(): Promise<Core> {
 }
 
 export const realCoreServices: CoreServices = {
-  async createPhone(config, devices) {
+  async createPhone(config, devices, webSocket) {
     const core = await loadCore();
     return new core.Phone(config, {
       devices: devices as InstanceType<Core['DeviceManager']> | undefined,
+      ...(webSocket ? { WebSocket: webSocket } : {}),
     });
   },
   async createConference(calls) {
