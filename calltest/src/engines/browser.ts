@@ -153,6 +153,9 @@ export class BrowserLeg {
       ignoreHTTPSErrors: true,
       permissions: ['microphone', 'camera', 'notifications'],
     });
+    // run from TypeScript through tsx/esbuild, functions handed to evaluate() call a
+    // __name() helper that exists in Node only: define it in the page too
+    await ctx.addInitScript({ content: 'globalThis.__name ??= (f) => f;' });
     await ctx.addInitScript({ content: TRACK_PCS });
     const page = await ctx.newPage();
     this.page = page;
