@@ -8,6 +8,7 @@ cd "$ROOT"
 
 # What the product runs on (gateway stack + built-in echo/tone services).
 RUNTIME_PACKAGES=(kamailio kamailio-websocket-modules kamailio-utils-modules kamailio-json-modules
+  kamailio-presence-modules kamailio-sqlite-modules
   kamailio-extra-modules rtpengine coturn sip-tester sox openssl iproute2
   asterisk-core-sounds-en-wav asterisk-moh-opsound-wav)
 # What calltest (npx calltest) runs: sipp and sox above, plus packet captures

@@ -9,7 +9,8 @@ import { hdr, wsTransport, type SipUA } from './harness/sipua.js';
 // What an operator and a browser meet at the gateway's HTTPS port, through the
 // real server over TCP (not fastify.inject): the admin API's bearer token,
 // /metrics with the series the README documents, the WebSocket Origin check;
-// and what Kamailio answers to a SUBSCRIBE (no presence server: 405).
+// and what Kamailio answers to a SUBSCRIBE (its presence server: presence.test.ts
+// has the whole flow) and to a method it does not serve out of dialog (405).
 
 const BASE = 15250;
 let stack: Stack;
@@ -180,16 +181,27 @@ describe('SUBSCRIBE', () => {
   });
   afterAll(async () => ua?.close());
 
-  it('gets 405 Method Not Allowed with an Allow list without SUBSCRIBE (no presence server)', async () => {
-    for (const event of ['presence', 'dialog', 'message-summary']) {
+  it('is answered by the presence server: presence and dialog 200, a package it does not serve 489', async () => {
+    const expected = { presence: 200, dialog: 200, 'message-summary': 489 };
+    for (const [event, status] of Object.entries(expected)) {
+      // Expires: 0 fetches the state once and leaves no subscription behind
       const r = await ua.request('SUBSCRIBE', {
         uri: 'sip:1001@localhost',
-        headers: [`Event: ${event}`, 'Expires: 600', 'Accept: application/pidf+xml'],
+        headers: [`Event: ${event}`, 'Expires: 0'],
       });
-      expect(r.final.status, `SUBSCRIBE Event: ${event}`).toBe(405);
-      const allow = hdr(r.final, 'allow') ?? '';
-      expect(allow, 'Allow header').toMatch(/\bINVITE\b/);
-      expect(allow).not.toMatch(/\bSUBSCRIBE\b/);
+      expect(r.final.status, `SUBSCRIBE Event: ${event}`).toBe(status);
     }
+  });
+
+  it('lists SUBSCRIBE and PUBLISH in the Allow of a 405 (out-of-dialog REFER)', async () => {
+    const r = await ua.request('REFER', {
+      uri: 'sip:1001@localhost',
+      headers: ['Refer-To: <sip:1002@localhost>'],
+    });
+    expect(r.final.status).toBe(405);
+    const allow = hdr(r.final, 'allow') ?? '';
+    expect(allow, 'Allow header').toMatch(/\bINVITE\b/);
+    expect(allow).toMatch(/\bSUBSCRIBE\b/);
+    expect(allow).toMatch(/\bPUBLISH\b/);
   });
 });

@@ -46,6 +46,12 @@ describe('renderDefines', () => {
     expect(text).toContain('#!define WITH_TRUNK_REGISTER');
     expect(text).toContain('#!define REG_CONTACT_ADDR "203.0.113.10:5060"');
     expect(text).toContain('#!define DECISION_URL "http://127.0.0.1:5081"');
+    // presence: NOTIFYs carry the public address; pua publishes to our own socket
+    expect(text).toContain('#!define PRESENCE_SERVER "sip:203.0.113.10:5060"');
+    expect(text).toContain('#!define PUA_PROXY "sip:127.0.0.1:5060"');
+    expect(text).toMatch(
+      /#!define PRESENCE_DB_URL "sqlite:\/\/\/\/.*\/run\/kamailio-presence\.sqlite"/,
+    );
   });
 
   it('leaves trunk features out when there are no trunks', () => {

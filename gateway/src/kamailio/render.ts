@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GatewayConfig, TrunkConfig } from '../config/schema.js';
 import type { ProcessSpec, RuntimeDirs } from '../supervisor/types.js';
+import { PRESENCE_DB_FILE, ensurePresenceDb } from './presenceDb.js';
 
 // Kamailio's part of the stack: infra/kamailio/kamailio.cfg is static and
 // reads every value from `kamailio-defines.cfg`, which this file renders from
@@ -25,7 +26,12 @@ export function decisionUrl(cfg: GatewayConfig): string {
 
 /** `udp:127.0.0.1:5060`, `tcp:[::1]:5066` */
 function socket(proto: 'udp' | 'tcp', host: string, port: number): string {
-  return `${proto}:${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return `${proto}:${hostOf(host)}:${port}`;
+}
+
+/** An address as it goes before `:port` (IPv6 in brackets). */
+function hostOf(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function quoted(value: string, what: string): string {
@@ -78,6 +84,11 @@ export function renderDefines(
     substdef('ASYNC_WORKERS', String(cfg.sip.asyncWorkers)),
     substdef('PIKE_BAN_SEC', '300'),
     substdef('AUTHFAIL_WINDOW', String(cfg.protection.failedAuthWindowSec)),
+    // presence: its SQLite file (presenceDb.ts), the Contact of its NOTIFYs and 200s,
+    // and where pua sends the call-state PUBLISHes: to ourselves, on our own socket
+    `#!define PRESENCE_DB_URL ${quoted(`sqlite:///${join(dirs.run, PRESENCE_DB_FILE)}`, 'presence db path')}`,
+    `#!define PRESENCE_SERVER ${quoted(`sip:${hostOf(advertised ?? listen)}:${cfg.sip.port}`, 'presence address')}`,
+    `#!define PUA_PROXY ${quoted(`sip:${hostOf(listen)}:${cfg.sip.port}`, 'pua proxy')}`,
   ];
   if (advertised && advertised !== listen) {
     lines.push(
@@ -178,6 +189,7 @@ export function renderKamailio(
   // Carries the call-control token: owner-only.
   writeFileSync(join(dirs.run, DEFINES_FILE), renderDefines(cfg, dirs, secrets), { mode: 0o600 });
   chmodSync(join(dirs.run, DEFINES_FILE), 0o600);
+  ensurePresenceDb(dirs.run);
   if (cfg.trunks.some((t) => t.register && t.auth)) {
     const db = join(dirs.run, DB_TEXT_DIR);
     mkdirSync(db, { recursive: true, mode: 0o700 });

@@ -168,3 +168,49 @@ describe('routing decisions', () => {
     expect(mismatch).toEqual(unknown);
   });
 });
+
+describe('presence decisions (SUBSCRIBE, PUBLISH)', () => {
+  const sub = (over: Partial<RequestFacts>) => invite({ method: 'SUBSCRIBE', ...over });
+
+  it('lets a user watch a colleague of the same domain (Kamailio presence answers)', () => {
+    const d = router.decide(sub({}));
+    expect(d.caller).toMatchObject({ kind: 'user', username: '1001' });
+    expect(d.target).toEqual({ kind: 'presence', username: '1002' });
+    expect(router.decide(sub({ ruriHost: '127.0.0.1' })).target).toEqual({
+      kind: 'presence',
+      username: '1002',
+    });
+  });
+
+  it('refuses another domain (403), an unknown user (404), and a DID or trunk number', () => {
+    expect(router.decide(sub({ ruriHost: 'partner.example' })).target).toMatchObject({
+      kind: 'reject',
+      code: 403,
+    });
+    expect(router.decide(sub({ ruriUser: '7777' })).target).toMatchObject({
+      kind: 'reject',
+      code: 404,
+    });
+    expect(router.decide(sub({ ruriUser: '+15551234567' })).target).toMatchObject({
+      kind: 'reject',
+      code: 404,
+    });
+  });
+
+  it('lets a user PUBLISH only their own presence', () => {
+    expect(router.decide(sub({ method: 'PUBLISH', ruriUser: '1001' })).target).toEqual({
+      kind: 'presence',
+      username: '1001',
+    });
+    expect(router.decide(sub({ method: 'PUBLISH' })).target).toMatchObject({
+      kind: 'reject',
+      code: 403,
+    });
+  });
+
+  it('challenges without credentials and refuses presence from a trunk address', () => {
+    expect(router.decide(sub({ authUser: '', realm: '' })).caller).toEqual({ kind: 'challenge' });
+    const fromTrunk = router.decide(sub({ srcIp: '127.0.0.2', proto: 'udp', authUser: '' }));
+    expect(fromTrunk.target).toMatchObject({ kind: 'reject', code: 403 });
+  });
+});

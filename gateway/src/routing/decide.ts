@@ -42,6 +42,8 @@ export type Target =
   | { kind: 'service'; service: 'echo' | 'tone'; ruri: string }
   /** An IVR or queue: the call-control tier (B2BUA) answers it; `du` is its TCP listener. */
   | { kind: 'callcontrol'; ruri: string; du: string }
+  /** SUBSCRIBE/PUBLISH for this user of ours: Kamailio's presence server answers it. */
+  | { kind: 'presence'; username: string }
   | { kind: 'reject'; code: number; reason: string };
 
 export interface Decision {
@@ -55,6 +57,9 @@ export interface Decision {
 export const CALLCONTROL_USER = 'callcontrol';
 
 const reject = (code: number, reason: string) => ({ kind: 'reject' as const, code, reason });
+
+/** Methods Kamailio's presence server answers (route PRESENCE). */
+const isPresence = (method: string) => method === 'SUBSCRIBE' || method === 'PUBLISH';
 
 export class Router {
   private readonly ownHosts: Set<string>;
@@ -86,6 +91,14 @@ export class Router {
   decide(f: RequestFacts): Decision {
     if (f.fromCallControl) return this.fromCallControl(f);
     const trunk = this.trunkByAddress(f.srcIp, f.proto);
+    if (trunk && isPresence(f.method)) {
+      // carriers send calls; presence is for our users' own phones
+      return {
+        caller: { kind: 'trunk', trunk: trunk.name },
+        target: reject(403, 'Presence is for users of this domain'),
+        direction: 'rejected',
+      };
+    }
     if (trunk) return this.fromTrunk(trunk, f);
 
     if (!f.authUser) {
@@ -112,8 +125,24 @@ export class Router {
       };
     }
     const caller: Caller = { kind: 'user', username: user.username, ha1: user.ha1 };
-    const target = this.targetForUser(user.callerId, f);
+    const target = isPresence(f.method)
+      ? this.presenceTarget(user.username, f)
+      : this.targetForUser(user.callerId, f);
     return { caller, target, direction: directionOf(target) };
+  }
+
+  /**
+   * SUBSCRIBE (presence, dialog/BLF) and PUBLISH: only about users of our
+   * domain; anyone of ours may watch a colleague, but only publish for themselves.
+   */
+  private presenceTarget(watcher: string, f: RequestFacts): Target {
+    if (!this.ownHosts.has(f.ruriHost.toLowerCase()))
+      return reject(403, 'Presence only for users of this domain');
+    const user = this.directory.findUser(f.ruriUser);
+    if (!user) return reject(404, 'Not Found');
+    if (f.method === 'PUBLISH' && user.username !== watcher)
+      return reject(403, 'Publish only your own presence');
+    return { kind: 'presence', username: user.username };
   }
 
   private targetForUser(callerId: string | null, f: RequestFacts): Target {
@@ -247,6 +276,7 @@ function directionOf(target: Target): Decision['direction'] {
     case 'service':
       return 'service';
     case 'callcontrol':
+    case 'presence':
       return 'local';
     case 'reject':
       return 'rejected';
