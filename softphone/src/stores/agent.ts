@@ -275,7 +275,8 @@ export const useAgentStore = defineStore('agent', () => {
         p.on('registration', (ev) => {
           if (ev.state !== 'registered' || started) return;
           started = true;
-          void start(p);
+          // A task later, so the "registered" badge renders first.
+          setTimeout(() => void start(p), 0);
         }),
       ];
     },

@@ -233,7 +233,8 @@ export const useContactsStore = defineStore('contacts', () => {
       void onSignedIn();
       return [
         p.on('registration', (ev) => {
-          if (ev.state === 'registered') void onRegistered();
+          // After the badge has rendered "registered": presence can wait a task.
+          if (ev.state === 'registered') setTimeout(() => void onRegistered(), 0);
         }),
         p.on('message', (m) => void onMessage(m)),
         p.on('presence', (ev) => onPresence(ev)),
