@@ -639,12 +639,12 @@ while every packet rtpengine sends is captured: the most calls with loss under
 0.1 % and RFC 3550 jitter under 20 ms on every stream is
 **${r.gateway.mediaCapacity.maxCalls}** (limit: ${r.gateway.mediaCapacity.limit}).
 
-| calls | failed | streams | loss % | max jitter (ms) | cores busy | CPU ms per call-second per direction |
-|---|---|---|---|---|---|---|
+| calls | failed | streams | loss % | max jitter (ms) | cores busy | capture dropped | CPU ms per call-second per direction |
+|---|---|---|---|---|---|---|---|
 ${r.gateway.mediaCapacity.steps
   .map(
     (s) =>
-      `| ${s.calls} | ${s.failedCalls} | ${s.streams} | ${s.lossPct.toFixed(3)} | ${s.maxJitterMs} | ${s.coresBusy} | ${Object.entries(
+      `| ${s.calls} | ${s.failedCalls} | ${s.streams} | ${s.lossPct.toFixed(3)} | ${s.maxJitterMs} | ${s.coresBusy} | ${s.captureDropped} | ${Object.entries(
         s.cpuMsPerCallSecondPerDirection,
       )
         .filter(([, v]) => v > 0)

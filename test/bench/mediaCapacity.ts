@@ -27,6 +27,8 @@ export interface MediaStep {
   cpuMsPerCallSecondPerDirection: Record<string, number>;
   /** Cores busy in that window (all parts). */
   coresBusy: number;
+  /** Packets the capture itself dropped (then loss is not rtpengine's). */
+  captureDropped: number;
   ok: boolean;
 }
 
@@ -155,17 +157,32 @@ export async function mediaCapacity(o: {
     );
     const exited = new Promise<number | null>((r) => sipp.once('exit', (c) => r(c)));
     await new Promise((r) => setTimeout(r, (rampSec + 2) * 1000));
-    const capture = new Capture(
-      join(dir, `media-${n}.pcap`),
-      `udp and src portrange ${o.rtpMin}-${o.rtpMax}`,
+    // dumpcap with a large buffer: at thousands of packets a second tshark's
+    // default buffer drops packets, which would read as RTP loss
+    const pcap = join(dir, `media-${n}.pcap`);
+    const capture = new Capture(pcap, '');
+    const dumpcap = spawn(
+      'dumpcap',
+      ['-i', 'lo', '-B', '64', '-f', `udp and src portrange ${o.rtpMin}-${o.rtpMax}`, '-w', pcap],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
-    await capture.start();
+    let dumpcapErr = '';
+    dumpcap.stderr.on('data', (d: Buffer) => (dumpcapErr += d.toString()));
+    const dumpcapExit = new Promise((r) => dumpcap.once('exit', r));
+    for (let i = 0; i < 80 && !/Capturing on/i.test(dumpcapErr); i++)
+      await new Promise((r) => setTimeout(r, 100));
     const before = cpuSnapshot();
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, WINDOW_SECONDS * 1000));
     const after = cpuSnapshot();
     const seconds = (Date.now() - t0) / 1000;
-    await capture.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    dumpcap.kill('SIGINT');
+    await dumpcapExit;
+    // "Packets received/dropped on interface 'lo': 61234/0 (…)"
+    const captureDropped = Number(
+      /dropped on interface[^:]*:\s*\d+\/(\d+)/.exec(dumpcapErr)?.[1] ?? 0,
+    );
     const code = await exited;
     const stat = readFileSync(join(dir, `stat-${n}.csv`), 'utf8')
       .trim()
@@ -196,11 +213,12 @@ export async function mediaCapacity(o: {
       ...a,
       cpuMsPerCallSecondPerDirection: cpu,
       coresBusy: Math.round((busy / seconds) * 100) / 100,
+      captureDropped,
       ok,
     };
     steps.push(step);
     o.log(
-      `  ${n} calls with media: ${failedCalls} failed (sipp exit ${code}), ${a.streams} streams, loss ${a.lossPct.toFixed(3)} %, max jitter ${a.maxJitterMs} ms, ${step.coresBusy} cores busy`,
+      `  ${n} calls with media: ${failedCalls} failed (sipp exit ${code}), ${a.streams} streams, loss ${a.lossPct.toFixed(3)} %, max jitter ${a.maxJitterMs} ms, ${step.coresBusy} cores busy, capture dropped ${captureDropped}`,
     );
     await new Promise((r) => setTimeout(r, 3000));
     if (!ok) {
