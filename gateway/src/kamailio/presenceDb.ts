@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 // Kamailio's presence modules (presence, presence_xml, pua) will not start
 // without a database, and Kamailio never creates tables itself. This makes the
-// SQLite file they use, in <dataDir>/run, before Kamailio starts:
+// SQLite file they use, in <dataDir>/run, before every start of Kamailio (at
+// render time, and as its ProcessSpec.beforeStart, so a restart after a crash too):
 //
 // - from the schema Debian ships with db_sqlite (kamailio-sqlite-modules,
 //   /usr/share/kamailio/db_sqlite: `standard-create.sql` for the `version`

@@ -226,5 +226,7 @@ export function renderKamailio(
     ],
     readiness: { kind: 'udp', host, port: cfg.sip.port, payload: optionsProbe(host, cfg.sip.port) },
     after: ['rtpengine'],
+    // A Kamailio restarted after a crash gets the previous run's call states dropped too.
+    beforeStart: () => ensurePresenceDb(dirs.run),
   };
 }

@@ -68,6 +68,23 @@ describe('supervisor', () => {
     expect(status?.lastExit?.signal).toBe('SIGKILL');
   });
 
+  it('runs beforeStart before every start, restarts included', async () => {
+    let prepared = 0;
+    supervisor = new Supervisor(
+      [listener('kamailio', PORT(9), { beforeStart: () => void prepared++ })],
+      dirs(),
+      log,
+    );
+    await supervisor.start();
+    expect(prepared).toBe(1);
+    const back = new Promise<void>((resolve) =>
+      supervisor!.on('state', (s) => s.state === 'ready' && resolve()),
+    );
+    supervisor.kill('kamailio');
+    await back;
+    expect(prepared).toBe(2);
+  });
+
   it('kills the whole process group, so a forked worker cannot keep the port', async () => {
     // Like Kamailio: the main process forks a worker that holds the listening socket.
     const forking: ProcessSpec = {

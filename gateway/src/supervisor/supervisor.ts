@@ -151,6 +151,11 @@ export class Supervisor extends EventEmitter<{
     c.logStream.write(
       `\n--- ${new Date().toISOString()} starting ${c.spec.command} ${c.spec.args.join(' ')}\n`,
     );
+    try {
+      c.spec.beforeStart?.();
+    } catch (err) {
+      this.log.error({ component: c.spec.name, err }, 'preparing the start failed');
+    }
     const child = spawn(c.spec.command, c.spec.args, {
       env: { ...process.env, ...c.spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],

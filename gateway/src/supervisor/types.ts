@@ -34,6 +34,11 @@ export interface ProcessSpec {
   /** Components started before this one and required ready (kamailio after rtpengine). */
   after?: string[];
   /**
+   * Run before every start, restarts included (Kamailio: its presence tables
+   * lose the call states of the run that died). A throw is logged, not fatal.
+   */
+  beforeStart?: () => void;
+  /**
    * Asked while ready: a process can hang without exiting (rtpengine under
    * SIGSTOP or deadlocked). `misses` unanswered probes in a row, each given
    * `timeoutMs`, one every `everyMs`, and it is killed and restarted; a busy
