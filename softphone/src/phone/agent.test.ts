@@ -97,6 +97,8 @@ describe('AgentClient', () => {
       /^Digest username="1003", realm="localhost"/,
     );
     expect(server.requests[1]!.headers.authorization).toContain('uri="/api/agent/login"');
+    // No browser sign-in dialog for the Digest challenge: the 401 must reach us.
+    expect(server.requests.every((r) => r.credentials === 'omit')).toBe(true);
   });
 
   it('a user who is not an agent (403) is told apart from a failure', async () => {

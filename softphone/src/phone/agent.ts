@@ -269,7 +269,10 @@ export class AgentClient {
     this.fetchFn = (input, init = {}) => {
       const ctrl = new AbortController();
       const timer = setTimeout(() => ctrl.abort(), limit);
-      return base(input, { ...init, signal: ctrl.signal })
+      // credentials 'omit': a 401 with `WWW-Authenticate: Digest` would make the
+      // browser show its own sign-in dialog (and wait on it) instead of handing
+      // the challenge to us; the agent API needs no cookies.
+      return base(input, { ...init, credentials: 'omit', signal: ctrl.signal })
         .catch((e: unknown) => {
           throw ctrl.signal.aborted
             ? new AgentError(`no answer from the agent API in ${limit / 1000} s`)

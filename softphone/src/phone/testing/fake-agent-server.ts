@@ -107,6 +107,7 @@ export class FakeAgentServer {
     path: string;
     headers: Record<string, string>;
     body?: unknown;
+    credentials?: RequestCredentials;
   }[] = [];
   tokenTtlMs = 3_600_000;
   /** Open streams at once (else a test calls source.open()). */
@@ -174,7 +175,7 @@ export class FakeAgentServer {
     const body: unknown = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
     const path = url.pathname.replace(/^\/api\/agent\//, '');
     const method = init.method ?? 'GET';
-    this.requests.push({ method, path, headers, body });
+    this.requests.push({ method, path, headers, body, credentials: init.credentials });
     if (this.down) return json(this.down, { error: 'down' });
     if (path === 'login' && method === 'POST') return this.login(url, headers.authorization);
     const auth = /^Bearer (.+)$/.exec(headers.authorization ?? '');
