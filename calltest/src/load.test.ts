@@ -26,6 +26,7 @@ describe('load arguments and assertions', () => {
       mosP5: 4.1,
       failuresByCode: { '503': 1 },
       cpsAchieved: 9.5,
+      cpsPeak: 11,
       peakConcurrency: 30,
     } as Aggregates;
     const list = parseAssertions('asr>=99, pdd_p95<2000,mos_p5>=3.8,failed==1,cps_ratio>=0.9');

@@ -634,7 +634,8 @@ export function legStreams(
   const far = rec?.remoteMedia?.port;
   // within the call's lifetime: under load a far-end port is reused by later calls
   const from = (rec?.start ?? 0) - 100;
-  const to = (rec?.endedAt ?? Infinity) + 1000;
+  // a stream of this call starts before the call ends (a reused port's next call starts after)
+  const to = (rec?.endedAt ?? Infinity) + 50;
   const during = (st: StreamStats) => st.firstT * 1000 >= from && st.firstT * 1000 <= to;
   if (ports.measured) return ports.measured;
   if (ports.rtpRange) {

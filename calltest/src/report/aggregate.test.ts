@@ -50,6 +50,7 @@ describe('report aggregates', () => {
     expect(a.failuresByCode).toEqual({ '486': 1, 'no answer': 1 });
     // 10 calls started over 4.5 s
     expect(a.cpsAchieved).toBe(2);
+    expect(a.cpsPeak).toBe(2);
     // each call lasts ~1.01-1.08 s and one starts every 0.5 s: 3 at once at most
     expect(a.peakConcurrency).toBe(3);
   });

@@ -18,6 +18,8 @@ export interface Aggregates {
   failuresByCode: Record<string, number>;
   /** Calls started per second over the whole run. */
   cpsAchieved: number;
+  /** The most calls started in one second. */
+  cpsPeak: number;
   peakConcurrency: number;
 }
 
@@ -39,7 +41,12 @@ export function aggregate(rows: CallRow[]): Aggregates {
   const failuresByCode: Record<string, number> = {};
   for (const r of calls)
     if (r.failed || r.finalCode === undefined || r.finalCode >= 300) {
-      const k = r.finalCode === undefined ? 'no answer' : String(r.finalCode);
+      const k =
+        r.finalCode === undefined
+          ? 'no answer'
+          : r.finalCode < 300
+            ? 'answered, expectation failed'
+            : String(r.finalCode);
       failuresByCode[k] = (failuresByCode[k] ?? 0) + 1;
     }
   const starts = calls.map((r) => r.start);
@@ -74,6 +81,7 @@ export function aggregate(rows: CallRow[]): Aggregates {
       : undefined,
     failuresByCode,
     cpsAchieved: span > 0 ? round((calls.length - 1) / span) : calls.length,
+    cpsPeak: Math.max(0, ...cpsSeries(rows).map((p) => p.cps)),
     peakConcurrency: peak,
   };
 }

@@ -165,7 +165,7 @@ ${asserts ? `<h2>Load assertions</h2><table><tr><th>assertion</th><th>verdict</t
 <h2>Aggregates</h2><table>
 <tr><th>calls</th><td>${agg.calls}</td><th>answered</th><td>${agg.answered}</td><th>ASR</th><td>${agg.asr}%</td><th>ACD</th><td>${agg.acdMs} ms</td></tr>
 <tr><th>PDD p50</th><td>${fmt(agg.pddP50)} ms</td><th>PDD p95</th><td>${fmt(agg.pddP95)} ms</td><th>MOS avg</th><td>${fmt(agg.mosAvg)}</td><th>MOS p5</th><td>${fmt(agg.mosP5)}</td></tr>
-<tr><th>calls/s achieved</th><td>${agg.cpsAchieved}</td><th>calls/s asked</th><td>${r.load ? `${r.load.asked.cpsStart} → ${r.load.asked.cpsMax}` : '—'}</td><th>peak concurrency</th><td>${agg.peakConcurrency}</td><th>failures by code</th><td>${esc(
+<tr><th>calls/s achieved (avg / peak second)</th><td>${agg.cpsAchieved} / ${agg.cpsPeak}</td><th>calls/s asked</th><td>${r.load ? `${r.load.asked.cpsStart} → ${r.load.asked.cpsMax}` : '—'}</td><th>peak concurrency</th><td>${agg.peakConcurrency}</td><th>failures by code</th><td>${esc(
     Object.entries(agg.failuresByCode)
       .map(([k, v]) => `${k}: ${v}`)
       .join(', ') || 'none',
