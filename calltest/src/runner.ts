@@ -691,7 +691,7 @@ function judgeLeg(
   const causes = new Map<string, number>();
   for (const rec of recs) {
     const { rx, tx } = legStreams(rec, streams, ports);
-    const best = [...rx].sort((a, b) => b.packets - a.packets)[0];
+    const best = [...rx].filter((st) => !st.eventsOnly).sort((a, b) => b.packets - a.packets)[0];
     // judged on media only when the whole call fell inside the capture
     const sampled = (rec.endedAt ?? rec.start) + 500 < mediaUntil;
     const checks = judgeCall(leg, exp, rec, streams, ports, sampled);
@@ -816,7 +816,7 @@ export function judgeCall(
     );
   if (!sampled) return checks;
   const { rx, tx } = legStreams(rec, streams, ports);
-  const best = [...rx].sort((a, b) => b.packets - a.packets)[0];
+  const best = [...rx].filter((st) => !st.eventsOnly).sort((a, b) => b.packets - a.packets)[0];
   if (exp.audio) {
     const a = exp.audio;
     if (a.none)

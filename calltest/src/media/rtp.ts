@@ -39,6 +39,8 @@ export interface StreamStats {
   rms?: number;
   /** RFC 4733 events seen (digits). */
   dtmf: string;
+  /** Only telephone-events (no audio): loss, jitter and MOS are not meaningful. */
+  eventsOnly?: boolean;
 }
 
 const clockRate = (pt: number) => (pt === 111 ? 48000 : 8000);
@@ -147,6 +149,7 @@ export function streamStats(packets: RtpPacket[], dtmfPt = 101): StreamStats[] {
       toneHz,
       rms,
       dtmf,
+      ...(audio.length ? {} : { eventsOnly: true }),
     });
   }
   return out;

@@ -132,7 +132,8 @@ export function callRecords(msgs: SipMessage[]): CallRecord[] {
     if (firstProgress) rec.pddMs = firstProgress.t - first.t;
     // the last final answer to the initial request (after any digest challenge)
     const finals = responses.filter((m) => m.code! >= 200);
-    const fin = finals[finals.length - 1];
+    // the answer is the first 2xx (later ones answer re-INVITEs); else the last final
+    const fin = finals.find((m) => m.code! < 300) ?? finals[finals.length - 1];
     if (fin) {
       rec.finalCode = fin.code;
       rec.finalReason = fin.firstLine.replace(/^SIP\/2\.0 \d{3}\s*/, '');
