@@ -66,6 +66,8 @@ export interface Check {
 
 export interface CallRow {
   leg: string;
+  /** The leg placed this call (uac) or answered it (uas); aggregates count the placing side. */
+  side?: 'uac' | 'uas';
   callId: string;
   method: string;
   finalCode?: number;
@@ -705,6 +707,7 @@ function judgeLeg(
     const failed = load ? bad.length > 0 : out.checks.some((c) => c.leg === leg.id && !c.ok);
     out.calls.push({
       leg: leg.id,
+      side: rec.side,
       callId: rec.callId,
       method: rec.method,
       finalCode: rec.finalCode,

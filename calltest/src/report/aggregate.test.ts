@@ -64,3 +64,16 @@ describe('report aggregates', () => {
     ]);
   });
 });
+
+describe('aggregates over a scenario run', () => {
+  it('count the placing side only (a call seen by caller and callee is one call)', () => {
+    const rows = [
+      call(0, { side: 'uac' }),
+      call(0, { side: 'uas', leg: 'callee', start: 1_000_009 }),
+    ];
+    const a = aggregate(rows);
+    expect(a.calls).toBe(1);
+    // one call in under a second: a count, not a rate
+    expect(a.cpsAchieved).toBe(1);
+  });
+});

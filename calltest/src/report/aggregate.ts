@@ -32,7 +32,7 @@ export function percentile(values: number[], p: number): number | undefined {
 }
 
 export function aggregate(rows: CallRow[]): Aggregates {
-  const calls = rows.filter((r) => r.method === 'INVITE');
+  const calls = rows.filter((r) => r.method === 'INVITE' && r.side !== 'uas');
   const answered = calls.filter((r) => r.finalCode !== undefined && r.finalCode < 300);
   const durations = answered.map((r) => r.durationMs).filter((d): d is number => d !== undefined);
   const pdds = calls.map((r) => r.pddMs).filter((d): d is number => d !== undefined);
@@ -80,7 +80,8 @@ export function aggregate(rows: CallRow[]): Aggregates {
       ? round(losses.reduce((a, b) => a + b, 0) / losses.length)
       : undefined,
     failuresByCode,
-    cpsAchieved: span > 0 ? round((calls.length - 1) / span) : calls.length,
+    // over less than a second a rate means nothing: the count is given
+    cpsAchieved: span >= 1 ? round((calls.length - 1) / span) : calls.length,
     cpsPeak: Math.max(0, ...cpsSeries(rows).map((p) => p.cps)),
     peakConcurrency: peak,
   };
@@ -88,7 +89,7 @@ export function aggregate(rows: CallRow[]): Aggregates {
 
 /** Calls started per second, bucketed by whole seconds from the first call. */
 export function cpsSeries(rows: CallRow[]): { t: number; cps: number }[] {
-  const calls = rows.filter((r) => r.method === 'INVITE');
+  const calls = rows.filter((r) => r.method === 'INVITE' && r.side !== 'uas');
   if (!calls.length) return [];
   const t0 = Math.min(...calls.map((r) => r.start));
   const buckets = new Map<number, number>();
@@ -102,7 +103,9 @@ export function cpsSeries(rows: CallRow[]): { t: number; cps: number }[] {
 
 /** Average MOS of calls started in each second. */
 export function mosSeries(rows: CallRow[]): { t: number; mos: number }[] {
-  const calls = rows.filter((r) => r.method === 'INVITE' && r.mos !== undefined);
+  const calls = rows.filter(
+    (r) => r.method === 'INVITE' && r.side !== 'uas' && r.mos !== undefined,
+  );
   if (!calls.length) return [];
   const t0 = Math.min(...rows.filter((r) => r.method === 'INVITE').map((r) => r.start));
   const b = new Map<number, number[]>();
