@@ -25,7 +25,7 @@ Usage:
 
 Options:
   --target sip:host[:port]   where the calls go (PBX, trunk, this gateway); port 5060 by default
-  --transport udp|tcp        SIP transport (wss is for the browser engine, not built yet)
+  --transport udp|tcp        SIP transport of sipp/baresip legs (WSS: a browser leg; sipp has no WebSocket)
   --creds users.csv          user,password[,domain] per line; legs pick rows with "creds: N"
   --var name=value           set a scenario variable (repeatable), e.g. --var callee=2001
   --junit f.xml --json f.json --html f.html   reports
@@ -114,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     const transport = v.transport;
     if (transport === 'wss')
       throw new ConfigError(
-        '--transport wss needs the browser engine, which is not built yet in this calltest version',
+        '--transport wss: sipp 3.6.1 has no WebSocket; use a leg with engine: browser (it speaks WSS)',
       );
     if (transport !== 'udp' && transport !== 'tcp')
       throw new ConfigError(`--transport ${transport}: udp or tcp`);
