@@ -11,8 +11,8 @@ import { CT_PORT_BASE, STACK_OVERRIDES } from './stack-config.js';
 // scenario fail with exit code 1 and the cause named; a typo exits 2 with its
 // line; a bounded load ramp meets its assertions.
 //
-// Ports: the stack at base 19000 (portsFor), rtpengine media 19300-19499 so a
-// load ramp has room, calltest's own local ports from 19250 (~60 used); the
+// Ports: the stack at base 19000 (portsFor), rtpengine media 19350-19499 so a
+// load ramp has room, calltest's own local ports 19250-19349; the
 // gateway's trunk points at calltest's carrier leg (stack-config.ts).
 
 const BASE = 19000;

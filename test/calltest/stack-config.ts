@@ -1,12 +1,13 @@
 // The gateway the calltest real-stack tests run against: base 19000, rtpengine
-// media 19300-19499 (room for a load ramp), and a trunk to a carrier that
+// media 19350-19499 (room for a load ramp), and a trunk to a carrier that
 // calltest itself plays (builtin:trunk-call) on 127.0.0.2 at calltest's first
-// leg port (--port-base 19250).
+// leg port (--port-base 19250). calltest's own ports: 20 per leg from 19250, so
+// 19250-19349 holds up to five legs without touching rtpengine's range.
 
 export const CT_PORT_BASE = 19250;
 
 export const STACK_OVERRIDES = {
-  rtpengine: { portMin: 19300, portMax: 19499 },
+  rtpengine: { portMin: 19350, portMax: 19499 },
   trunks: [
     {
       name: 'carrier',
