@@ -340,6 +340,30 @@ describe('who may subscribe and publish', () => {
     expect(r.final.status).toBe(403);
   });
 
+  it('takes many first subscriptions at once (new watcher rows in SQLite): every one 200', async () => {
+    const fourth = await udpUser(stack, '1004', 3);
+    try {
+      const uas = [watcher, callee, caller, fourth];
+      const all = uas.flatMap((ua) =>
+        ['1001', '1002', '1003', '1004']
+          .filter((u) => u !== ua.user)
+          .flatMap((u) =>
+            ['presence', 'dialog'].map((event) =>
+              ua.request('SUBSCRIBE', {
+                uri: `sip:${u}@localhost`,
+                headers: [`Event: ${event}`, 'Expires: 60'],
+              }),
+            ),
+          ),
+      );
+      const codes = (await Promise.all(all)).map((r) => r.final.status);
+      expect(codes).toHaveLength(24);
+      expect(codes.filter((c) => c !== 200)).toEqual([]);
+    } finally {
+      await fourth.close();
+    }
+  });
+
   it('answers an event package it does not serve with 489 Bad Event', async () => {
     const r = await watcher.request('SUBSCRIBE', {
       uri: 'sip:1002@localhost',
