@@ -60,7 +60,8 @@ export default defineConfig({
           environment: 'node',
           sequence: { groupOrder: GROUP.calltestStack },
           poolOptions: ONE_FILE_AT_A_TIME,
-          testTimeout: 60_000,
+          // a scenario run (sipp, baresip or Chromium legs plus a capture) takes up to ~2 min
+          testTimeout: 150_000,
           hookTimeout: 60_000,
         },
       },
