@@ -93,9 +93,13 @@ export function startEarly(): void {
     earlyConfig.catch(() => undefined);
   }
   const s = loadSettings();
-  const url = s.account.wsUrl.trim();
-  if (!s.autoLogin || !s.account.sipUri || !WS_URL_RE.test(url) || typeof WebSocket !== 'function')
-    return;
+  if (s.autoLogin && s.account.sipUri) openEarlySocket(s.account.wsUrl);
+}
+
+/** Starts the SIP WebSocket's handshake now; the next Phone created for that URL takes it. */
+function openEarlySocket(wsUrl: string): void {
+  const url = wsUrl.trim();
+  if (earlySocket || !WS_URL_RE.test(url) || typeof WebSocket !== 'function') return;
   try {
     const ws = new WebSocket(url, 'sip');
     earlySocket = { url, ws, timer: setTimeout(dropEarlySocket, 15_000) };
@@ -327,6 +331,8 @@ export const useAccountStore = defineStore('account', () => {
       const demo = s.demoUser
         ? demoAccounts.value.find((d) => d.username === s.demoUser)
         : undefined;
+      // The WebSocket handshake overlaps everything below; the Phone takes the socket.
+      openEarlySocket(s.account.wsUrl);
       // What does not depend on each other runs at once: the core chunk (and
       // the device manager in it), the password's and TURN credentials' decryption.
       prefetchCore();
@@ -371,6 +377,7 @@ export const useAccountStore = defineStore('account', () => {
       }
       return true;
     } catch (e) {
+      dropEarlySocket();
       const msg = e instanceof Error ? e.message : String(e);
       loginError.value = msg;
       ui.toast(t('errors.loginFailed', { error: msg }));
