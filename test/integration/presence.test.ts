@@ -370,5 +370,11 @@ describe('who may subscribe and publish', () => {
       headers: ['Event: message-summary', 'Expires: 600'],
     });
     expect(r.final.status).toBe(489);
+    // watcher info would tell anyone who watches a colleague: not served
+    const winfo = await watcher.request('SUBSCRIBE', {
+      uri: 'sip:1002@localhost',
+      headers: ['Event: presence.winfo', 'Expires: 600'],
+    });
+    expect(winfo.final.status).toBe(489);
   });
 });
