@@ -609,6 +609,29 @@ async function heapFigures(cdp: CDPSession, what: string): Promise<HeapFigures> 
 
 // ---------------------------------------------------------------- run
 
+async function bareOnce(
+  s: Sample,
+  i: number,
+  browser: Browser,
+  base: string,
+): Promise<number | undefined> {
+  try {
+    const v = await bareRegistration(browser, base, '1002');
+    s.values.push(v);
+    log(`  bare SIP.js UA start→registered #${i + 1}: ${v.toFixed(1)} ms`);
+    return v;
+  } catch (err) {
+    s.failures.push((err as Error).message.split('\n')[0]!.slice(0, 300));
+    return undefined;
+  }
+}
+
+/** Ratios of back-to-back runs (softphone / bare), whose median is steadier under drifting load. */
+const paired: Record<string, number[]> = {};
+function pair(what: string, a: number | undefined, b: number | undefined): void {
+  if (a !== undefined && b) (paired[what] ??= []).push(a / b);
+}
+
 async function repeat(s: Sample, what: string, fn: () => Promise<number>): Promise<void> {
   for (let i = 0; i < N; i++) {
     try {
@@ -667,8 +690,10 @@ async function main(): Promise<void> {
     const click = sample();
     const bare = sample();
     for (let i = 0; i < N; i++) {
+      let mine: number | undefined;
       try {
         const r = await softphoneRegistration(browser, base, '1001');
+        mine = r.clickToRegistered;
         open.values.push(r.openToRegistered);
         click.values.push(r.clickToRegistered);
         log(
@@ -678,10 +703,10 @@ async function main(): Promise<void> {
         open.failures.push((err as Error).message.split('\n')[0]!);
         click.failures.push((err as Error).message.split('\n')[0]!);
       }
+      // Interleaved with the softphone's runs: on a shared machine the load
+      // drifts, and a ratio of two figures taken minutes apart says little.
+      pair('click → registered', mine, await bareOnce(bare, i, browser, base));
     }
-    await repeat(bare, 'bare SIP.js UA start→registered', () =>
-      bareRegistration(browser, base, '1002'),
-    );
     result.registration = {
       softphoneOpenToRegistered: summary(open),
       softphoneClickToRegistered: summary(click),
@@ -693,11 +718,14 @@ async function main(): Promise<void> {
     const reView = sample();
     const reState = sample();
     const notes = new Set<string>();
+    const bare2 = sample();
+    let lastReopen: AgentReopen | undefined;
     const ag = await agentReopenSession(browser, base, '1003');
     try {
       for (let k = 0; k < N; k++) {
         try {
           const r = await agentReopen(ag.page);
+          lastReopen = r;
           reReg.values.push(r.toRegistered);
           if (r.toAgentView !== undefined) reView.values.push(r.toAgentView);
           if (r.toAgentState !== undefined) reState.values.push(r.toAgentState);
@@ -708,6 +736,10 @@ async function main(): Promise<void> {
         } catch (err) {
           reReg.failures.push((err as Error).message.split('\n')[0]!);
         }
+        const b = await bareOnce(bare2, k, browser, base);
+        pair('reopen → registered', lastReopen?.toRegistered, b);
+        pair('reopen → agent state shown', lastReopen?.toAgentState, b);
+        lastReopen = undefined;
       }
     } finally {
       await ag.ctx.close();
@@ -716,8 +748,12 @@ async function main(): Promise<void> {
       toRegistered: summary(reReg),
       toAgentView: summary(reView),
       toAgentState: summary(reState),
+      bareSipJs: summary(bare2),
       notes: [...notes],
     };
+    result.pairedRatios = Object.fromEntries(
+      Object.entries(paired).map(([k, v]) => [k, round(median(v), 2)]),
+    );
     result.phases = Object.fromEntries(
       Object.entries(phases).map(([fig, p]) => [
         fig,
@@ -796,8 +832,11 @@ function markdown(r: Record<string, unknown>): string {
     { softphoneOpenToRegistered: S; softphoneClickToRegistered: S; bareSipJs: S } | undefined;
   const ring = r.clickToRinging as { softphone: S; bareSipJs: S } | undefined;
   const re = r.agentReopen as
-    { toRegistered: S; toAgentView: S; toAgentState: S; notes: string[] } | undefined;
+    | { toRegistered: S; toAgentView: S; toAgentState: S; bareSipJs?: S; notes: string[] }
+    | undefined;
+  const reBare = re?.bareSipJs ?? reg?.bareSipJs;
   const ph = (r.phases as Record<string, Record<string, number>> | undefined) ?? {};
+  const pr = (r.pairedRatios as Record<string, number> | undefined) ?? {};
   const ans = r.answerToAudio as { softphone: S; bareSipJs: S } | undefined;
   const mem = (r.memory as HeapFigures[] | undefined) ?? [];
   const ratio = (a?: number, b?: number) => (a !== undefined && b ? `${(a / b).toFixed(2)}×` : '—');
@@ -853,9 +892,9 @@ function markdown(r: Record<string, unknown>): string {
     '|---|---|---|---|',
     `| page open → registered (navigation start → badge "registered", includes the automated one-click login) | ${ms(reg?.softphoneOpenToRegistered.medianMs)} (${reg?.softphoneOpenToRegistered.minMs}–${reg?.softphoneOpenToRegistered.maxMs}) | | |`,
     `| click → registered (softphone) vs UserAgent start → Registered (bare) | ${ms(reg?.softphoneClickToRegistered.medianMs)} (${reg?.softphoneClickToRegistered.minMs}–${reg?.softphoneClickToRegistered.maxMs}) | ${ms(reg?.bareSipJs.medianMs)} (${reg?.bareSipJs.minMs}–${reg?.bareSipJs.maxMs}) | ${ratio(reg?.softphoneClickToRegistered.medianMs, reg?.bareSipJs.medianMs)} |`,
-    `| agent desktop reopened (reload, automatic sign-in, #/agent, warm cache): navigation start → badge "registered" | ${ms(re?.toRegistered.medianMs)}${range(re?.toRegistered)}${fails(re?.toRegistered)} | ${ms(reg?.bareSipJs.medianMs)} (start → Registered) | ${ratio(re?.toRegistered.medianMs, reg?.bareSipJs.medianMs)} |`,
+    `| agent desktop reopened (reload, automatic sign-in, #/agent, warm cache): navigation start → badge "registered" | ${ms(re?.toRegistered.medianMs)}${range(re?.toRegistered)}${fails(re?.toRegistered)} | ${ms(reBare?.medianMs)}${range(reBare)} (start → Registered, runs interleaved) | ${ratio(re?.toRegistered.medianMs, reBare?.medianMs)} |`,
     `| … → Agent view shown | ${ms(re?.toAgentView.medianMs)}${range(re?.toAgentView)} | | |`,
-    `| … → agent state pushed by the gateway and shown | ${ms(re?.toAgentState.medianMs)}${range(re?.toAgentState)}${re?.notes.length ? ` (${re.notes.join('; ')})` : ''} | ${ms(reg?.bareSipJs.medianMs)} | ${ratio(re?.toAgentState.medianMs, reg?.bareSipJs.medianMs)} |`,
+    `| … → agent state pushed by the gateway and shown | ${ms(re?.toAgentState.medianMs)}${range(re?.toAgentState)}${re?.notes.length ? ` (${re.notes.join('; ')})` : ''} | ${ms(reBare?.medianMs)} | ${ratio(re?.toAgentState.medianMs, reBare?.medianMs)} |`,
     `| click-to-call → 180 Ringing shown (callee baresip) | ${ms(ring?.softphone.medianMs)}${range(ring?.softphone)}${fails(ring?.softphone)} | ${ms(ring?.bareSipJs.medianMs)}${range(ring?.bareSipJs)}${fails(ring?.bareSipJs)} | ${ratio(ring?.softphone.medianMs, ring?.bareSipJs.medianMs)} |`,
     `| answer → first remote audio (caller baresip; inbound-rtp packets with audioLevel > 0) | ${ms(ans?.softphone.medianMs)}${range(ans?.softphone)}${fails(ans?.softphone)} | ${ms(ans?.bareSipJs.medianMs)}${range(ans?.bareSipJs)}${fails(ans?.bareSipJs)} | ${ratio(ans?.softphone.medianMs, ans?.bareSipJs.medianMs)} |`,
     '',
@@ -863,6 +902,12 @@ function markdown(r: Record<string, unknown>): string {
     'no ICE servers, `iceGatheringTimeout` 500 ms. Its "start → Registered" starts at `UserAgent.start()` (no page, no UI);',
     'its ringing figure runs from `Inviter.invite()` to the first 18x. The softphone figures include its UI (click handler to',
     'rendered badge / call state) and its own media set-up, which is why a ratio below 1 is possible.',
+    '',
+    `Median of the ratios of back-to-back runs (a softphone run, then a bare SIP.js run; steadier than the ratio of medians when the machine's load drifts): ${
+      Object.entries(pr)
+        .map(([k, v]) => `${k} ${v}×`)
+        .join('; ') || '—'
+    }.`,
     '',
     "## Where the time goes (median ms per phase, from the app's `softphone:*` User Timing marks)",
     '',
