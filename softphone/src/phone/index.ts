@@ -28,6 +28,7 @@ export type { AutoAnswerRequest } from './auto-answer';
 export { backoffDelay } from './backoff';
 export { DTMF_TONES, dtmfInfoBody, parseDtmfInfo } from './dtmf';
 export { Emitter } from './emitter';
+export { warmUpCode } from './warm';
 export {
   AgentClient,
   AgentError,

@@ -527,9 +527,20 @@ export const useAccountStore = defineStore('account', () => {
     () => /@([^;>:]+)/.exec(settings.value.account.sipUri)?.[1] ?? clientConfig.value?.domain ?? '',
   );
 
-  /** Starts fetching the core chunk without waiting (one-click sign-in is then instant). */
+  /**
+   * Starts fetching the core chunk without waiting (one-click sign-in is then
+   * instant); once it is there and nobody is signing in, compiles the
+   * sign-in code paths (core warmUpCode) in an idle moment.
+   */
   function prefetchCore(): void {
-    void loadCore().catch(() => undefined);
+    void loadCore()
+      .then((core) => {
+        const idle = globalThis.requestIdleCallback ?? ((fn: () => void) => setTimeout(fn, 0));
+        idle(() => {
+          if (!phone.value && !signingIn.value) core.warmUpCode();
+        });
+      })
+      .catch(() => undefined);
   }
 
   return {
