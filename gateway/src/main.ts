@@ -10,7 +10,7 @@ import { Router } from './routing/decide.js';
 import { CallRecords } from './records/callRecords.js';
 import { createDecisionServer } from './kamailio/decisions.js';
 import { KamailioEvents } from './kamailio/events.js';
-import { callStates } from './kamailio/rpc.js';
+import { callStates, drainKamailio } from './kamailio/rpc.js';
 import { Registrations } from './kamailio/registrations.js';
 import { renderKamailio } from './kamailio/render.js';
 import { renderRtpengine } from './rtpengine/render.js';
@@ -138,6 +138,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     onRegistration: (e) => registrations.apply(e),
     // What was sent while the connection was down is read back over Kamailio's RPC.
     callStates: () => callStates(dirs.run),
+    drain: () => drainKamailio(dirs.run),
     records,
     metrics,
     log,

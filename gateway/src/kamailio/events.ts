@@ -87,6 +87,8 @@ export class KamailioEvents {
        * on each (re)connect to recover the events sent while not connected.
        */
       callStates?: () => Promise<Map<string, string>>;
+      /** Makes a Kamailio about to be replaced refuse every request (before `catchUp` reads it). */
+      drain?: () => Promise<void>;
     },
   ) {}
 
@@ -171,6 +173,9 @@ export class KamailioEvents {
    * and the calls that ended since are read before the restart replaces it.
    */
   async catchUp(): Promise<void> {
+    // Kamailio refuses every request from now on (route DRAINING), so no call
+    // ends there between this read and its replacement.
+    if (this.deps.drain) await this.deps.drain().catch(() => undefined);
     await this.reconcile(new Date(0).toISOString(), 1);
   }
 
