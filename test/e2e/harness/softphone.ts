@@ -310,17 +310,14 @@ export async function elementPlayback(
 }
 
 /**
- * Why the element does not play its stream to the user (empty: it does).
- * `requireData` also asks for readyState ≥ 2 (the element has media to play):
- * off by default because of a known softphone bug (see browser-calls.test.ts
- * "KNOWN BUG"): the caller's element is bound to its remote MediaStream while
- * that stream is still empty, and Chromium never starts playing tracks added to
- * it later (readyState stays 0, play() never settles).
+ * Why the element does not play its stream to the user (empty: it does),
+ * including readyState < 2 (nothing to play: a stream bound while empty whose
+ * tracks came later never starts in Chromium; MediaElement.vue re-binds it).
  */
 export async function playbackProblems(
   page: Page,
   selector = REMOTE_AUDIO,
-  opts: { requireData?: boolean } = {},
+  opts: { requireData?: boolean } = { requireData: true },
 ): Promise<string[]> {
   const e = await elementPlayback(page, selector);
   if (!e.present) return ['missing'];
@@ -328,7 +325,9 @@ export async function playbackProblems(
     e.muted && 'muted',
     e.paused && 'paused',
     e.volume <= 0 && `volume ${e.volume}`,
-    opts.requireData && e.readyState < 2 && `readyState ${e.readyState} (no media to play)`,
+    opts.requireData !== false &&
+      e.readyState < 2 &&
+      `readyState ${e.readyState} (no media to play)`,
     e.liveTracks < 1 && 'no live audio track in srcObject',
     !e.sinkOk && `output device "${e.sinkId}" unknown`,
   ].filter((p): p is string => Boolean(p));
