@@ -198,9 +198,44 @@ describe('call panels', () => {
   });
 });
 
+/** A remote stream whose tracks the test controls (happy-dom's MediaStream has none). */
+function fakeStream(): MediaStream & { tracks: { id: string }[] } {
+  const tracks: { id: string }[] = [];
+  return Object.assign(new MediaStream(), { tracks, getTracks: () => tracks }) as never;
+}
+
 describe('RemoteMedia', () => {
+  it('binds the stream again when its tracks change (Chromium plays only the tracks a bound stream had)', async () => {
+    const stream = fakeStream();
+    vi.spyOn(HTMLMediaElement.prototype, 'play').mockResolvedValue(undefined);
+    const { wrapper } = mountWith(RemoteMedia, {
+      initialState: { calls: { lines: lines(line({ remoteStream: stream })), activeLine: 1 } },
+    });
+    await flushPromises();
+    const audio = wrapper.get('[data-testid="remote-audio"]').element as HTMLAudioElement;
+    const assigned: unknown[] = [];
+    const proto = Object.getPrototypeOf(audio) as object;
+    const desc =
+      Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'srcObject') ??
+      Object.getOwnPropertyDescriptor(proto, 'srcObject');
+    Object.defineProperty(audio, 'srcObject', {
+      configurable: true,
+      get: () => desc?.get?.call(audio),
+      set: (v: unknown) => {
+        assigned.push(v);
+        desc?.set?.call(audio, v);
+      },
+    });
+    // the track arrives after the element was bound; the line's version moves
+    stream.tracks.push({ id: 'remote-audio-track' });
+    const calls = useCallsStore();
+    calls.lines[0]!.version += 1;
+    await flushPromises();
+    expect(assigned).toEqual([null, stream]);
+  });
+
   it('plays the current line’s remote stream in an unmuted autoplay <audio>', async () => {
-    const stream = new MediaStream();
+    const stream = fakeStream();
     const play = vi.spyOn(HTMLMediaElement.prototype, 'play').mockResolvedValue(undefined);
     const { wrapper } = mountWith(RemoteMedia, {
       initialState: {
