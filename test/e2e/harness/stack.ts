@@ -50,7 +50,8 @@ export const E2E_BLOCKS = {
   'sip-interop': 1,
   resilience: 2,
   'agent-desktop': 3,
-  // 4, 5: free
+  'media-features': 4,
+  // 5: free
 } as const satisfies Record<string, number>;
 
 export type E2eFile = keyof typeof E2E_BLOCKS;

@@ -1,0 +1,266 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { e2ePortsFor, startE2eStack, type E2eStack } from './harness/stack.js';
+import {
+  answer,
+  byId,
+  dial,
+  expectTone,
+  hangup,
+  launchPhone,
+  loginDemo,
+  packetGrowth,
+  registrationState,
+  report,
+  until,
+  waitAttr,
+  waitCallState,
+  waitLinesReleased,
+  waitNoLiveCall,
+  type Phone,
+} from './harness/softphone.js';
+import { Baresip } from './harness/baresip.js';
+import { analyse, readWav, wavState } from './harness/audio.js';
+import { clearFailureShots, ensureSoftphoneBuilt, failureShot } from './harness/artifacts.js';
+
+// Issue 11 ("Test depth"), the trunk path with real audio: a browser (Opus,
+// 1001 at 600 Hz) calls a G.711-only carrier (baresip on the trunk's address
+// 127.0.0.2, PCMU only, 1000 Hz) and is called from it through a DID; each
+// side must hear the other's tone, so rtpengine really transcodes Opus <-> PCMU
+// and nothing is crossed or looped. Then Kamailio is killed with a call up and,
+// once the browser says it is registered again, the carrier calls the DID:
+// the browser's binding is really back (it rings and has audio), not just the badge.
+
+const PORTS = e2ePortsFor('media-features');
+const CARRIER = '127.0.0.2';
+const DID = '+15550100901';
+// baresip 1.0 only takes an INVITE whose Request-URI user is its account's
+// user: the carrier's one number is both what the browser dials and its caller ID
+const OUT_NUMBER = '+15551230000';
+const CALLER = OUT_NUMBER;
+const BROWSER_HZ = 600;
+const CARRIER_HZ = 1000;
+const TOL = 30;
+const MIN_LEVEL = 0.003;
+const BS = { sip: PORTS.endpoints + 10, ctrl: PORTS.endpoints + 20, rtp: PORTS.endpoints + 30 };
+
+let stack: E2eStack;
+let phone: Phone;
+let carrier: Baresip;
+
+/** Codec of the browser's inbound audio (getStats inbound-rtp -> codec mimeType). */
+async function inboundCodec(p: Phone): Promise<string[]> {
+  return p.page.evaluate(async () => {
+    const rec = (window as unknown as { __e2e?: { pcs: RTCPeerConnection[] } }).__e2e;
+    const out: string[] = [];
+    for (const pc of rec?.pcs ?? []) {
+      if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
+      const stats = await pc.getStats();
+      const codecs = new Map<string, string>();
+      stats.forEach((s: Record<string, unknown>) => {
+        if (s.type === 'codec') codecs.set(String(s.id), String(s.mimeType));
+      });
+      stats.forEach((s: Record<string, unknown>) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio' && s.codecId)
+          out.push(codecs.get(String(s.codecId)) ?? '?');
+      });
+    }
+    return out;
+  });
+}
+
+/** The carrier's recording of what it received during the call that began after `before`: its last 2 s. */
+async function carrierHeard(before: string[]) {
+  const dec = await until(
+    'the carrier to record 3 s of the browser',
+    async () => {
+      const f = carrier
+        .recordings()
+        .find((x) => !before.includes(x.file) && x.file.endsWith('-dec.wav'));
+      return f && wavState(f.file).seconds >= 3 ? f : undefined;
+    },
+    15_000,
+    100,
+  );
+  const wav = readWav(dec.file);
+  const secs = wav.samples.length / wav.rate;
+  return analyse(wav, secs - 2, secs);
+}
+
+/** Both directions of an established browser <-> carrier call. */
+async function expectBothWays(label: string, before: string[]) {
+  const heard = await expectTone(phone.page, CARRIER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
+  expect(
+    Math.abs(heard.hz - CARRIER_HZ),
+    `${label}: browser hears ${JSON.stringify(heard)}`,
+  ).toBeLessThanOrEqual(TOL);
+  expect(heard.level, `${label}: browser level`).toBeGreaterThan(MIN_LEVEL);
+  expect((await packetGrowth(phone.page)).delta, `${label}: inbound RTP`).toBeGreaterThan(10);
+  const codecs = await inboundCodec(phone);
+  expect(codecs.length, `${label}: browser inbound codec`).toBeGreaterThan(0);
+  process.stdout.write(`[e2e] ${label}: browser receives ${codecs.join(',')}\n`);
+
+  const got = await carrierHeard(before);
+  expect(
+    Math.abs(got.hz - BROWSER_HZ),
+    `${label}: carrier received ${JSON.stringify(got)}`,
+  ).toBeLessThanOrEqual(TOL);
+  expect(got.rms, `${label}: carrier received near silence`).toBeGreaterThan(0.01);
+}
+
+/** The SDP the carrier negotiated: only PCMU (baresip prints the codec it uses). */
+function carrierCodecSeen(since: number): string {
+  return carrier.output.slice(since);
+}
+
+describe('trunk path with real audio: WebRTC browser <-> G.711-only carrier', () => {
+  beforeAll(async () => {
+    ensureSoftphoneBuilt();
+    clearFailureShots('media-features');
+    stack = await startE2eStack('media-features', {
+      trunks: [
+        {
+          name: 'carrier',
+          host: CARRIER,
+          port: BS.sip,
+          inboundAddresses: [CARRIER],
+          prefixes: ['+1555'],
+          codecs: ['PCMU'],
+        },
+      ],
+      dids: [{ number: DID, username: '1001' }],
+    });
+    phone = await launchPhone('1001', BROWSER_HZ, stack.baseUrl);
+    carrier = new Baresip({
+      user: CALLER,
+      password: '',
+      proxy: stack.sipAddress,
+      sipPort: BS.sip,
+      ctrlPort: BS.ctrl,
+      rtpPort: BS.rtp,
+      toneHz: CARRIER_HZ,
+      carrierAddress: CARRIER,
+    });
+    await carrier.start();
+    await loginDemo(phone, '1001');
+  });
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') {
+      await failureShot(phone.page, 'media-features', ctx.task.name, '1001');
+      process.stderr.write(
+        `\n[e2e] ${ctx.task.name} failed:\n${stack.logs(40)}\n${report(phone)}\n--- carrier baresip:\n${carrier.output.slice(-3000)}\n`,
+      );
+    }
+    await hangup(phone.page).catch(() => undefined);
+    await carrier.command('hangup').catch(() => undefined);
+    await waitNoLiveCall(phone.page).catch(() => undefined);
+    await waitLinesReleased(phone.page);
+  });
+
+  afterAll(async () => {
+    await carrier?.stop();
+    await phone?.close();
+    await stack?.stop();
+  });
+
+  it('the browser calls a number on the PCMU-only trunk: the carrier answers, tones both ways, PCMU only toward the carrier', async () => {
+    const before = carrier.recordings().map((r) => r.file);
+    const since = carrier.events.length;
+    const out = carrier.output.length;
+    await dial(phone.page, OUT_NUMBER);
+    const inc = await carrier.waitEvent(
+      (e) => e.type === 'CALL_INCOMING',
+      'CALL_INCOMING at the carrier',
+      15_000,
+      since,
+    );
+    expect(JSON.stringify(inc)).toContain(OUT_NUMBER.slice(1));
+    const acc = await carrier.command('accept');
+    expect(acc.ok, `carrier accept: ${acc.data}`).toBe(true);
+    await waitCallState(phone.page, 'established', 15_000);
+    await carrier.waitEvent(
+      (e) => e.type === 'CALL_ESTABLISHED',
+      'CALL_ESTABLISHED',
+      10_000,
+      since,
+    );
+    await expectBothWays('browser -> trunk', before);
+    const log = carrierCodecSeen(out);
+    expect(log, 'the carrier negotiated PCMU').toMatch(/PCMU/);
+    expect(log, 'no PCMA offered to a PCMU-only trunk').not.toMatch(/PCMA\/8000/);
+    await hangup(phone.page);
+    await carrier.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 10_000, since);
+  });
+
+  it('the carrier calls the DID: the browser rings, answers, tones both ways', async () => {
+    const before = carrier.recordings().map((r) => r.file);
+    const since = carrier.events.length;
+    const r = await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
+    expect(r.ok, `carrier dial: ${r.data}`).toBe(true);
+    await byId(phone.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+    await answer(phone.page);
+    await waitCallState(phone.page, 'established', 15_000);
+    await carrier.waitEvent(
+      (e) => e.type === 'CALL_ESTABLISHED',
+      'CALL_ESTABLISHED',
+      10_000,
+      since,
+    );
+    await expectBothWays('trunk -> browser', before);
+    await carrier.command('hangup');
+    await carrier.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 10_000, since);
+    await waitNoLiveCall(phone.page);
+  });
+
+  it('Kamailio killed with a call up: the browser re-registers and the carrier reaches it again through the DID (the binding is back, not only the badge)', async () => {
+    // a call up
+    let since = carrier.events.length;
+    await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
+    await byId(phone.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+    await answer(phone.page);
+    await waitCallState(phone.page, 'established', 15_000);
+    await carrier.waitEvent(
+      (e) => e.type === 'CALL_ESTABLISHED',
+      'CALL_ESTABLISHED',
+      10_000,
+      since,
+    );
+
+    const restartsBefore =
+      stack.gateway.supervisor.status().find((c) => c.name === 'kamailio')?.restarts ?? 0;
+    expect(stack.gateway.supervisor.kill('kamailio'), 'supervisor.kill(kamailio)').toBe(true);
+    await until(
+      'registration-status to leave "registered"',
+      async () => {
+        const s = await registrationState(phone.page);
+        return s && s !== 'registered' ? s : undefined;
+      },
+      15_000,
+      100,
+    );
+    await waitAttr(phone.page, 'registration-status', 'data-state', 'registered', 45_000);
+    const k = stack.gateway.supervisor.status().find((c) => c.name === 'kamailio');
+    expect(k?.restarts ?? 0).toBeGreaterThan(restartsBefore);
+    // the old call is gone on both sides (no dialog survives the proxy's death in-memory)
+    await hangup(phone.page).catch(() => undefined);
+    await carrier.command('hangup').catch(() => undefined);
+    await waitNoLiveCall(phone.page, 15_000);
+    await waitLinesReleased(phone.page);
+
+    // the proof: an incoming call reaches the re-registered browser, with audio
+    const before = carrier.recordings().map((r) => r.file);
+    since = carrier.events.length;
+    const r = await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
+    expect(r.ok, `carrier dial: ${r.data}`).toBe(true);
+    await byId(phone.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+    await answer(phone.page);
+    await waitCallState(phone.page, 'established', 15_000);
+    await carrier.waitEvent(
+      (e) => e.type === 'CALL_ESTABLISHED',
+      'CALL_ESTABLISHED',
+      10_000,
+      since,
+    );
+    await expectBothWays('after the restart', before);
+  });
+});
