@@ -116,6 +116,10 @@ export async function main(argv: string[]): Promise<number> {
       throw new ConfigError(
         '--transport wss: sipp 3.6.1 has no WebSocket; use a leg with engine: browser (it speaks WSS)',
       );
+    if (transport === 'tls')
+      throw new ConfigError(
+        '--transport tls: sipp 3.6.1 has no TLS; put transport: tls (and tls_ca) on a baresip leg',
+      );
     if (transport !== 'udp' && transport !== 'tcp')
       throw new ConfigError(`--transport ${transport}: udp or tcp`);
     const target = parseTarget(v.target);

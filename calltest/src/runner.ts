@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { injectionText, type Cred } from './creds.js';
 import { BaresipLeg, type BaresipEvent } from './engines/baresip.js';
 import { BrowserLeg, type BrowserCallEvent } from './engines/browser.js';
@@ -110,6 +112,42 @@ export interface ScenarioResult {
 const TONE_SECONDS = 60;
 
 /** Raw 8 kHz u-law sine for sipp's rtp_stream (it wants raw, not WAV), made with sox. */
+/** Connects to host:port over TLS and checks the certificate against `ca` (system CAs without it); the reason when it fails. */
+function tlsVerify(hostPort: string, ca?: string): Promise<string | undefined> {
+  const i = hostPort.lastIndexOf(':');
+  const host = hostPort.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(hostPort.slice(i + 1));
+  return new Promise((resolveWhy) => {
+    const sock = tlsConnect({
+      host,
+      port,
+      ca: ca ? readFileSync(ca) : undefined,
+      servername: isIP(host) ? undefined : host,
+      rejectUnauthorized: true,
+    });
+    const t = setTimeout(() => {
+      sock.destroy();
+      resolveWhy(`no TLS handshake with ${hostPort} in 5 s`);
+    }, 5000);
+    sock.once('secureConnect', () => {
+      clearTimeout(t);
+      sock.end();
+      resolveWhy(undefined);
+    });
+    sock.once('error', (err) => {
+      clearTimeout(t);
+      resolveWhy(`TLS to ${hostPort}: ${err.message}`);
+    });
+  });
+}
+
+/** A TLS CA file of a scenario (relative to the scenario's directory), which must exist. */
+function caFile(f: string, dir: string): string {
+  const abs = resolve(dir, f);
+  if (!existsSync(abs)) throw new ConfigError(`tls_ca ${abs}: no such file`);
+  return abs;
+}
+
 export function toneFile(dir: string, hz: number): string {
   const name = `tone-${hz}.ulaw`;
   const file = join(dir, name);
@@ -301,6 +339,16 @@ async function execute(
   for (const [i, leg] of s.legs.entries()) {
     const ports = legPorts(o.portBase, i);
     const cred = legCreds(leg, o, what);
+    if (leg.transport === 'tls' && leg.engine !== 'baresip')
+      throw new ConfigError(
+        `leg "${leg.id}": transport tls needs engine: baresip (sipp 3.6.1 has no TLS; a browser leg speaks WSS)`,
+      );
+    if (leg.engine !== 'baresip' && leg.transport && leg.transport !== o.transport)
+      throw new ConfigError(
+        `leg "${leg.id}": transport ${leg.transport}: only baresip legs choose their own transport (--transport sets the sipp legs')`,
+      );
+    if (leg.tls_ca && leg.transport !== 'tls')
+      throw new ConfigError(`leg "${leg.id}": tls_ca goes with transport: tls`);
     if (leg.engine === 'browser') {
       if (load) throw new ConfigError(`leg "${leg.id}": a load run drives sipp legs only`);
       const base = o.browserUrl ?? `https://${o.target.host}:8443/`;
@@ -333,7 +381,11 @@ async function execute(
           password: cred.password,
           domain: cred.domain ?? domain,
           proxy: remote,
-          transport: o.transport,
+          transport: leg.transport ?? o.transport,
+          caFile: leg.tls_ca
+            ? caFile(expand(leg.tls_ca, vars, `${what}: leg ${leg.id}.tls_ca`), dir)
+            : undefined,
+          register: leg.register,
           localIp: leg.local_ip
             ? expand(leg.local_ip, vars, `${what}: leg ${leg.id}.local_ip`)
             : o.localIp,
@@ -446,9 +498,21 @@ async function execute(
   const answerers: Promise<void>[] = [];
   for (const [id, b] of baresips) {
     const leg = s.legs.find((l) => l.id === id)!;
+    if (b.o.transport === 'tls') {
+      // baresip 1.0 loads sip_cafile but does not verify the server's certificate:
+      // calltest checks the chain (and the name or address) itself before the call
+      const why = await tlsVerify(b.o.proxy, b.o.caFile);
+      result.checks.push({
+        leg: id,
+        name: 'TLS certificate',
+        ok: !why,
+        detail: why ?? `${b.o.proxy} presented a certificate that chains to the CA`,
+      });
+      if (why) return;
+    }
     await b.start();
     baresipStops.push(b);
-    if (!(await b.registered(10_000))) {
+    if (leg.register && !(await b.registered(10_000))) {
       result.checks.push({
         leg: id,
         name: 'registered',

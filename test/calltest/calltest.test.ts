@@ -169,6 +169,115 @@ describe('calltest against the real gateway', () => {
     );
   }, 60_000);
 
+  it('SIP over TLS on a baresip leg: a call to a TLS endpoint the test starts (baresip, self-signed certificate) passes with its CA, fails (exit 1) with another CA; sipp refuses TLS (exit 2)', async () => {
+    // This gateway offers no SIP over TLS (Kamailio 5.6.3's tls module crashes with
+    // OpenSSL 3; WSS ends in Node), so the far end is a second baresip listening on TLS.
+    const dir = join(OUT, 'tls-peer');
+    mkdirSync(dir, { recursive: true });
+    const sh = (cmd: string, args: string[]) =>
+      new Promise<void>((res, rej) =>
+        spawn(cmd, args, { cwd: dir, stdio: 'ignore' }).once('exit', (c) =>
+          c === 0 ? res() : rej(new Error(`${cmd} exited ${c}`)),
+        ),
+      );
+    const req = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2'];
+    await sh('openssl', [
+      ...req,
+      '-keyout',
+      'key.pem',
+      '-out',
+      'ca.pem',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ]);
+    await sh('openssl', [
+      ...req,
+      '-keyout',
+      'other-key.pem',
+      '-out',
+      'other-ca.pem',
+      '-subj',
+      '/CN=127.0.0.1',
+    ]);
+    writeFileSync(
+      join(dir, 'server.pem'),
+      readFileSync(join(dir, 'ca.pem'), 'utf8') + readFileSync(join(dir, 'key.pem'), 'utf8'),
+    );
+    // SIP on 19330 (baresip listens for TLS on that port + 1), RTP 19332-19339:
+    // calltest's own range, clear of the scenario's leg (19250-19269)
+    writeFileSync(
+      join(dir, 'config'),
+      [
+        'poll_method epoll',
+        'sip_listen 127.0.0.1:19330',
+        `sip_certificate ${join(dir, 'server.pem')}`,
+        'audio_source ausine,600',
+        'audio_player aubridge,peer',
+        'audio_alert aubridge,peer-alert',
+        'ausrc_srate 48000',
+        'ausrc_channels 2',
+        'auplay_srate 8000',
+        'auplay_channels 1',
+        'rtp_ports 19332-19339',
+        'module_path /usr/lib/baresip/modules',
+        'module g711.so',
+        'module ausine.so',
+        'module aubridge.so',
+        'module_tmp account.so',
+        'module_app menu.so',
+        'dns_server 127.0.0.1:53',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'accounts'),
+      '<sip:1002@127.0.0.1>;regint=0;audio_codecs=PCMU/8000/1;answermode=auto\n',
+    );
+    writeFileSync(join(dir, 'contacts'), '');
+    const peer = spawn('baresip', ['-4', '-n', '127.0.0.1', '-f', dir], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      const tls = (name: string, ca: string) => [
+        'run',
+        'builtin:tls-call',
+        '--target',
+        'sip:127.0.0.1:19331',
+        '--port-base',
+        String(CT_PORTS),
+        '--out',
+        join(OUT, name),
+        '--var',
+        `tls_ca=${join(dir, ca)}`,
+        '--json',
+        join(OUT, `${name}.json`),
+      ];
+      const r = await calltest(tls('tls-call', 'ca.pem'));
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const checks = readJson(join(OUT, 'tls-call.json')).scenarios[0]!.checks;
+      expect(checks.find((c) => c.name === 'tone')?.detail).toMatch(
+        /received (5[7-9]\d|6[0-2]\d) Hz/,
+      );
+      const bad = await calltest(tls('tls-call-wrong-ca', 'other-ca.pem'));
+      expect(bad.code).toBe(1);
+      expect(bad.stdout).toMatch(
+        /caller TLS certificate: TLS to 127\.0\.0\.1:19331: self-signed certificate/,
+      );
+      const sipp = await calltest([
+        'run',
+        'builtin:basic-call',
+        ...common('tls-sipp'),
+        '--transport',
+        'tls',
+      ]);
+      expect(sipp.code).toBe(2);
+      expect(sipp.stderr + sipp.stdout).toMatch(/sipp 3\.6\.1 has no TLS/);
+    } finally {
+      peer.kill('SIGTERM');
+    }
+  }, 60_000);
+
   it('browser legs (softphone core in headless Chromium over WSS) call and answer sipp far ends: each side hears the other', async () => {
     const json = join(OUT, 'browser.json');
     const r = await calltest([

@@ -18,7 +18,11 @@ export interface BaresipLegOptions {
   domain: string;
   /** The target, host:port. */
   proxy: string;
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'tls';
+  /** TLS: CA certificate (PEM) the far end's certificate must chain to. */
+  caFile?: string;
+  /** REGISTER with the target (otherwise it only places or answers calls). */
+  register: boolean;
   localIp: string;
   sipPort: number;
   ctrlPort: number;
@@ -78,12 +82,14 @@ export class BaresipLeg {
         'module_app ctrl_tcp.so',
         `ctrl_tcp_listen 127.0.0.1:${o.ctrlPort}`,
         'dns_server 127.0.0.1:53',
+        // TLS (compiled into Debian's baresip 1.0): a client transport on sip_listen's port + 1
+        ...(o.caFile ? [`sip_cafile ${o.caFile}`] : []),
         '',
       ].join('\n'),
     );
     writeFileSync(
       join(o.dir, 'accounts'),
-      `<sip:${o.user}@${o.domain}>;auth_user=${o.user};auth_pass=${o.password};outbound="sip:${o.proxy};transport=${o.transport}";regint=300;audio_codecs=PCMU/8000/1,PCMA/8000/1;answermode=manual\n`,
+      `<sip:${o.user}@${o.domain}>${o.password ? `;auth_user=${o.user};auth_pass=${o.password}` : ''};outbound="sip:${o.proxy};transport=${o.transport}";regint=${o.register ? 300 : 0};audio_codecs=PCMU/8000/1,PCMA/8000/1;answermode=manual\n`,
     );
     writeFileSync(join(o.dir, 'contacts'), '');
   }

@@ -44,8 +44,12 @@ const leg = z.strictObject({
   challenge: z.literal(401).optional(),
   /** Local address of this leg (e.g. a carrier on its own loopback address); `${var}` expands. Default --local-ip. */
   local_ip: z.string().optional(),
-  /** uas: REGISTER its own address with the target before the calls, unregister after. */
+  /** uas: REGISTER its own address with the target before the calls, unregister after (baresip legs register only when this is set). */
   register: z.boolean().default(false),
+  /** SIP transport of this leg (default --transport). `tls`: baresip legs only (sipp 3.6.1 has no TLS; browser legs speak WSS). */
+  transport: z.enum(['udp', 'tcp', 'tls']).optional(),
+  /** transport tls: the CA certificate (PEM) the far end's certificate must chain to; `${var}` expands. */
+  tls_ca: z.string().optional(),
   /** uac call: the Request-URI user part (a number or user). `${var}` expands. */
   to: z.string().optional(),
   codecs: z.array(codecName).min(1).default(['PCMU']),
