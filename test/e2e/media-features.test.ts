@@ -46,6 +46,31 @@ const BS = { sip: PORTS.endpoints + 10, ctrl: PORTS.endpoints + 20, rtp: PORTS.e
 let stack: E2eStack;
 let phone: Phone;
 let carrier: Baresip;
+/** 1002 offers and answers Opus only (codec preferences set before every offer/answer): rtpengine must transcode. */
+let opusOnly: Phone;
+const OPUS_ONLY_HZ = 700;
+
+/** Init script: every audio transceiver of the page prefers Opus only, so the browser can neither send nor take G.711. */
+const OPUS_ONLY = () => {
+  const P = window.RTCPeerConnection.prototype;
+  const only = (pc: RTCPeerConnection) => {
+    const caps = RTCRtpReceiver.getCapabilities('audio')?.codecs ?? [];
+    const opus = caps.filter((c) => c.mimeType.toLowerCase() === 'audio/opus');
+    for (const t of pc.getTransceivers()) {
+      if (t.receiver.track?.kind === 'audio' && opus.length) t.setCodecPreferences(opus);
+    }
+  };
+  const offer = P.createOffer;
+  const answer = P.createAnswer;
+  P.createOffer = function (this: RTCPeerConnection, ...a: unknown[]) {
+    only(this);
+    return (offer as (...x: unknown[]) => Promise<RTCSessionDescriptionInit>).apply(this, a);
+  } as typeof P.createOffer;
+  P.createAnswer = function (this: RTCPeerConnection, ...a: unknown[]) {
+    only(this);
+    return (answer as (...x: unknown[]) => Promise<RTCSessionDescriptionInit>).apply(this, a);
+  } as typeof P.createAnswer;
+};
 
 /** Codec of the browser's inbound audio (getStats inbound-rtp -> codec mimeType). */
 async function inboundCodec(p: Phone): Promise<string[]> {
@@ -87,24 +112,30 @@ async function carrierHeard(before: string[]) {
 }
 
 /** Both directions of an established browser <-> carrier call. */
-async function expectBothWays(label: string, before: string[]) {
-  const heard = await expectTone(phone.page, CARRIER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
+async function expectBothWays(
+  label: string,
+  before: string[],
+  p: Phone = phone,
+  browserHz = BROWSER_HZ,
+): Promise<string[]> {
+  const heard = await expectTone(p.page, CARRIER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
   expect(
     Math.abs(heard.hz - CARRIER_HZ),
     `${label}: browser hears ${JSON.stringify(heard)}`,
   ).toBeLessThanOrEqual(TOL);
   expect(heard.level, `${label}: browser level`).toBeGreaterThan(MIN_LEVEL);
-  expect((await packetGrowth(phone.page)).delta, `${label}: inbound RTP`).toBeGreaterThan(10);
-  const codecs = await inboundCodec(phone);
+  expect((await packetGrowth(p.page)).delta, `${label}: inbound RTP`).toBeGreaterThan(10);
+  const codecs = await inboundCodec(p);
   expect(codecs.length, `${label}: browser inbound codec`).toBeGreaterThan(0);
   process.stdout.write(`[e2e] ${label}: browser receives ${codecs.join(',')}\n`);
 
   const got = await carrierHeard(before);
   expect(
-    Math.abs(got.hz - BROWSER_HZ),
+    Math.abs(got.hz - browserHz),
     `${label}: carrier received ${JSON.stringify(got)}`,
   ).toBeLessThanOrEqual(TOL);
   expect(got.rms, `${label}: carrier received near silence`).toBeGreaterThan(0.01);
+  return codecs;
 }
 
 /** The SDP the carrier negotiated: only PCMU (baresip prints the codec it uses). */
@@ -130,6 +161,8 @@ describe('trunk path with real audio: WebRTC browser <-> G.711-only carrier', ()
       dids: [{ number: DID, username: '1001' }],
     });
     phone = await launchPhone('1001', BROWSER_HZ, stack.baseUrl);
+    opusOnly = await launchPhone('1002', OPUS_ONLY_HZ, stack.baseUrl);
+    await opusOnly.context.addInitScript(OPUS_ONLY);
     carrier = new Baresip({
       user: CALLER,
       password: '',
@@ -142,6 +175,7 @@ describe('trunk path with real audio: WebRTC browser <-> G.711-only carrier', ()
     });
     await carrier.start();
     await loginDemo(phone, '1001');
+    await loginDemo(opusOnly, '1002');
   });
 
   afterEach(async (ctx) => {
@@ -152,14 +186,18 @@ describe('trunk path with real audio: WebRTC browser <-> G.711-only carrier', ()
       );
     }
     await hangup(phone.page).catch(() => undefined);
+    await hangup(opusOnly.page).catch(() => undefined);
     await carrier.command('hangup').catch(() => undefined);
     await waitNoLiveCall(phone.page).catch(() => undefined);
     await waitLinesReleased(phone.page);
+    await waitNoLiveCall(opusOnly.page).catch(() => undefined);
+    await waitLinesReleased(opusOnly.page);
   });
 
   afterAll(async () => {
     await carrier?.stop();
     await phone?.close();
+    await opusOnly?.close();
     await stack?.stop();
   });
 
@@ -191,6 +229,70 @@ describe('trunk path with real audio: WebRTC browser <-> G.711-only carrier', ()
     await hangup(phone.page);
     await carrier.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 10_000, since);
   });
+
+  /** An Opus-only browser (1002) calls the carrier and the carrier answers. */
+  async function opusOnlyCall() {
+    const before = carrier.recordings().map((r) => r.file);
+    const since = carrier.events.length;
+    const out = carrier.output.length;
+    await dial(opusOnly.page, OUT_NUMBER);
+    await carrier.waitEvent(
+      (e) => e.type === 'CALL_INCOMING',
+      'CALL_INCOMING at the carrier',
+      15_000,
+      since,
+    );
+    const acc = await carrier.command('accept');
+    expect(acc.ok, `carrier accept: ${acc.data}`).toBe(true);
+    await waitCallState(opusOnly.page, 'established', 15_000);
+    await carrier.waitEvent(
+      (e) => e.type === 'CALL_ESTABLISHED',
+      'CALL_ESTABLISHED',
+      10_000,
+      since,
+    );
+    return { before, since, out };
+  }
+
+  it('transcoding: an Opus-only browser (1002) calls the PCMU-only carrier: Opus on the browser leg, PCMU on the trunk, the carrier hears the browser, RTP reaches the browser', async () => {
+    const { before, since, out } = await opusOnlyCall();
+    expect(await inboundCodec(opusOnly), 'the browser leg is Opus').toEqual(['audio/opus']);
+    const got = await carrierHeard(before);
+    expect(
+      Math.abs(got.hz - OPUS_ONLY_HZ),
+      `the carrier received ${JSON.stringify(got)}`,
+    ).toBeLessThanOrEqual(TOL);
+    expect(got.rms).toBeGreaterThan(0.01);
+    expect(
+      (await packetGrowth(opusOnly.page)).delta,
+      'Opus RTP toward the browser',
+    ).toBeGreaterThan(10);
+    const log = carrier.output.slice(out);
+    expect(log, 'the carrier negotiated PCMU').toMatch(/PCMU/);
+    expect(log, 'no Opus toward the carrier').not.toMatch(/opus/i);
+    await hangup(opusOnly.page);
+    await carrier.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 10_000, since);
+  });
+
+  // KNOWN BUG (pinned; remove `.fails` when fixed): PCMU -> Opus toward a WebRTC
+  // browser. rtpengine sends ~50 Opus packets/s to the Opus-only browser (its
+  // inbound-rtp packetsReceived rises) but they decode to silence: getStats
+  // audioLevel 0 and the analyser finds no 1000 Hz (hz 0, level 0), while the
+  // other direction (Opus -> PCMU) carries the browser's tone to the carrier.
+  // rtpengine logs "SRTP output wanted, but no crypto suite was negotiated" on
+  // the browser-facing port at the start of each such call.
+  it.fails(
+    'KNOWN BUG: the Opus-only browser hears the PCMU carrier (transcoded to Opus)',
+    async () => {
+      await opusOnlyCall();
+      const heard = await expectTone(opusOnly.page, CARRIER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
+      expect(
+        Math.abs(heard.hz - CARRIER_HZ),
+        `the Opus-only browser hears ${JSON.stringify(heard)}`,
+      ).toBeLessThanOrEqual(TOL);
+      expect(heard.level).toBeGreaterThan(MIN_LEVEL);
+    },
+  );
 
   it('the carrier calls the DID: the browser rings, answers, tones both ways', async () => {
     const before = carrier.recordings().map((r) => r.file);
