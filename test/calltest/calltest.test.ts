@@ -278,6 +278,24 @@ describe('calltest against the real gateway', () => {
     }
   }, 60_000);
 
+  it('contact center: a carrier call to the demo IVR DID, digit 1, audio from the far end for the whole call', async () => {
+    const json = join(OUT, 'ivr-call.json');
+    const r = await calltest(['run', 'builtin:ivr-call', ...common('ivr-call'), '--json', json]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const checks = readJson(json).scenarios[0]!.checks;
+    expect(checks.find((c) => c.name === 'no long silence')?.detail).toMatch(/longest silence/);
+    // a DID nobody serves: the scenario fails on the final response
+    const bad = await calltest([
+      'run',
+      'builtin:ivr-call',
+      ...common('ivr-call-unknown-did'),
+      '--var',
+      'did=+15550100899',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/caller final response: [45]\d\d .*\(expected 200\)/);
+  }, 60_000);
+
   it('browser legs (softphone core in headless Chromium over WSS) call and answer sipp far ends: each side hears the other', async () => {
     const json = join(OUT, 'browser.json');
     const r = await calltest([
