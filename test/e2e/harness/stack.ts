@@ -51,7 +51,7 @@ export const E2E_BLOCKS = {
   resilience: 2,
   'agent-desktop': 3,
   'media-features': 4,
-  // 5: free
+  'transfer-conference': 5,
 } as const satisfies Record<string, number>;
 
 export type E2eFile = keyof typeof E2E_BLOCKS;
