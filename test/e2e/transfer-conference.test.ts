@@ -10,6 +10,7 @@ import {
   loginDemo,
   report,
   until,
+  anyRemoteTone,
   waitCallState,
   waitLinesReleased,
   waitNoLiveCall,
@@ -175,6 +176,59 @@ describe('local three-way conference in the browser', () => {
         l.levels[own] ?? 0,
         `${p.name} hears its own ${own} Hz: ${JSON.stringify(l)} vs ${JSON.stringify(heard)}`,
       ).toBeLessThan(weakest / 20);
+    }
+  });
+
+  it('attended transfer (REFER with Replaces): 1001 consults 1003 and transfers 1002 to it; 1002 and 1003 hear each other, 1001 is out', async () => {
+    await dial(a.page, '1002');
+    await byId(b.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+    await answer(b.page);
+    await waitCallState(b.page, 'established', 15_000);
+    await waitCallState(a.page, 'established', 15_000);
+    // consultation call on a second line (the first goes on hold)
+    await dial(a.page, '1003');
+    await byId(c.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+    await answer(c.page);
+    await waitCallState(c.page, 'established', 15_000);
+    // the consultation really carries audio before the transfer
+    const consult = await expectHears(c, [1000]);
+    expect(consult.levels[1000]).toBeGreaterThan(MIN_LEVEL);
+
+    const sel = byId(a.page, 'attended-transfer-select');
+    await sel.waitFor({ state: 'visible', timeout: 15_000 });
+    const value = await sel
+      .locator('option:not([disabled])')
+      .first()
+      .getAttribute('value', { timeout: 5000 });
+    await sel.selectOption(value ?? '');
+    await byId(a.page, 'attended-transfer-button').click();
+
+    // 1001 leaves both calls
+    await waitNoLiveCall(a.page, 20_000);
+    // 1002 and 1003 now talk to each other: each hears the other's tone, and neither hears 1001
+    const bHears = await anyRemoteTone(b.page, 800, {
+      tol: 30,
+      minLevel: MIN_LEVEL,
+      timeoutMs: 15_000,
+    });
+    expect(Math.abs(bHears.hz - 800), `1002 hears ${JSON.stringify(bHears)}`).toBeLessThanOrEqual(
+      30,
+    );
+    expect(bHears.level).toBeGreaterThan(MIN_LEVEL);
+    const cHears = await anyRemoteTone(c.page, 600, {
+      tol: 30,
+      minLevel: MIN_LEVEL,
+      timeoutMs: 15_000,
+    });
+    expect(Math.abs(cHears.hz - 600), `1003 hears ${JSON.stringify(cHears)}`).toBeLessThanOrEqual(
+      30,
+    );
+    expect(cHears.level).toBeGreaterThan(MIN_LEVEL);
+    for (const p of [b, c]) {
+      const l = await toneLevels(p.page, [1000]);
+      expect(l.levels[1000] ?? 0, `${p.name} still hears 1001: ${JSON.stringify(l)}`).toBeLessThan(
+        MIN_LEVEL,
+      );
     }
   });
 });
