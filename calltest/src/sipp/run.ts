@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ConfigError } from '../scenario/load.js';
@@ -122,6 +121,34 @@ export function startSipp(s: SippSpec): SippProcess {
   };
 }
 
+/**
+ * Whether a UDP socket is bound to host:port, read from /proc/net/udp. Not by
+ * trying to bind it ourselves: that probe holds the port for an instant and
+ * made a sipp starting at the same moment fail with "address already in use".
+ */
+export function udpBound(host: string, port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  // /proc/net/udp writes IPv4 addresses as little-endian hex (127.0.0.2 → 0200007F)
+  const hexHost = host
+    .split('.')
+    .map((o) => Number(o).toString(16).toUpperCase().padStart(2, '0'))
+    .reverse()
+    .join('');
+  let table = '';
+  try {
+    table = readFileSync('/proc/net/udp', 'utf8');
+  } catch {
+    return false;
+  }
+  return table
+    .split('\n')
+    .slice(1)
+    .some((line) => {
+      const local = line.trim().split(/\s+/)[1] ?? '';
+      return local === `${hexHost}:${hexPort}` || local === `00000000:${hexPort}`;
+    });
+}
+
 /** Waits until something holds UDP host:port (a sipp UAS has bound), or the process exits. */
 export async function waitBound(
   p: SippProcess,
@@ -144,11 +171,7 @@ export async function waitBound(
               resolve(false);
             });
           })
-        : await new Promise<boolean>((resolve) => {
-            const sock = createSocket('udp4');
-            sock.once('error', () => resolve(false));
-            sock.bind(port, host, () => sock.close(() => resolve(true)));
-          });
+        : !udpBound(host, port);
     if (!free) return;
     await new Promise((r) => setTimeout(r, 50));
   }
