@@ -4,6 +4,7 @@ import {
   answer,
   byId,
   dial,
+  goView,
   expectTone,
   hangup,
   launchPhone,
@@ -90,6 +91,21 @@ async function inboundCodec(p: Phone): Promise<string[]> {
       });
     }
     return out;
+  });
+}
+
+/** Video frames decoded by the page's open RTCPeerConnections (inbound-rtp video). */
+async function framesDecoded(p: Phone): Promise<number> {
+  return p.page.evaluate(async () => {
+    const rec = (window as unknown as { __e2e?: { pcs: RTCPeerConnection[] } }).__e2e;
+    let n = 0;
+    for (const pc of rec?.pcs ?? []) {
+      if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') n += Number(s.framesDecoded ?? 0);
+      });
+    }
+    return n;
   });
 }
 
@@ -312,6 +328,38 @@ describe('trunk path with real audio: WebRTC browser <-> G.711-only carrier', ()
     await carrier.command('hangup');
     await carrier.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 10_000, since);
     await waitNoLiveCall(phone.page);
+  });
+
+  it('video call between two browsers (Chromium fake camera): each side decodes frames, and frames keep coming', async () => {
+    await goView(phone.page, 'phone');
+    await byId(phone.page, 'dial-input').fill('1002');
+    await byId(phone.page, 'video-call-button').click();
+    await byId(opusOnly.page, 'answer-video-button').waitFor({ state: 'visible', timeout: 15_000 });
+    await byId(opusOnly.page, 'answer-video-button').click();
+    await waitCallState(opusOnly.page, 'established', 15_000);
+    await waitCallState(phone.page, 'established', 15_000);
+    for (const p of [phone, opusOnly]) {
+      const first = await until(
+        `${p.name} to decode video frames`,
+        async () => {
+          const n = await framesDecoded(p);
+          return n > 10 ? n : undefined;
+        },
+        15_000,
+        200,
+      );
+      const later = await until(
+        `${p.name}'s decoded frames to keep rising`,
+        async () => {
+          const n = await framesDecoded(p);
+          return n > first + 10 ? n : undefined;
+        },
+        15_000,
+        200,
+      );
+      process.stdout.write(`[e2e] video: ${p.name} framesDecoded ${first} -> ${later}\n`);
+    }
+    await hangup(phone.page);
   });
 
   it('Kamailio killed with a call up: the browser re-registers and the carrier reaches it again through the DID (the binding is back, not only the badge)', async () => {
