@@ -413,4 +413,51 @@ describe('trunk path with real audio: WebRTC browser <-> G.711-only carrier', ()
     );
     await expectBothWays('after the restart', before);
   });
+
+  // last in the file: 1001 keeps relay-only from here on
+  it('relay only (settings, iceTransportPolicy relay): the call goes through coturn (relay candidate pair) with tones both ways', async () => {
+    await goView(phone.page, 'settings');
+    await phone.page.getByLabel(/Relay only/).check({ timeout: 10_000 });
+    await byId(phone.page, 'settings-save-signin').click();
+    await waitAttr(phone.page, 'registration-status', 'data-state', 'registered', 20_000);
+    await dial(phone.page, '1002');
+    await byId(opusOnly.page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+    await answer(opusOnly.page);
+    await waitCallState(phone.page, 'established', 15_000);
+    const pair = await until(
+      'a selected candidate pair on 1001',
+      () =>
+        phone.page.evaluate(async () => {
+          const rec = (window as unknown as { __e2e?: { pcs: RTCPeerConnection[] } }).__e2e;
+          for (const pc of rec?.pcs ?? []) {
+            if (pc.connectionState !== 'connected') continue;
+            const st = await pc.getStats();
+            const all = new Map<string, Record<string, unknown>>();
+            st.forEach((x: Record<string, unknown>) => all.set(String(x.id), x));
+            for (const x of all.values()) {
+              if (x.type === 'transport' && x.selectedCandidatePairId) {
+                const p = all.get(String(x.selectedCandidatePairId));
+                const l = all.get(String(p?.localCandidateId));
+                return { local: String(l?.candidateType), relayProtocol: String(l?.relayProtocol) };
+              }
+            }
+          }
+          return undefined;
+        }),
+      15_000,
+      200,
+    );
+    expect(pair.local, `1001's selected local candidate ${JSON.stringify(pair)}`).toBe('relay');
+    const h1 = await expectTone(phone.page, OPUS_ONLY_HZ, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(Math.abs(h1.hz - OPUS_ONLY_HZ), `1001 hears ${JSON.stringify(h1)}`).toBeLessThanOrEqual(
+      TOL,
+    );
+    const h2 = await expectTone(opusOnly.page, BROWSER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(Math.abs(h2.hz - BROWSER_HZ), `1002 hears ${JSON.stringify(h2)}`).toBeLessThanOrEqual(
+      TOL,
+    );
+    process.stdout.write(
+      `[e2e] relay: ${JSON.stringify(pair)} 1001 ${JSON.stringify(h1)} 1002 ${JSON.stringify(h2)}\n`,
+    );
+  });
 });
