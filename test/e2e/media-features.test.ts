@@ -159,7 +159,7 @@ function carrierCodecSeen(since: number): string {
   return carrier.output.slice(since);
 }
 
-describe('trunk path with real audio: WebRTC browser <-> G.711-only carrier', () => {
+describe('media features: G.711-only trunk (both ways, transcoding), video, Kamailio restart, relay only', () => {
   beforeAll(async () => {
     ensureSoftphoneBuilt();
     clearFailureShots('media-features');
