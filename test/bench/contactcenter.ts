@@ -14,12 +14,13 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startStack, portsFor, type Stack } from '../integration/harness/stack.js';
-import { SipUA, plainSdp, udpTransport, type Dialog } from '../integration/harness/sipua.js';
+import { SipUA, plainSdp, type Dialog } from '../integration/harness/sipua.js';
 import { udpUser } from '../integration/harness/phones.js';
 import { RtpEndpoint, sdpAudio } from '../integration/harness/rtp.js';
 import { CallMedia } from '../../gateway/src/callcontrol/media.js';
 import { cpuSnapshot } from './cpu.js';
 import { percentile } from './sippRun.js';
+import { carrierTrunk, carrierUA } from '../integration/harness/carrier.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -305,15 +306,7 @@ export async function runContactCenterBench(o: BenchOptions): Promise<BenchResul
   const stack = await startStack('bench-contactcenter', BASE, {
     rtpengine: { portMin: 27000, portMax: 29999, deleteDelay: 0 },
     sip: { children: 4 },
-    trunks: [
-      {
-        name: 'carrier',
-        host: '127.0.0.2',
-        port: ports.client(20),
-        inboundAddresses: ['127.0.0.2'],
-        prefixes: ['+1555'],
-      },
-    ],
+    trunks: [carrierTrunk(ports)],
     contactCenter: {
       port: ports.callControl,
       queues: [
@@ -330,15 +323,7 @@ export async function runContactCenterBench(o: BenchOptions): Promise<BenchResul
       agents: [{ username: '1003', queues: [{ name: 'bench', penalty: 0 }] }],
     },
   } as never);
-  const carrier = new SipUA(
-    await udpTransport({
-      localHost: '127.0.0.2',
-      localPort: ports.client(20),
-      remoteHost: '127.0.0.1',
-      remotePort: ports.sip,
-    }),
-    { user: '+15550200000', domain: 'carrier.example' },
-  );
+  const carrier = await carrierUA(ports, '+15550200000');
   // the baseline's far end: every packet goes straight back where it came from
   const relayFar = createSocket('udp4');
   await new Promise<void>((r) => relayFar.bind(FAR_RTP, '127.0.0.1', () => r()));

@@ -1,18 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { portsFor, startStack, type Stack } from './harness/stack.js';
-import {
-  SipUA,
-  hdr,
-  parseSip,
-  plainSdp,
-  udpTransport,
-  type IncomingRequest,
-} from './harness/sipua.js';
+import { SipUA, hdr, parseSip, plainSdp, type IncomingRequest } from './harness/sipua.js';
 import { udpUser, noMediaSessions } from './harness/phones.js';
 import { RtpEndpoint, sdpAudio } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import { CallMedia } from '../../gateway/src/callcontrol/media.js';
 import type { InboundCall } from '../../gateway/src/callcontrol/types.js';
+import { carrierTrunk, carrierUA } from './harness/carrier.js';
 
 // The call-control tier (B2BUA) through the real stack: a carrier (a Node SIP
 // client on 127.0.0.2, the trunk's address) dials the contact center's DID;
@@ -34,27 +28,11 @@ const cleanups: (() => Promise<unknown> | void)[] = [];
 
 beforeAll(async () => {
   stack = await startStack('callcontrol', BASE, {
-    trunks: [
-      {
-        name: 'carrier',
-        host: '127.0.0.2',
-        port: ports.client(20),
-        inboundAddresses: ['127.0.0.2'],
-        prefixes: ['+1555'],
-      },
-    ],
+    trunks: [carrierTrunk(ports)],
   });
   // The contact center's flows are not under test here: this file drives calls itself.
   stack.gw.callControl!.onCall((call) => handler(call));
-  carrier = new SipUA(
-    await udpTransport({
-      localHost: '127.0.0.2',
-      localPort: ports.client(20),
-      remoteHost: '127.0.0.1',
-      remotePort: ports.sip,
-    }),
-    { user: '+15550109999', domain: 'carrier.example' },
-  );
+  carrier = await carrierUA(ports);
 });
 
 afterEach(async () => {

@@ -3,11 +3,12 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portsFor, startStack, type Stack } from './harness/stack.js';
-import { SipUA, plainSdp, udpTransport, type Dialog } from './harness/sipua.js';
+import { SipUA, plainSdp, type Dialog } from './harness/sipua.js';
 import { udpUser, noMediaSessions } from './harness/phones.js';
 import { RtpEndpoint, sdpAudio } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
+import { carrierTrunk, carrierUA } from './harness/carrier.js';
 
 // Contact center II (supervisors) through the real stack: a queue with
 // recording on; a carrier caller (1000 Hz) is answered by agent 1003 (600 Hz);
@@ -27,15 +28,7 @@ let carrier: SipUA;
 beforeAll(async () => {
   stack = await startStack('cc-supervisors', BASE, {
     log: { level: 'warn', kamailioDebug: 1 },
-    trunks: [
-      {
-        name: 'carrier',
-        host: '127.0.0.2',
-        port: ports.client(20),
-        inboundAddresses: ['127.0.0.2'],
-        prefixes: ['+1555'],
-      },
-    ],
+    trunks: [carrierTrunk(ports)],
     contactCenter: {
       port: ports.callControl,
       queues: [
@@ -52,15 +45,7 @@ beforeAll(async () => {
     },
   } as never);
   cc = stack.gw.contactCenter!;
-  carrier = new SipUA(
-    await udpTransport({
-      localHost: '127.0.0.2',
-      localPort: ports.client(20),
-      remoteHost: '127.0.0.1',
-      remotePort: ports.sip,
-    }),
-    { user: '+15550109999', domain: 'carrier.example' },
-  );
+  carrier = await carrierUA(ports);
 });
 
 afterAll(async () => {

@@ -1,17 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { portsFor, startStack, type Stack } from './harness/stack.js';
-import {
-  SipUA,
-  hdr,
-  plainSdp,
-  udpTransport,
-  type Dialog,
-  type IncomingRequest,
-} from './harness/sipua.js';
+import { SipUA, hdr, plainSdp, type Dialog, type IncomingRequest } from './harness/sipua.js';
 import { udpUser, noMediaSessions, type DemoUser } from './harness/phones.js';
 import { RtpEndpoint, envelopeMatch, fileEnvelope, sdpAudio } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
+import { carrierTrunk, carrierUA } from './harness/carrier.js';
 
 // The contact center end to end through the real stack: a carrier caller
 // (a Node SIP client on the trunk's address with its own RTP endpoint) dials
@@ -36,15 +30,7 @@ let mediaSlot = 0;
 beforeAll(async () => {
   stack = await startStack('contactcenter', BASE, {
     log: { level: (process.env.CC_LOG as 'info') ?? 'warn', kamailioDebug: 1 },
-    trunks: [
-      {
-        name: 'carrier',
-        host: '127.0.0.2',
-        port: ports.client(20),
-        inboundAddresses: ['127.0.0.2'],
-        prefixes: ['+1555'],
-      },
-    ],
+    trunks: [carrierTrunk(ports)],
     contactCenter: {
       port: ports.callControl,
       ivrs: [
@@ -79,15 +65,7 @@ beforeAll(async () => {
     },
   } as never);
   cc = stack.gw.contactCenter!;
-  carrier = new SipUA(
-    await udpTransport({
-      localHost: '127.0.0.2',
-      localPort: ports.client(20),
-      remoteHost: '127.0.0.1',
-      remotePort: ports.sip,
-    }),
-    { user: '+15550109999', domain: 'carrier.example' },
-  );
+  carrier = await carrierUA(ports);
 });
 
 afterEach(async () => {
