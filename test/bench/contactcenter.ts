@@ -27,9 +27,13 @@ const RESULTS = join(HERE, 'results');
 const BASE = 26000;
 const ports = portsFor(BASE);
 const DID = '+15550100900';
-/** Callers' RTP sockets: 40000 + i (never a product or test range). */
-const CALLER_RTP = 40000;
-const FAR_RTP = 42000;
+/**
+ * Callers' RTP sockets 10000 + i and the far ends from 12000: below Linux's
+ * ephemeral range (32768+), where any process's random port could take them,
+ * and apart from every product and test range.
+ */
+const CALLER_RTP = 10000;
+const FAR_RTP = 12000;
 
 const log = (msg: string) => process.stdout.write(`[bench:cc] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -7,7 +7,7 @@ import { runContactCenterBench } from '../bench/contactcenter.js';
 // agent-available → first-audio runs. It asserts what must hold at any speed
 // (every caller answered and hearing the music, the agent reached), never a
 // timing; the figures themselves come from the long mode on a quiet machine.
-// Ports: the benchmark's own block (26000-29999, 40000-42999).
+// Ports: the benchmark's own block (26000-29999, 10000-12999).
 
 describe('contact-center capacity benchmark, short mode', () => {
   it('waiting callers all answered and hearing music; the baseline relays; the agent is heard', async () => {
