@@ -10,6 +10,7 @@ import type { AgentConnectionState, AgentState, AgentView, ScreenPop } from '../
 
 export type { AgentState, AgentView, ScreenPop };
 import { i18n } from '../i18n';
+import { mark } from './account';
 import { displayName, useCallsStore, type Line } from './calls';
 import { coreServices, type AgentClientLike, type PhoneLike } from './core';
 import { useSessionStore } from './session';
@@ -111,6 +112,7 @@ export const useAgentStore = defineStore('agent', () => {
     const gen = ++generation;
     status.value = 'checking';
     error.value = undefined;
+    mark('agent-signin');
     try {
       const c = markRaw(await coreServices().createAgentClient({ credentials: phone.credentials }));
       if (gen !== generation) return c.stop();
@@ -121,6 +123,7 @@ export const useAgentStore = defineStore('agent', () => {
         c.on('error', (e) => (error.value = e.message)),
       ];
       const agent = await c.login();
+      mark('agent-token');
       if (gen !== generation) return;
       rememberAgent(phone.credentials.username, agent);
       if (!agent) {
@@ -155,6 +158,7 @@ export const useAgentStore = defineStore('agent', () => {
 
   function onView(next: AgentView): void {
     const before = view.value;
+    if (!before) mark('agent-state');
     view.value = next;
     now.value = Date.now();
     const ui = useUiStore();
