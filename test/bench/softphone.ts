@@ -338,6 +338,22 @@ async function agentReopen(page: Page): Promise<AgentReopen> {
     () => (window as unknown as { __agent?: Record<string, number> }).__agent ?? {},
   );
   const app = await appMarks(page);
+  const nav = await page.evaluate(() => {
+    const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+    return { html: n.responseEnd, 'dom-interactive': n.domInteractive };
+  });
+  addPhases('reopen → agent state shown', 0, { ...nav, ...app, shown: a.state! }, [
+    'html',
+    'dom-interactive',
+    'init',
+    'client-config',
+    'signin',
+    'phone-created',
+    'agent-signin',
+    'agent-token',
+    'agent-state',
+    'shown',
+  ]);
   addPhases('reopen → registered', 0, { ...app, badge: m['registration:registered']! }, [
     'init',
     'client-config',
@@ -919,7 +935,9 @@ function markdown(r: Record<string, unknown>): string {
     ]),
     'Phases: `init` app start-up began, `client-config` /api/client-config answered, `signin` sign-in began (the click',
     'handler, or automatic sign-in), `core-ready` core chunk, device manager and secrets ready, `phone-created` Phone built,',
-    '`connected` WebSocket open, `registered` 200 OK to REGISTER, `badge` the badge rendered "registered".',
+    '`connected` WebSocket open, `registered` 200 OK to REGISTER, `badge` the badge rendered "registered"; `html` the page',
+    'received (navigation responseEnd), `dom-interactive` the document parsed, `agent-signin` agent API sign-in began,',
+    '`agent-token` its token received (Digest done), `agent-state` first agent state received over SSE, `shown` rendered.',
     '',
     '## Memory (CDP Performance.getMetrics after a forced GC)',
     '',

@@ -89,8 +89,11 @@ describe('sign-in', () => {
       expiresAt: string;
       username: string;
       roles: string[];
+      view?: AgentView;
     };
     expect(body).toMatchObject({ username: '1003', roles: ['agent'] });
+    // The agent's state comes with the token (the desktop shows it before the stream opens).
+    expect(body.view).toMatchObject({ username: '1003', state: expect.any(String) });
     expect(Date.parse(body.expiresAt) - Date.now()).toBeGreaterThan(50_000);
     const view = await app.inject({ url: '/api/agent/view', headers: bearer(body.token) });
     expect(view.statusCode).toBe(200);

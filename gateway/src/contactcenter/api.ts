@@ -164,7 +164,10 @@ export function registerAgentApi(
       return reply
         .code(403)
         .send({ error: `${r.username} is not an agent of any queue, nor a supervisor or admin` });
-    return { ...tokens.issue(r.username), username: r.username, ...roles };
+    // An agent's current view comes with the token: a reopened desktop shows its
+    // state one round trip sooner than through the event stream.
+    const view = roles.roles.includes('agent') ? { view: cc.view(r.username) } : {};
+    return { ...tokens.issue(r.username), username: r.username, ...roles, ...view };
   });
 
   app.post('/api/agent/token', async (req, reply) => {

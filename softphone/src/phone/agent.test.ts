@@ -101,6 +101,37 @@ describe('AgentClient', () => {
     expect(server.requests.every((r) => r.credentials === 'omit')).toBe(true);
   });
 
+  it('uses a challenge asked for at start-up: one request fewer, and the state before the stream', async () => {
+    const server = new FakeAgentServer();
+    const challenge = server.fetch(`${server.base}login`, {
+      method: 'POST',
+      credentials: 'omit',
+    });
+    const c = new AgentClient({
+      credentials: { username: '1003', ha1: (realm) => digestHa1('1003', realm, 'demo-1003-pw') },
+      baseUrl: server.base,
+      fetch: server.fetch,
+      EventSource: server.EventSource,
+      challenge,
+    });
+    const views: AgentView[] = [];
+    c.on('view', (v) => views.push(v));
+    expect(await c.login()).toBe(true);
+    // The early 401, then one authenticated POST; no stream opened yet.
+    expect(server.requests.map((r) => r.path)).toEqual(['login', 'login']);
+    expect(views.map((v) => v.state)).toEqual([server.viewOf('1003').state]);
+    // A challenge that failed to arrive costs nothing: the client asks itself.
+    const server2 = new FakeAgentServer();
+    const c2 = new AgentClient({
+      credentials: { username: '1003', ha1: (realm) => digestHa1('1003', realm, 'demo-1003-pw') },
+      baseUrl: server2.base,
+      fetch: server2.fetch,
+      challenge: Promise.reject(new TypeError('network')),
+    });
+    expect(await c2.login()).toBe(true);
+    expect(server2.requests.map((r) => r.path)).toEqual(['login', 'login']);
+  });
+
   it('a user who is not an agent (403) is told apart from a failure', async () => {
     const server = new FakeAgentServer();
     expect(await client(server, '1001', 'demo-1001-pw').c.login()).toBe(false);

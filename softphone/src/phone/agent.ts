@@ -100,6 +100,12 @@ export interface AgentClientOptions {
   reconnectMaxDelayMs?: number;
   /** Every HTTP request is given up after this long (default 10 s). */
   requestTimeoutMs?: number;
+  /**
+   * The answer to an unauthenticated `POST login` sent at page start-up, before
+   * the password was at hand: the first sign-in uses its Digest challenge instead
+   * of asking again (one round trip and one connection set-up fewer).
+   */
+  challenge?: Promise<Response>;
 }
 
 export class AgentError extends Error {
@@ -258,7 +264,10 @@ export class AgentClient {
   /** Set once the gateway said this user is not an agent (403 on login). */
   notAgent = false;
 
+  private earlyChallenge: Promise<Response> | undefined;
+
   constructor(private readonly opts: AgentClientOptions) {
+    this.earlyChallenge = opts.challenge;
     this.base = new URL(
       opts.baseUrl ?? 'api/agent/',
       globalThis.location?.href ?? 'http://localhost/',
@@ -322,7 +331,11 @@ export class AgentClient {
 
   private async digestLogin(): Promise<Token | undefined> {
     const url = this.url('login');
-    const first = await this.fetchFn(url.href, { method: 'POST', cache: 'no-store' });
+    const early = this.earlyChallenge;
+    this.earlyChallenge = undefined;
+    const first =
+      (await early?.catch(() => undefined)) ??
+      (await this.fetchFn(url.href, { method: 'POST', cache: 'no-store' }));
     if (first.ok) return this.readToken(first);
     if (first.status !== 401) return this.refused(first);
     let challenge = parseDigestChallenge(first.headers.get('WWW-Authenticate'));
@@ -375,6 +388,10 @@ export class AgentClient {
     }
     const exp = typeof body.expiresAt === 'string' ? Date.parse(body.expiresAt) : NaN;
     this.notAgent = false;
+    // The sign-in answer carries the current state: the desktop shows it without
+    // waiting for the event stream's first message.
+    const view = parseAgentView(body.view);
+    if (view) this.setView(view);
     return { token: body.token, expiresAt: Number.isFinite(exp) ? exp : this.now() + 3_600_000 };
   }
 

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 import { useAccountStore } from './account';
-import { useAgentStore, formatDuration, normalizeNumber } from './agent';
+import { useAgentStore, formatDuration, normalizeNumber, startEarlyAgentSignIn } from './agent';
+import { defaultSettings, saveSettings } from '../storage/settings';
 import { useCallsStore } from './calls';
 import { useUiStore } from './ui';
 import { resetCoreServices, setCoreServices } from './core';
@@ -142,6 +143,31 @@ describe('agent store', () => {
 });
 
 describe('helpers', () => {
+  it('a known agent signing in automatically has the Digest challenge asked for at page start', () => {
+    const fetch = vi.fn(async () => new Response(null, { status: 401 }));
+    vi.stubGlobal('fetch', fetch);
+    const s = defaultSettings();
+    s.account.sipUri = 'sip:1003@localhost';
+    s.autoLogin = true;
+    saveSettings(s);
+    localStorage.setItem('softphone.agents', JSON.stringify(['1001']));
+    startEarlyAgentSignIn();
+    expect(fetch).not.toHaveBeenCalled(); // not known as an agent
+    localStorage.setItem('softphone.agents', JSON.stringify(['1003']));
+    startEarlyAgentSignIn();
+    expect(fetch).toHaveBeenCalledWith('api/agent/login', {
+      method: 'POST',
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+    s.autoLogin = false;
+    saveSettings(s);
+    fetch.mockClear();
+    startEarlyAgentSignIn();
+    expect(fetch).not.toHaveBeenCalled(); // signs in by hand: no sign-in to speed up
+    localStorage.removeItem('softphone.agents');
+  });
+
   it('formats durations and numbers', () => {
     expect(formatDuration(0)).toBe('0:00');
     expect(formatDuration(125)).toBe('2:05');

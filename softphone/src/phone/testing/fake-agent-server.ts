@@ -284,7 +284,7 @@ export class FakeAgentServer {
       `${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${md5Hex(`POST:${p.uri}`)}`,
     );
     if (expected !== p.response || !user.agent) return json(403, { error: 'forbidden' });
-    return json(200, this.issue(p.username!));
+    return json(200, { ...this.issue(p.username!), view: this.viewOf(p.username!) });
   }
 }
 
