@@ -340,18 +340,29 @@ async function agentReopen(page: Page): Promise<AgentReopen> {
   const app = await appMarks(page);
   const nav = await page.evaluate(() => {
     const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-    return { html: n.responseEnd, 'dom-interactive': n.domInteractive };
+    const configFetches = performance
+      .getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/client-config')).length;
+    return {
+      configFetches,
+      html: n.responseEnd,
+      'old-page-unloaded': n.unloadEventEnd,
+      'dom-interactive': n.domInteractive,
+    };
   });
+  // The preloaded config must be the one the app uses (one request, not two).
+  if (nav.configFetches !== 1) log(`  client-config requested ${nav.configFetches} times`);
   addPhases('reopen → agent state shown', 0, { ...nav, ...app, shown: a.state! }, [
     'html',
+    'old-page-unloaded',
     'dom-interactive',
     'init',
     'client-config',
     'signin',
     'phone-created',
     'agent-signin',
-    'agent-token',
     'agent-state',
+    'agent-token',
     'shown',
   ]);
   addPhases('reopen → registered', 0, { ...app, badge: m['registration:registered']! }, [
@@ -937,7 +948,8 @@ function markdown(r: Record<string, unknown>): string {
     'handler, or automatic sign-in), `core-ready` core chunk, device manager and secrets ready, `phone-created` Phone built,',
     '`connected` WebSocket open, `registered` 200 OK to REGISTER, `badge` the badge rendered "registered"; `html` the page',
     'received (navigation responseEnd), `dom-interactive` the document parsed, `agent-signin` agent API sign-in began,',
-    '`agent-token` its token received (Digest done), `agent-state` first agent state received over SSE, `shown` rendered.',
+    '`agent-state` the agent state received (it comes with the sign-in answer), `agent-token` the sign-in done, `shown` rendered;',
+    '`old-page-unloaded` the reloaded page torn down (navigation unloadEventEnd).',
     '',
     '## Memory (CDP Performance.getMetrics after a forced GC)',
     '',

@@ -73,7 +73,9 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
     reply.header('Permissions-Policy', 'microphone=(self), camera=(self), display-capture=(self)');
   });
 
-  app.get('/api/client-config', async (req) => {
+  app.get('/api/client-config', async (req, reply) => {
+    // TURN credentials and demo passwords: never kept in a cache.
+    reply.header('Cache-Control', 'no-store');
     const host = req.headers.host ?? `${cfg.listenAddress}:${cfg.http.port}`;
     const turnHost = cfg.advertisedAddress ?? cfg.listenAddress;
     const iceServers: { urls: string[]; username?: string; credential?: string }[] = [];

@@ -86,10 +86,9 @@ let earlySocket: { url: string; ws: WebSocket; timer: ReturnType<typeof setTimeo
  */
 export function startEarly(): void {
   if (typeof fetch === 'function') {
-    earlyConfig = fetch(CLIENT_CONFIG_URL, {
-      headers: { Accept: 'application/json' },
-      cache: 'no-store',
-    });
+    // Plain GET, as index.html's <link rel="preload">, so the preloaded response is
+    // the one used (the gateway sends it with Cache-Control: no-store).
+    earlyConfig = fetch(CLIENT_CONFIG_URL);
     earlyConfig.catch(() => undefined);
   }
   const s = loadSettings();
