@@ -7,13 +7,14 @@ import { defineConfig } from 'vitest/config';
 //   1  integration (test/integration): real Kamailio/rtpengine/sipp, one file at a time
 //   2  calltest-stack (test/calltest): real stack, one file at a time
 //   3  e2e (test/e2e): real stack + Chromium, one file at a time
+//   4  cluster (test/cluster): several hosts in network namespaces, one file at a time
 // Vitest 3 shares one worker pool across projects and ignores a project's own
 // `fileParallelism`/`maxWorkers`; `poolOptions.forks.singleFork` is what a
 // project can set: all its files run one after the other in one worker. Every
 // real-stack file also has its own port block, so files never share a port even
 // if they do run at once. Keep group numbers single digits: Vitest sorts them
 // as strings.
-const GROUP = { unit: 0, integration: 1, calltestStack: 2, e2e: 3 } as const;
+const GROUP = { unit: 0, integration: 1, calltestStack: 2, e2e: 3, cluster: 4 } as const;
 const ONE_FILE_AT_A_TIME = { forks: { singleFork: true } };
 
 export default defineConfig({
@@ -75,6 +76,18 @@ export default defineConfig({
           poolOptions: ONE_FILE_AT_A_TIME,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'cluster',
+          root: './test',
+          include: ['cluster/**/*.test.ts'],
+          environment: 'node',
+          sequence: { groupOrder: GROUP.cluster },
+          poolOptions: ONE_FILE_AT_A_TIME,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
     ],
