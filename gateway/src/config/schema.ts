@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { contactCenterSchema, checkContactCenter } from './contactCenter.js';
+import { clusterSchema } from './cluster.js';
 
 // The gateway's one typed configuration. Every port, path and policy of the
 // stack (Kamailio, rtpengine, coturn, the built-in test destinations) derives
@@ -212,6 +213,9 @@ export const configSchema = z
 
     /** IVR menus, queues and agents, answered by the call-control tier (./contactCenter.ts). */
     contactCenter: contactCenterSchema,
+
+    /** Several nodes on one PostgreSQL (./cluster.ts); absent: one machine on SQLite. */
+    cluster: clusterSchema.optional(),
 
     users: z.array(userSchema).default([]),
     trunks: z.array(trunkSchema).default([]),

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from './load.js';
+
+// The cluster section (issue 10): absent by default, and a malformed one is
+// refused naming the field and the fix, without echoing a database password.
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const good = {
+  nodeName: 'edge-a',
+  peers: [{ name: 'edge-b', address: '10.0.0.12' }],
+  databaseUrl: 'postgres://gateway:s3cret@10.0.0.5:5432/gateway',
+  redisUrl: 'redis://10.0.0.5:6379/0',
+};
+
+describe('cluster config', () => {
+  it('is absent by default: the single-machine default on SQLite', () => {
+    expect(parseConfig({}).cluster).toBeUndefined();
+  });
+
+  it('takes node name, peers, database and Redis URLs, with defaults', () => {
+    expect(parseConfig({ cluster: good }).cluster).toEqual({
+      ...good,
+      peers: [{ name: 'edge-b', address: '10.0.0.12', sipPort: 5060 }],
+      databasePoolSize: 4,
+    });
+  });
+
+  it('refuses a database URL that is not PostgreSQL, naming the field and the fix, not the URL', () => {
+    const problems = problemsOf(() =>
+      parseConfig({ cluster: { ...good, databaseUrl: 'mysql://root:hunter22@db/gw' } }),
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('cluster.databaseUrl');
+    expect(problems[0]).toContain('postgres://gateway@10.0.0.5:5432/gateway');
+    expect(problems[0]).not.toContain('hunter22');
+  });
+
+  it('refuses a missing database URL, a bad node name, a bad Redis URL and a bad peer', () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        cluster: {
+          nodeName: 'Edge_A',
+          peers: [{ name: 'edge-b', address: 'not-an-ip' }],
+          redisUrl: 'http://10.0.0.5:6379',
+        },
+      }),
+    ).join('\n');
+    expect(problems).toContain('cluster.nodeName: a DNS label');
+    expect(problems).toContain('cluster.peers.0.address: an IPv4 or IPv6 address');
+    expect(problems).toContain('cluster.redisUrl: must be a redis:// or rediss:// URL');
+    expect(problems).toMatch(/cluster\.databaseUrl: .*expected string/);
+  });
+
+  it('refuses this node among its peers and a peer given twice', () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        cluster: {
+          ...good,
+          peers: [
+            { name: 'edge-a', address: '10.0.0.11' },
+            { name: 'edge-b', address: '10.0.0.12' },
+            { name: 'edge-b', address: '10.0.0.13' },
+          ],
+        },
+      }),
+    ).join('\n');
+    expect(problems).toContain(
+      `cluster.peers.0.name: "edge-a" is this node's own nodeName; list only the other nodes`,
+    );
+    expect(problems).toContain('cluster.peers.2.name: duplicate peer "edge-b"');
+  });
+
+  it('refuses an unknown key with its spelling fix', () => {
+    const problems = problemsOf(() => parseConfig({ cluster: { ...good, databaseURL: 'x' } }));
+    expect(problems.join('\n')).toContain('cluster: ');
+    expect(problems.join('\n')).toContain('remove databaseURL');
+  });
+
+  it('takes the database URL from the environment (no password in the file)', () => {
+    const cfg = loadConfig({
+      env: {
+        GATEWAY_CLUSTER__NODE_NAME: 'edge-b',
+        GATEWAY_CLUSTER__DATABASE_URL: 'postgresql://gw:pw@127.0.0.1:5432/gw',
+      },
+    });
+    expect(cfg.cluster?.nodeName).toBe('edge-b');
+    expect(cfg.cluster?.databaseUrl).toBe('postgresql://gw:pw@127.0.0.1:5432/gw');
+  });
+});

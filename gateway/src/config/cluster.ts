@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+// Cluster mode (issue 10): several nodes, each running this service, sharing
+// one PostgreSQL (directory, call records, contact-center state) and one
+// Redis (rtpengine's keyspace). Absent: the single-machine default (SQLite).
+
+/** A node name: a DNS label, so it can be used in hostnames, logs and metrics. */
+const nodeName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    'a DNS label: lowercase letters, digits and dashes, e.g. "edge-a"',
+  );
+
+/**
+ * URL checked by scheme, without echoing it in the message: a database URL
+ * often carries a password, and config errors are printed and logged.
+ */
+function urlWithScheme(schemes: string[], example: string) {
+  return z.string().superRefine((value, ctx) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      // reported below
+    }
+    if (!url || !schemes.includes(url.protocol.slice(0, -1)) || !url.hostname) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a ${schemes.map((s) => `${s}://`).join(' or ')} URL with a host, e.g. ${example}`,
+      });
+    }
+  });
+}
+
+const peerSchema = z.strictObject({
+  /** The peer's cluster.nodeName. */
+  name: nodeName,
+  /** Where the peer's Kamailio and service are reached (its cluster address). */
+  address: z.union([z.ipv4(), z.ipv6()], 'an IPv4 or IPv6 address, e.g. 10.0.0.12'),
+  /** The peer's SIP port (Kamailio DMQ talks SIP between nodes). */
+  sipPort: z.number().int().min(1).max(65535).default(5060),
+});
+
+export const clusterSchema = z
+  .strictObject({
+    /** This node's name, unique in the cluster (call records and logs say which node). */
+    nodeName,
+    /** The other nodes (not this one). */
+    peers: z.array(peerSchema).default([]),
+    /**
+     * The shared PostgreSQL: directory, call records, queue and agent state, and
+     * LISTEN/NOTIFY for live fan-out. Give it through GATEWAY_CLUSTER__DATABASE_URL
+     * when it carries a password.
+     */
+    databaseUrl: urlWithScheme(
+      ['postgres', 'postgresql'],
+      'postgres://gateway@10.0.0.5:5432/gateway',
+    ),
+    /** rtpengine's Redis (call state replicated between media nodes). */
+    redisUrl: urlWithScheme(['redis', 'rediss'], 'redis://10.0.0.5:6379/0').optional(),
+    /** Connections this node opens to PostgreSQL (besides the one that LISTENs). */
+    databasePoolSize: z.number().int().min(1).max(100).default(4),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>([c.nodeName]);
+    c.peers.forEach((p, i) => {
+      if (seen.has(p.name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'name'],
+          message:
+            p.name === c.nodeName
+              ? `"${p.name}" is this node's own nodeName; list only the other nodes`
+              : `duplicate peer "${p.name}"; give each node once`,
+        });
+      }
+      seen.add(p.name);
+    });
+  });
+
+export type ClusterConfig = z.infer<typeof clusterSchema>;
