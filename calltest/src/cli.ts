@@ -229,9 +229,11 @@ function explain(ref: string): void {
       const what =
         leg.role === 'uas'
           ? `answers${leg.register ? ' (after REGISTER)' : ''} with ${leg.answer.never ? 'ringing, never answering' : leg.answer.code}`
-          : leg.action === 'call'
-            ? `calls ${leg.to}${leg.cancel_after_ms !== undefined ? `, cancels after ${leg.cancel_after_ms} ms` : `, hangs up after ${leg.hold_ms} ms`}`
-            : `sends ${leg.action.toUpperCase()}`;
+          : leg.attended_transfer
+            ? `calls ${leg.to}, puts it on hold ${leg.attended_transfer.at_ms} ms after the answer and calls ${leg.attended_transfer.consult} (consultation); ${leg.attended_transfer.refer_after_ms} ms after that answer REFERs ${leg.to} to it with Refer-To …?Replaces=<the consultation dialog> (attended transfer, RFC 5589), waits for the NOTIFY sipfrag and for the target to end the consultation call`
+            : leg.action === 'call'
+              ? `calls ${leg.to}${leg.cancel_after_ms !== undefined ? `, cancels after ${leg.cancel_after_ms} ms` : `, hangs up after ${leg.hold_ms} ms`}${leg.refer ? `; ${leg.refer.at_ms} ms after the answer REFERs the far end to ${leg.refer.to} (blind transfer)` : ''}`
+              : `sends ${leg.action.toUpperCase()}`;
       const media = [
         leg.media.tone_hz ? `streams ${leg.media.tone_hz} Hz` : '',
         leg.media.echo ? 'echoes RTP' : '',
@@ -245,6 +247,12 @@ function explain(ref: string): void {
       if (e) console.log(`   expect: ${JSON.stringify(e)}`);
     });
     for (const leg of s.legs) {
+      if (leg.engine !== 'sipp' && !leg.xml) {
+        console.log(
+          `\n## ${leg.id}: ${leg.engine === 'browser' ? 'headless Chromium running the softphone core (softphone/src/phone) over WSS' : 'baresip, driven over ctrl_tcp'} — no sipp XML`,
+        );
+        continue;
+      }
       const g = {
         finals: s.expect[leg.id]?.final ?? [200],
         toneFile: leg.media.tone_hz ? `tone-${leg.media.tone_hz}.ulaw` : undefined,

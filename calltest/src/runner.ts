@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { injectionText, type Cred } from './creds.js';
 import { BaresipLeg, type BaresipEvent } from './engines/baresip.js';
-import { BrowserLeg, type BrowserCallEvent } from './engines/browser.js';
+import { BrowserLeg, type BrowserCallLog } from './engines/browser.js';
 import { Capture } from './media/capture.js';
 import { streamStats, type StreamStats } from './media/rtp.js';
 import { ConfigError, expand, type LoadedScenario } from './scenario/load.js';
@@ -196,8 +196,8 @@ interface LegPorts {
   control: number;
   /** A leg whose RTP port is not in its SDP log (baresip): its RTP port range. */
   rtpRange?: [number, number];
-  /** A leg that measured its own media (browser, WebRTC getStats). */
-  measured?: { rx: StreamStats[]; tx: StreamStats[] };
+  /** A leg that measured its own media (browser, WebRTC getStats), per call id. */
+  measured?: Map<string, { rx: StreamStats[]; tx: StreamStats[] }>;
 }
 
 export function legPorts(base: number, i: number): LegPorts {
@@ -556,16 +556,7 @@ async function execute(
       });
       return;
     }
-    if (leg.role === 'uas')
-      answerers.push(
-        (async () => {
-          if (!(await b.answerNext(leg.answer.ring_ms, deadline))) return;
-          if ((await b.watch(['established', 'ended'], Date.now() + 10_000)) !== 'established')
-            return;
-          await b.measure(1500);
-          await b.watch(['ended', 'idle'], Math.min(deadline, Date.now() + 60_000));
-        })(),
-      );
+    if (leg.role === 'uas') answerers.push(browserAnswerer(b, leg, () => stopAnswering, deadline));
   }
   const browserRuns = Promise.all(
     [...browsers]
@@ -573,24 +564,23 @@ async function execute(
       .map(async ([id, b]) => {
         const leg = s.legs.find((l) => l.id === id)!;
         const to = expand(leg.to ?? '', vars, `${what}: leg ${id}.to`);
-        try {
-          await b.dial(to);
-        } catch (err) {
-          // the softphone did not let us dial: a failed call with the reason, not a crash
-          await b.screenshot('dial-failed');
-          b.mark('dialled');
-          b.mark(`dial failed: ${(err as Error).message.split('\n')[0]}`);
+        const at = leg.attended_transfer;
+        if (at) {
+          const consult = expand(at.consult, vars, `${what}: leg ${id}.attended_transfer.consult`);
+          await browserAttendedTransfer(b, leg, to, consult, deadline);
           return;
         }
-        const st = await b.watch(['established', 'ended'], Date.now() + 15_000);
+        const n = await b.dial(to);
+        if (n === undefined) return;
+        const st = await b.watch(n, ['established', 'ended'], Date.now() + 15_000);
         if (st !== 'established') {
           await b.screenshot('not-established');
           return;
         }
         await new Promise((r) => setTimeout(r, Math.max(0, leg.hold_ms - 1600)));
-        await b.measure(1500);
-        await b.hangup();
-        await b.watch(['ended', 'idle'], Date.now() + 5000);
+        await b.measure(n, 1500);
+        await b.hangup(n);
+        await b.watch(n, ['ended'], Date.now() + 5000);
       }),
   );
   const baresipCalls = [...baresips].filter(
@@ -647,6 +637,7 @@ async function execute(
   for (const u of uasProcs) results.set(u.leg.id, await u.proc.stop());
   stopAnswering = true;
   await Promise.all(answerers);
+  for (const b of browsers.values()) await endBrowserCalls(b);
   for (const b of baresips.values()) await b.stop();
   for (const b of browsers.values()) await b.stop();
   // unregister
@@ -668,13 +659,16 @@ async function execute(
     const b = baresips.get(leg.id);
     const br = browsers.get(leg.id);
     const recs = br
-      ? browserRecords(br.states, leg.role)
+      ? browserRecords(br.calls)
       : b
         ? baresipRecords(b.events, baresipHangups.get(leg.id) ?? new Set())
         : res
           ? callRecords(readMessageLog(res.messageFile))
           : [];
-    if (br) ports.measured = { rx: br.rx ? [br.rx] : [], tx: br.tx ? [br.tx] : [] };
+    if (br)
+      ports.measured = new Map(
+        [...br.media].map(([callId, m]) => [callId, { rx: [m.rx], tx: [m.tx] }]),
+      );
     if (b) ports.rtpRange = [ports.sip + 12, ports.sip + 19];
     const exp = s.expect[leg.id];
     judgeLeg(leg, exp, recs, cap, ports, res, result, !!o.load, mediaUntil);
@@ -703,7 +697,7 @@ export function legStreams(
   // a stream of this call starts before the call ends (a reused port's next call starts after)
   const to = (rec?.endedAt ?? Infinity) + 50;
   const during = (st: StreamStats) => st.firstT * 1000 >= from && st.firstT * 1000 <= to;
-  if (ports.measured) return ports.measured;
+  if (ports.measured) return ports.measured.get(rec?.callId ?? '') ?? { rx: [], tx: [] };
   if (ports.rtpRange) {
     // no SDP log for this leg: of the streams that started during the call, the
     // earliest in each direction is this call's (a transfer's next call starts later)
@@ -739,7 +733,9 @@ function judgeLeg(
   load: boolean,
   mediaUntil = Infinity,
 ): void {
-  const main = recs.find((r) => r.method === 'INVITE') ?? recs[0];
+  // the call the per-call checks judge: the first, or (a transfer's second call) the last
+  const invites = recs.filter((r) => r.method === 'INVITE');
+  const main = (exp?.call === 'last' ? invites[invites.length - 1] : invites[0]) ?? recs[0];
   if (leg.role === 'uac' && !main)
     // sipp refused the scenario or could not send: not a verdict on the target
     throw new ConfigError(`leg ${leg.id}: sipp sent nothing${res ? `: ${sippError(res)}` : ''}`);
@@ -753,6 +749,7 @@ function judgeLeg(
     });
     return;
   }
+  if (!load) out.checks.push(...legChecks(leg, exp, recs));
   let failedCalls = 0;
   const causes = new Map<string, number>();
   for (const rec of recs) {
@@ -808,6 +805,46 @@ function judgeLeg(
       detail: `${recs.length - failedCalls}/${recs.length}${top.length ? ` (most common failure: ${top.map(([k, n]) => `${n}× ${k}`).join('; ')})` : ''}`,
     });
   }
+}
+
+/** Expectations on a leg's calls taken together (not under load): how many, and an attended transfer's consultation. */
+export function legChecks(leg: Leg, exp: Expectation | undefined, recs: CallRecord[]): Check[] {
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail: string) =>
+    checks.push({ leg: leg.id, name, ok, detail });
+  const invites = recs.filter((r) => r.method === 'INVITE');
+  if (exp?.calls !== undefined) {
+    const open = invites.findIndex((r) => !r.answeredAt || !r.endedAt);
+    const bad = invites[open];
+    add(
+      'calls answered and ended',
+      invites.length === exp.calls && !bad,
+      invites.length !== exp.calls
+        ? `${invites.length} call${invites.length === 1 ? '' : 's'} (expected ${exp.calls})`
+        : bad
+          ? `call ${open + 1} ${!bad.answeredAt ? `never answered (${bad.finalCode ?? ''} ${bad.finalReason ?? ''})`.replace(/\(\s*\)/, '').trim() : 'answered, but never ended'}`
+          : `${invites.length} calls, each answered and ended`,
+    );
+  }
+  if (leg.attended_transfer && exp?.transfer) {
+    // RFC 3891 §3: the target that accepts an INVITE with Replaces ends the replaced
+    // dialog itself (BYE); a target that ignores Replaces leaves the consultation up
+    const c = invites.find((r) => r.consultation);
+    add(
+      'consultation replaced',
+      !!c?.answeredAt && c.hangupBy === 'remote',
+      !c
+        ? 'no consultation call was placed'
+        : !c.answeredAt
+          ? `the consultation call was not answered (${c.finalCode ?? ''} ${c.finalReason ?? ''})`.trim()
+          : c.hangupBy === 'remote'
+            ? 'the target ended the consultation call (BYE after it took the INVITE with Replaces)'
+            : c.endedAt
+              ? `the consultation call was still up after the transfer and was ended by ${leg.id}: the target did not honour Replaces`
+              : 'the consultation call never ended',
+    );
+  }
+  return checks;
 }
 
 /** Every expectation of one leg checked on one of its calls. */
@@ -873,7 +910,9 @@ export function judgeCall(
       rec.notifyStatus.includes(200),
       rec.notifyStatus.length
         ? `NOTIFY sipfrag ${rec.notifyStatus.join(' → ')}`
-        : 'no NOTIFY with the transfer outcome arrived',
+        : rec.referCode
+          ? `REFER refused: ${rec.referCode} (no NOTIFY follows)`
+          : 'no NOTIFY with the transfer outcome arrived',
     );
   if (exp.hangup_by)
     add(
@@ -981,33 +1020,142 @@ export function baresipRecords(events: BaresipEvent[], hungUpHere: Set<string>):
   });
 }
 
-/** The call record of a browser leg, from the softphone's call-state changes. */
-export function browserRecords(states: BrowserCallEvent[], role: 'uac' | 'uas'): CallRecord[] {
-  const start = states.find((x) => x.state === 'dialled' || x.state === 'incoming');
-  if (!start) return [];
-  const after = states.filter((x) => x.t >= start.t);
-  const est = after.find((x) => x.state === 'established');
-  const prog = after.find((x) => ['ringing', 'early', 'established'].includes(x.state));
-  const end = after.find(
-    (x) => (x.state === 'ended' || x.state === 'idle') && x.t > (est?.t ?? start.t),
-  );
-  return [
-    {
-      callId: `browser-${start.t}`,
-      method: 'INVITE',
-      side: role,
-      start: start.t,
-      finalCode: est ? 200 : undefined,
-      finalReason: est ? 'OK' : `call state ${after[after.length - 1]?.state ?? 'none'}`,
-      pddMs: prog ? prog.t - start.t : undefined,
-      answeredAt: est?.t,
-      endedAt: end?.t,
-      durationMs: est && end ? end.t - est.t : undefined,
-      hangupBy: end ? (role === 'uac' ? 'self' : 'remote') : undefined,
-      byeAnswered: end ? true : undefined,
-      infoDigits: '',
-      notifyStatus: [],
-      messages: [],
-    },
-  ];
+/** Call records of a browser leg, one per call, from the softphone core's call logs. */
+export function browserRecords(calls: BrowserCallLog[]): CallRecord[] {
+  return calls
+    .filter((c) => c.states.length)
+    .map((c) => {
+      const start = c.states[0]!;
+      const at = (want: string[]) => c.states.find((x) => want.includes(x.state));
+      const est = at(['established']);
+      const prog = at(['ringing', 'early', 'established']);
+      const end = est ? c.states.find((x) => x.state === 'ended' && x.t >= est.t) : at(['ended']);
+      const last = c.states[c.states.length - 1]!;
+      // a NOTIFY's sipfrag moves a REFER to trying/succeeded/failed; a failure with no
+      // 202 or NOTIFY before it is the REFER's own final response
+      const progressed = (i: number) =>
+        c.transfer.slice(0, i).some((x) => ['accepted', 'trying'].includes(x.state));
+      const sipfrags = c.transfer.filter(
+        (x, i) =>
+          x.code !== undefined &&
+          (x.state === 'trying' ||
+            x.state === 'succeeded' ||
+            (x.state === 'failed' && progressed(i))),
+      );
+      const refused = c.transfer.find(
+        (x, i) => x.state === 'failed' && x.code !== undefined && !progressed(i),
+      );
+      return {
+        callId: c.id,
+        method: 'INVITE',
+        side: c.direction === 'incoming' ? 'uas' : 'uac',
+        start: start.t,
+        finalCode: est ? 200 : c.endCause?.code,
+        finalReason: est ? 'OK' : (c.endCause?.reason ?? `call state ${last.state}`),
+        pddMs: prog ? prog.t - start.t : undefined,
+        answeredAt: est?.t,
+        endedAt: end?.t,
+        durationMs: est && end ? end.t - est.t : undefined,
+        hangupBy: end
+          ? c.endCause?.by === 'local'
+            ? 'self'
+            : c.endCause?.by === 'remote'
+              ? 'remote'
+              : undefined
+          : undefined,
+        byeAnswered: end ? true : undefined,
+        infoDigits: '',
+        notifyStatus: sipfrags.map((x) => x.code!),
+        referCode: refused?.code,
+        consultation: c.consultation,
+        messages: [],
+      } satisfies CallRecord;
+    });
+}
+
+/**
+ * An answering browser leg: answers every call ringing in (after ring_ms) and
+ * measures each call once it is established; when the calling legs are done
+ * (`stopping`) it lets calls on their way settle and measures them too. What
+ * is still up then (a transfer leaves the transferee and the target in a call
+ * nobody else ends) is ended by endBrowserCalls once every leg has measured.
+ */
+async function browserAnswerer(
+  b: BrowserLeg,
+  leg: Leg,
+  stopping: () => boolean,
+  deadline: number,
+): Promise<void> {
+  const measured = new Set<number>();
+  let settleUntil: number | undefined;
+  while (Date.now() < deadline) {
+    await b.answerRinging(leg.answer.ring_ms);
+    const now = await b.live();
+    for (const n of now.established.filter((n) => !measured.has(n))) {
+      measured.add(n);
+      await b.measure(n, 1500);
+    }
+    if (stopping()) {
+      settleUntil ??= Date.now() + 3000;
+      if (!now.settling.length || Date.now() > settleUntil) break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Ends a browser leg's calls still up (after every leg measured: one hangup ends two legs' call). */
+async function endBrowserCalls(b: BrowserLeg): Promise<void> {
+  if (!b.page || !(await b.live()).live.length) return;
+  await b.hangup();
+  const until = Date.now() + 5000;
+  while ((await b.live()).live.length && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * A browser leg's attended transfer (RFC 5589 §7): call `to`, hold it, call
+ * `consult`, REFER the first call's far end with Replaces of the consultation
+ * dialog, wait for the outcome. On success the core hangs up the first call
+ * itself, and the target ends the consultation call (its BYE once the INVITE
+ * with Replaces is confirmed); whatever is still up after that is hung up here
+ * and shows in the verdict as ended by this leg.
+ */
+async function browserAttendedTransfer(
+  b: BrowserLeg,
+  leg: Leg,
+  to: string,
+  consult: string,
+  deadline: number,
+): Promise<void> {
+  const at = leg.attended_transfer!;
+  const first = await b.dial(to);
+  if (first === undefined) return;
+  if ((await b.watch(first, ['established', 'ended'], Date.now() + 15_000)) !== 'established') {
+    await b.screenshot('not-established');
+    return;
+  }
+  await b.measure(first, Math.min(1500, at.at_ms));
+  await new Promise((r) => setTimeout(r, Math.max(0, at.at_ms - 1500)));
+  await b.hold(first);
+  const second = await b.dial(consult);
+  if (second === undefined) return void (await b.hangup());
+  b.markConsultation(second);
+  if ((await b.watch(second, ['established', 'ended'], Date.now() + 15_000)) !== 'established') {
+    await b.screenshot('consultation-not-established');
+    return void (await b.hangup());
+  }
+  await b.measure(second, Math.min(1500, at.refer_after_ms));
+  await new Promise((r) => setTimeout(r, Math.max(0, at.refer_after_ms - 1500)));
+  const outcome = await b.attendedTransfer(first, second);
+  if (outcome.error) b.console.push(`attendedTransfer: ${outcome.error}`);
+  // the target ends the consultation call once it took the transferee's INVITE
+  const until = Math.min(deadline, Date.now() + 5000);
+  while ((await b.live()).live.length && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 50));
+  if ((await b.live()).live.length) {
+    await b.screenshot('calls-left-after-transfer');
+    await b.hangup();
+    await b.watch(second, ['ended'], Date.now() + 5000);
+    await b.watch(first, ['ended'], Date.now() + 5000);
+  }
 }

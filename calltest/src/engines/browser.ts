@@ -36,6 +36,19 @@ export interface BrowserCallEvent {
   t: number;
 }
 
+/** One call of a browser leg as the softphone core reported it (states, transfer progress, end). */
+export interface BrowserCallLog {
+  /** The core's call id (or dial-failed-<n> for a dial the core refused). */
+  id: string;
+  direction: 'outgoing' | 'incoming';
+  states: BrowserCallEvent[];
+  /** TransferProgress of a REFER this call sent: requested, accepted, trying, succeeded, failed. */
+  transfer: { state: string; code?: number; reason?: string; t: number }[];
+  endCause?: { code?: number; reason: string; by: string };
+  /** The consultation call of an attended transfer (set by the runner). */
+  consultation?: boolean;
+}
+
 const TRACK_PCS = `(() => {
   if (window.__calltest) return;
   const rec = { pcs: [] };
@@ -46,21 +59,38 @@ const TRACK_PCS = `(() => {
   };
 })();`;
 
+/** The page's own record (window.__ct) — what Node reads back with evaluate(). */
+interface PageCt {
+  calls: PageCall[];
+  logs: BrowserCallLog[];
+}
+/** The slice of the softphone core's CallHandle driven here (softphone/src/phone/types.ts). */
+interface PageCall {
+  id: string;
+  state: string;
+  direction: 'outgoing' | 'incoming';
+  remoteStream?: MediaStream;
+  endCause?: { code?: number; reason: string; by: string };
+  on(event: string, fn: (payload: unknown) => void): () => void;
+  answer(): Promise<void>;
+  hangup(): Promise<void>;
+  hold(): Promise<void>;
+  attendedTransfer(other: PageCall): Promise<{ state: string; code?: number; reason?: string }>;
+}
+
+/** A call is over for the runner's purposes. */
+const LIVE = (state: string) => state !== 'ended';
+
 export class BrowserLeg {
   private browser?: Browser;
   page?: Page;
-  /** Our own marks (dialled, incoming, dial failed) and the page's call-state changes. */
-  private marks: BrowserCallEvent[] = [];
-  private pageStates: BrowserCallEvent[] = [];
-  get states(): BrowserCallEvent[] {
-    return [...this.marks, ...this.pageStates].sort((a, b) => a.t - b.t);
-  }
-  mark(state: string): void {
-    this.marks.push({ state, t: Date.now() });
-  }
-  /** Media measured while the call was up. */
-  rx?: StreamStats;
-  tx?: StreamStats;
+  /** The page's calls as last read, plus dials the core refused (no call object). */
+  private logs: BrowserCallLog[] = [];
+  private failedDials: BrowserCallLog[] = [];
+  /** Calls the runner marked as an attended transfer's consultation (by index). */
+  private consultations = new Set<number>();
+  /** Media measured while each call was up, by call id. */
+  readonly media = new Map<string, { rx: StreamStats; tx: StreamStats }>();
   console: string[] = [];
 
   constructor(readonly o: BrowserLegOptions) {}
@@ -175,13 +205,6 @@ export class BrowserLeg {
     await page.addScriptTag({ content: bundle });
     const r = await page.evaluate(
       async (o) => {
-        // the slice of the softphone core's API used here (src/phone/index.ts)
-        interface PageCall {
-          state: string;
-          direction: string;
-          remoteStream?: MediaStream;
-          on(event: string, fn: () => void): void;
-        }
         interface PagePhone {
           on(event: 'callAdded' | 'incomingCall', fn: (call: PageCall) => void): void;
           start(): Promise<void>;
@@ -190,16 +213,11 @@ export class BrowserLeg {
           __ct?: unknown;
           CalltestPhone: { Phone: new (config: Record<string, unknown>) => PagePhone };
         };
-        const audio = document.createElement('audio');
-        audio.autoplay = true;
-        audio.setAttribute('data-testid', 'remote-audio');
-        document.body.appendChild(audio);
-        const ct = {
-          phone: undefined as PagePhone | undefined,
-          calls: [] as PageCall[],
-          states: [] as { state: string; t: number }[],
+        const rec: PageCt & { phone?: PagePhone; track?: (c: PageCall) => void } = {
+          calls: [],
+          logs: [],
         };
-        w.__ct = ct;
+        w.__ct = rec;
         const phone = new w.CalltestPhone.Phone({
           wsUrl: o.wsUrl,
           sipUri: `sip:${o.user}@${o.domain}`,
@@ -209,35 +227,47 @@ export class BrowserLeg {
           instanceId: crypto.randomUUID(),
           audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
         });
-        ct.phone = phone;
-        // every call: record its state changes and play its remote audio
+        rec.phone = phone;
+        // every call: its own log of state changes and transfer progress, and its own
+        // unmuted <audio> (remote audio is only decoded while it plays), so a leg
+        // holding two calls (a transfer) measures each one apart
         const track = (call: PageCall) => {
-          if (ct.calls.includes(call)) return;
-          ct.calls.push(call);
+          if (rec.calls.includes(call)) return;
+          const n = rec.calls.push(call) - 1;
+          const log: BrowserCallLog = {
+            id: call.id,
+            direction: call.direction,
+            states: [],
+            transfer: [],
+          };
+          rec.logs.push(log);
+          const audio = document.createElement('audio');
+          audio.autoplay = true;
+          audio.setAttribute('data-testid', `remote-audio-${n}`);
+          document.body.appendChild(audio);
           const update = () => {
-            const last = ct.states[ct.states.length - 1];
+            const last = log.states[log.states.length - 1];
             if (!last || last.state !== call.state)
-              ct.states.push({ state: call.state, t: Date.now() });
-            if (call.remoteStream && audio.srcObject !== call.remoteStream) {
+              log.states.push({ state: call.state, t: Date.now() });
+            if (call.state === 'ended') log.endCause ??= call.endCause && { ...call.endCause };
+            if (
+              call.remoteStream &&
+              call.state !== 'ended' &&
+              audio.srcObject !== call.remoteStream
+            ) {
               audio.srcObject = call.remoteStream;
               void audio.play().catch(() => undefined);
             }
           };
           update();
-          // events where the core has them, and a poll so no change is missed
-          for (const ev of ['state', 'updated']) {
-            try {
-              call.on(ev, update);
-            } catch {
-              // not an event of this core version
-            }
-          }
-          const poll = setInterval(() => {
-            update();
-            if (call.state === 'ended') clearInterval(poll);
-          }, 50);
+          call.on('state', update);
+          call.on('updated', update);
+          call.on('transfer', (p) => {
+            const t = p as { state: string; code?: number; reason?: string };
+            log.transfer.push({ state: t.state, code: t.code, reason: t.reason, t: Date.now() });
+          });
         };
-        (ct as { track?: (c: PageCall) => void }).track = track;
+        rec.track = track;
         phone.on('callAdded', track);
         phone.on('incomingCall', track);
         try {
@@ -253,60 +283,147 @@ export class BrowserLeg {
     return r.ok;
   }
 
-  /** The call states the page recorded so far. */
+  /** Reads the page's call logs. */
   private async pull(): Promise<void> {
-    this.pageStates = await this.page!.evaluate(() => [
-      ...(window as unknown as { __ct: { states: BrowserCallEvent[] } }).__ct.states,
-    ]);
+    const logs = await this.page!.evaluate(
+      () =>
+        JSON.parse(
+          JSON.stringify((window as unknown as { __ct: PageCt }).__ct.logs),
+        ) as BrowserCallLog[],
+    );
+    this.logs = logs.map((l, i) => (this.consultations.has(i) ? { ...l, consultation: true } : l));
   }
 
-  /** Polls the call state until one of `want` (or `until`). */
-  async watch(want: string[], until: number): Promise<string> {
+  /** Every call of this leg, oldest first (a refused dial is a call that never started). */
+  get calls(): BrowserCallLog[] {
+    return [...this.logs, ...this.failedDials].sort(
+      (a, b) => (a.states[0]?.t ?? 0) - (b.states[0]?.t ?? 0),
+    );
+  }
+
+  /** Reads the page once more (after the calls, before judging). */
+  async refresh(): Promise<void> {
+    if (this.page) await this.pull().catch(() => undefined);
+  }
+
+  /** State of call `n` (index in the order the page saw them), 'none' before it exists. */
+  async state(n: number): Promise<string> {
+    await this.pull();
+    const l = this.logs[n];
+    return l?.states[l.states.length - 1]?.state ?? 'none';
+  }
+
+  /** Polls call `n`'s state until one of `want` (or `until`); the last state seen. */
+  async watch(n: number, want: string[], until: number): Promise<string> {
     for (;;) {
-      await this.pull();
-      const s = this.pageStates[this.pageStates.length - 1]?.state ?? 'idle';
+      const s = await this.state(n);
       if (want.includes(s) || Date.now() > until) return s;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
-  async dial(to: string): Promise<void> {
-    this.mark('dialled');
-    await this.page!.evaluate((to) => {
-      const ct = (
-        window as unknown as {
-          __ct: { phone: { call(t: string): unknown }; track(c: unknown): void };
-        }
-      ).__ct;
-      ct.track(ct.phone.call(to));
-    }, to);
+  /** Number of calls the page has seen. */
+  async count(): Promise<number> {
+    await this.pull();
+    return this.logs.length;
   }
 
-  /** Waits for an incoming call (bounded), rings `ringMs`, answers. */
-  async answerNext(ringMs: number, until: number): Promise<boolean> {
-    while (Date.now() < until) {
-      const n = await this.page!.evaluate(
-        () =>
-          (
-            window as unknown as { __ct: { calls: { direction: string; state: string }[] } }
-          ).__ct.calls.filter((c) => c.direction === 'incoming' && c.state === 'incoming').length,
-      );
-      if (n > 0) {
-        this.mark('incoming');
-        await new Promise((r) => setTimeout(r, ringMs));
-        await this.page!.evaluate(async () => {
-          const calls = (
-            window as unknown as {
-              __ct: { calls: { direction: string; state: string; answer(): Promise<void> }[] };
-            }
-          ).__ct.calls;
-          await calls.find((c) => c.direction === 'incoming' && c.state === 'incoming')?.answer();
-        });
-        return true;
-      }
-      await new Promise((r) => setTimeout(r, 50));
+  /** Places a call; its index, or undefined when the core refused to dial (recorded as a failed call). */
+  async dial(to: string): Promise<number | undefined> {
+    const t = Date.now();
+    try {
+      return await this.page!.evaluate((to) => {
+        const c = (window as unknown as { __ct: PageCt }).__ct as PageCt & {
+          phone: { call(t: string): PageCall };
+          track(c: PageCall): void;
+        };
+        c.track(c.phone.call(to));
+        return c.calls.length - 1;
+      }, to);
+    } catch (err) {
+      this.failedDials.push({
+        id: `dial-failed-${this.failedDials.length + 1}`,
+        direction: 'outgoing',
+        states: [
+          { state: 'dialled', t },
+          { state: `dial failed: ${(err as Error).message.split('\n')[0]}`, t: Date.now() },
+        ],
+        transfer: [],
+      });
+      await this.screenshot('dial-failed');
+      return undefined;
     }
-    return false;
+  }
+
+  /** Answers every call that is ringing in (after `ringMs`); how many it answered. */
+  async answerRinging(ringMs: number): Promise<number> {
+    await this.pull();
+    const ringing = this.logs
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => l.direction === 'incoming' && l.states.at(-1)?.state === 'incoming')
+      .map(([, i]) => i);
+    if (!ringing.length) return 0;
+    await new Promise((r) => setTimeout(r, ringMs));
+    await this.page!.evaluate(async (idx) => {
+      for (const i of idx) {
+        const call = (window as unknown as { __ct: PageCt }).__ct.calls[i];
+        if (call?.state === 'incoming') await call.answer().catch(() => undefined);
+      }
+    }, ringing);
+    return ringing.length;
+  }
+
+  /** Calls not ended, and calls established now (indices). */
+  async live(): Promise<{ live: number[]; established: number[]; settling: number[] }> {
+    await this.pull();
+    const last = (l: BrowserCallLog) => l.states.at(-1)?.state ?? 'none';
+    const idx = (f: (s: string) => boolean) =>
+      this.logs
+        .map((l, i) => [last(l), i] as const)
+        .filter(([s]) => f(s))
+        .map(([, i]) => i);
+    return {
+      live: idx(LIVE),
+      established: idx((s) => s === 'established'),
+      // on the way to answered (a REFER's new call, a Replaces INVITE being taken)
+      settling: idx((s) => ['calling', 'ringing', 'early', 'answering'].includes(s)),
+    };
+  }
+
+  async hold(n: number): Promise<void> {
+    await this.page!.evaluate(
+      async (n) => (window as unknown as { __ct: PageCt }).__ct.calls[n]!.hold(),
+      n,
+    );
+  }
+
+  /** Marks call `n` as an attended transfer's consultation (for the verdict). */
+  markConsultation(n: number): void {
+    this.consultations.add(n);
+  }
+
+  /**
+   * Attended transfer of call `n`'s far end to call `other`'s (softphone core's
+   * Call.attendedTransfer): resolves with the final TransferProgress — succeeded
+   * on a NOTIFY sipfrag 2xx, failed on a REFER refused or a sipfrag ≥ 300, or
+   * what it was when the core gave up waiting for the NOTIFY (32 s).
+   */
+  async attendedTransfer(
+    n: number,
+    other: number,
+  ): Promise<{ state: string; code?: number; reason?: string; error?: string }> {
+    return this.page!.evaluate(
+      async ([n, other]) => {
+        const calls = (window as unknown as { __ct: PageCt }).__ct.calls;
+        try {
+          const p = await calls[n]!.attendedTransfer(calls[other]!);
+          return { state: p.state, code: p.code, reason: p.reason };
+        } catch (err) {
+          return { state: 'failed', error: String((err as Error)?.message ?? err) };
+        }
+      },
+      [n, other] as const,
+    );
   }
 
   /** A screenshot of the page (kept next to the scenario's other files when a call fails). */
@@ -318,67 +435,84 @@ export class BrowserLeg {
       .catch(() => undefined);
   }
 
-  async hangup(): Promise<void> {
-    await this.page!.evaluate(async () => {
-      const calls = (
-        window as unknown as { __ct: { calls: { state: string; hangup(): Promise<void> }[] } }
-      ).__ct.calls;
+  /** Hangs up call `n`, or every call still up. */
+  async hangup(n?: number): Promise<void> {
+    await this.page!.evaluate(async (n) => {
+      const calls = (window as unknown as { __ct: PageCt }).__ct.calls.filter(
+        (_, i) => n === undefined || i === n,
+      );
       for (const c of calls) if (c.state !== 'ended') await c.hangup().catch(() => undefined);
-    });
+    }, n);
   }
 
-  /** Received/sent audio while the call is up: getStats over ~ms, and the remote tone. */
-  async measure(ms = 1500): Promise<void> {
-    const r = await this.page!.evaluate(async (ms: number) => {
-      const w = window as unknown as { __calltest?: { pcs: RTCPeerConnection[] } };
-      const pcs = (w.__calltest?.pcs ?? []).filter((p) => p.connectionState !== 'closed');
-      const audio = document.querySelector(
-        '[data-testid="remote-audio"]',
-      ) as HTMLAudioElement | null;
-      const stream = audio?.srcObject as MediaStream | null | undefined;
-      let hz = 0;
-      let level = 0;
-      if (stream && stream.getAudioTracks().length) {
-        const ctx = new AudioContext();
-        const an = ctx.createAnalyser();
-        an.fftSize = 8192;
-        ctx.createMediaStreamSource(stream).connect(an);
-        const bins = new Float32Array(an.frequencyBinCount);
-        const sums = new Float32Array(an.frequencyBinCount);
-        const end = performance.now() + ms;
-        while (performance.now() < end) {
-          await new Promise((res) => setTimeout(res, 100));
-          an.getFloatFrequencyData(bins);
-          bins.forEach((db, i) => (sums[i] = (sums[i] ?? 0) + Math.pow(10, db / 20)));
-        }
-        let best = 0;
-        sums.forEach((v, i) => {
-          if (v > (sums[best] ?? 0)) best = i;
-        });
-        hz = (best * ctx.sampleRate) / an.fftSize;
-        level = (sums[best] ?? 0) / (ms / 100);
-        await ctx.close();
-      }
-      const out = { rxPackets: 0, rxLost: 0, jitter: 0, txPackets: 0, hz, level };
-      for (const pc of pcs) {
-        const stats = await pc.getStats();
-        stats.forEach((s) => {
-          const x = s as Record<string, unknown>;
-          if (x.type === 'inbound-rtp' && x.kind === 'audio') {
-            out.rxPackets += Number(x.packetsReceived ?? 0);
-            out.rxLost += Number(x.packetsLost ?? 0);
-            out.jitter = Math.max(out.jitter, Number(x.jitter ?? 0));
+  /**
+   * What call `n` receives and sends over ~ms: getStats of its own peer
+   * connection (the one whose receiver feeds its remote stream) and the dominant
+   * frequency of its remote audio (WebAudio FFT).
+   */
+  async measure(n: number, ms = 1500): Promise<void> {
+    const r = await this.page!.evaluate(
+      async ([n, ms]) => {
+        const call = (window as unknown as { __ct: PageCt }).__ct.calls[n];
+        const stream = call?.remoteStream;
+        const w = window as unknown as { __calltest?: { pcs: RTCPeerConnection[] } };
+        const tracks = stream?.getTracks() ?? [];
+        const pc = (w.__calltest?.pcs ?? []).find((p) =>
+          p.getReceivers().some((rv) => tracks.includes(rv.track)),
+        );
+        let hz = 0;
+        let level = 0;
+        if (stream && stream.getAudioTracks().length) {
+          const ctx = new AudioContext();
+          const an = ctx.createAnalyser();
+          an.fftSize = 8192;
+          ctx.createMediaStreamSource(stream).connect(an);
+          const bins = new Float32Array(an.frequencyBinCount);
+          const sums = new Float32Array(an.frequencyBinCount);
+          const end = performance.now() + ms;
+          while (performance.now() < end) {
+            await new Promise((res) => setTimeout(res, 100));
+            an.getFloatFrequencyData(bins);
+            bins.forEach((db, i) => (sums[i] = (sums[i] ?? 0) + Math.pow(10, db / 20)));
           }
-          if (x.type === 'outbound-rtp' && x.kind === 'audio')
-            out.txPackets += Number(x.packetsSent ?? 0);
-        });
-      }
-      return out;
-    }, ms);
+          let best = 0;
+          sums.forEach((v, i) => {
+            if (v > (sums[best] ?? 0)) best = i;
+          });
+          hz = (best * ctx.sampleRate) / an.fftSize;
+          level = (sums[best] ?? 0) / (ms / 100);
+          await ctx.close();
+        }
+        const out = {
+          id: call?.id ?? '',
+          rxPackets: 0,
+          rxLost: 0,
+          jitter: 0,
+          txPackets: 0,
+          hz,
+          level,
+        };
+        if (pc && pc.connectionState !== 'closed') {
+          const stats = await pc.getStats();
+          stats.forEach((s) => {
+            const x = s as Record<string, unknown>;
+            if (x.type === 'inbound-rtp' && x.kind === 'audio') {
+              out.rxPackets += Number(x.packetsReceived ?? 0);
+              out.rxLost += Number(x.packetsLost ?? 0);
+              out.jitter = Math.max(out.jitter, Number(x.jitter ?? 0));
+            }
+            if (x.type === 'outbound-rtp' && x.kind === 'audio')
+              out.txPackets += Number(x.packetsSent ?? 0);
+          });
+        }
+        return out;
+      },
+      [n, ms] as const,
+    );
     const now = Date.now() / 1000;
     const lossPct = r.rxPackets + r.rxLost > 0 ? (100 * r.rxLost) / (r.rxPackets + r.rxLost) : 0;
     const base = { ssrc: 'webrtc', pt: 0, firstT: now, lastT: now, dtmf: '' };
-    this.rx = {
+    const rx: StreamStats = {
       ...base,
       src: 'gateway',
       dst: 'browser',
@@ -392,16 +526,20 @@ export class BrowserLeg {
       toneHz: r.level > 0.001 ? Math.round(r.hz) : 0,
       rms: r.level,
     };
-    this.tx = {
-      ...this.rx,
+    const tx: StreamStats = {
+      ...rx,
       src: 'browser',
       dst: 'gateway',
       packets: r.txPackets,
       toneHz: this.o.toneHz,
     };
+    if (r.id) this.media.set(r.id, { rx, tx });
   }
 
   async stop(): Promise<void> {
+    await this.refresh();
     await this.browser?.close().catch(() => undefined);
+    this.browser = undefined;
+    this.page = undefined;
   }
 }

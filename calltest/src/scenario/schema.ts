@@ -69,6 +69,20 @@ const leg = z.strictObject({
   cancel_after_ms: ms.optional(),
   /** uac call: blind transfer (RFC 3515) of the far end to this user/number at this time after the answer: REFER, 202, NOTIFYs until the sipfrag says 200. */
   refer: z.strictObject({ to: z.string(), at_ms: ms.default(1000) }).optional(),
+  /**
+   * uac call, engine browser: attended transfer (RFC 5589 §7, REFER with Replaces, RFC 3891).
+   * `at_ms` after the first call is answered the leg puts it on hold and calls `consult`;
+   * `refer_after_ms` after that consultation call is answered it REFERs the first
+   * call's far end to the consultation target with Refer-To <target>?Replaces=<the
+   * consultation dialog>. The leg's calls then end by the transfer (hold_ms is not used).
+   */
+  attended_transfer: z
+    .strictObject({
+      consult: z.string(),
+      at_ms: ms.default(2000),
+      refer_after_ms: ms.default(2000),
+    })
+    .optional(),
   /** uac call: put the call on hold (re-INVITE sendonly) at this time after the answer, resume after hold.duration_ms. */
   hold: z.strictObject({ at_ms: ms, duration_ms: ms }).optional(),
   media,
@@ -106,8 +120,19 @@ const expectation = z.strictObject({
   mos_min: z.number().min(1).max(4.5).optional(),
   /** DTMF digits the leg must receive (RFC 4733 events on the wire, or SIP INFO). */
   dtmf: z.string().optional(),
-  /** Blind transfer completed: a NOTIFY whose sipfrag is "SIP/2.0 200" reached this leg. */
+  /**
+   * Transfer completed: a NOTIFY whose sipfrag is "SIP/2.0 200" reached this leg.
+   * For a leg with attended_transfer also: the target ended the consultation call
+   * itself (its BYE after it accepted the INVITE with Replaces), not this leg.
+   */
   transfer: z.boolean().optional(),
+  /**
+   * Which of the leg's calls the per-call checks judge. A transfer leaves the
+   * transferee and the target with a second call: `last` judges that one.
+   */
+  call: z.enum(['first', 'last']).optional(),
+  /** The leg saw exactly this many calls, and every one was answered and has ended. */
+  calls: z.number().int().min(1).optional(),
   /** Who must send the BYE: this leg ("self") or the other side ("remote"). */
   hangup_by: z.enum(['self', 'remote']).optional(),
 });
@@ -155,6 +180,17 @@ export const scenarioSchema = z
           code: 'custom',
           path: ['legs', i, 'to'],
           message: 'a calling leg needs "to"',
+        });
+      if (
+        l.attended_transfer &&
+        (l.engine !== 'browser' || l.role !== 'uac' || l.action !== 'call')
+      )
+        // a transferor holds two dialogs at once and puts the second one's identifiers in
+        // the REFER: only the browser engine (the softphone core) can; sipp and baresip 1.0 cannot
+        ctx.addIssue({
+          code: 'custom',
+          path: ['legs', i, 'attended_transfer'],
+          message: 'attended_transfer needs engine: browser, role: uac, action: call',
         });
     });
     for (const id of Object.keys(s.expect))

@@ -86,6 +86,10 @@ export interface CallRecord {
   infoDigits: string;
   /** Status codes of the sipfrag bodies of NOTIFYs received (transfer progress). */
   notifyStatus: number[];
+  /** A REFER this side sent was refused with this final response (no NOTIFY follows). */
+  referCode?: number;
+  /** The consultation call of an attended transfer this side made. */
+  consultation?: boolean;
   messages: SipMessage[];
 }
 
