@@ -26,6 +26,7 @@ export default {
     missed: '{n} missed',
     ringing: '{n} ringing',
     agent: 'Agent',
+    supervisor: 'Supervisor',
   },
   registration: {
     label: 'Registration',
@@ -169,6 +170,25 @@ export default {
     mosAvg: 'MOS {avg} (min {min})',
     noQuality: '—',
   },
+  blf: {
+    title: 'Colleagues',
+    empty: 'No colleagues to watch yet.',
+    add: 'Add key',
+    uri: 'Number or SIP address',
+    name: 'Name',
+    remove: 'Remove {name}',
+    call: 'Call {name} ({status})',
+    status: {
+      idle: 'Idle',
+      ringing: 'Ringing',
+      busy: 'Busy',
+      away: 'Away',
+      offline: 'Offline',
+      unknown: 'Unknown',
+    },
+    announce: '{name}: {state}',
+    target: '{name} is {status}',
+  },
   contacts: {
     title: 'Contacts',
     empty: 'No contacts yet.',
@@ -280,7 +300,7 @@ export default {
     account: 'Account',
     wsUrl: 'WebSocket server (WSS URL)',
     wsUrlHint:
-      'For example wss://pbx.example.com:8089/ws (Asterisk) or wss://sip.example.com:7443 (FreeSWITCH).',
+      'For example wss://pbx.example.com:8089/ws (Asterisk) or wss://sip.example.com:7443 (FreeSWITCH). Several servers (a cluster), separated by spaces: the phone moves to the next when one fails.',
     sipUri: 'SIP address',
     sipUriHint: "sip:1001{'@'}example.com",
     authUser: 'Authentication user',
@@ -423,6 +443,8 @@ export default {
     shortcutReady: 'Ready / not ready',
     shortcutDecline: 'Decline the ringing call',
     failed: 'Agent action failed: {error}',
+    recorded: 'Recorded',
+    recordedHint: 'This call is being recorded',
     announce: {
       state: 'Agent state: {state}',
       offer: 'Queue call from {who} in {queue}, waited {waited}',

@@ -28,6 +28,7 @@ const zhCN: MessageSchema = {
     missed: '{n} 个未接来电',
     ringing: '{n} 个来电振铃中',
     agent: '坐席',
+    supervisor: '主管',
   },
   registration: {
     label: '注册状态',
@@ -170,6 +171,25 @@ const zhCN: MessageSchema = {
     mosAvg: 'MOS {avg}（最低 {min}）',
     noQuality: '—',
   },
+  blf: {
+    title: '同事',
+    empty: '还没有要关注的同事。',
+    add: '添加按键',
+    uri: '号码或 SIP 地址',
+    name: '名称',
+    remove: '删除 {name}',
+    call: '呼叫 {name}（{status}）',
+    status: {
+      idle: '空闲',
+      ringing: '振铃中',
+      busy: '忙碌',
+      away: '离开',
+      offline: '离线',
+      unknown: '未知',
+    },
+    announce: '{name}：{state}',
+    target: '{name}：{status}',
+  },
   contacts: {
     title: '联系人',
     empty: '还没有联系人。',
@@ -280,7 +300,7 @@ const zhCN: MessageSchema = {
     account: '账号',
     wsUrl: 'WebSocket 服务器（WSS 地址）',
     wsUrlHint:
-      '例如 wss://pbx.example.com:8089/ws（Asterisk）或 wss://sip.example.com:7443（FreeSWITCH）。',
+      '例如 wss://pbx.example.com:8089/ws（Asterisk）或 wss://sip.example.com:7443（FreeSWITCH）。多个服务器（集群）用空格分隔：一个失效时自动切换到下一个。',
     sipUri: 'SIP 地址',
     sipUriHint: "sip:1001{'@'}example.com",
     authUser: '认证用户名',
@@ -420,6 +440,8 @@ const zhCN: MessageSchema = {
     shortcutReady: '就绪 / 未就绪',
     shortcutDecline: '拒接振铃中的来电',
     failed: '坐席操作失败：{error}',
+    recorded: '正在录音',
+    recordedHint: '本通话正在录音',
     announce: {
       state: '坐席状态：{state}',
       offer: '来自 {queue} 的队列来电：{who}，已等待 {waited}',

@@ -69,7 +69,8 @@ export const PBX_PRESETS: Readonly<Record<PbxPreset, Readonly<PbxPresetDescripti
 
 /** PhoneConfig with every default filled in. */
 export interface ResolvedConfig {
-  wsUrl: string;
+  /** The edges, in the order given (at least one). */
+  wsUrls: string[];
   sipUri: string;
   domain: string;
   authUser: string;
@@ -137,8 +138,18 @@ export function randomUuid(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** "wss://a/ws, wss://b/ws" → its URLs (spaces or commas between). */
+export function splitWsUrls(wsUrl: string): string[] {
+  return wsUrl.split(/[\s,]+/).filter(Boolean);
+}
+
 export function resolveConfig(cfg: PhoneConfig): ResolvedConfig {
-  if (!/^wss?:\/\//i.test(cfg.wsUrl)) throw new ConfigError(`wsUrl must be ws:// or wss://`);
+  const wsUrls = splitWsUrls(cfg.wsUrl);
+  const bad = wsUrls.find((u) => !/^wss?:\/\/[^\s/]/i.test(u));
+  if (wsUrls.length === 0 || bad !== undefined)
+    throw new ConfigError(
+      `wsUrl must be ws:// or wss:// URLs (several separated by spaces)${bad ? `: not "${bad}"` : ''}`,
+    );
   const aor = parseSipUri(cfg.sipUri);
   if (!aor) throw new ConfigError(`sipUri must look like sip:user@domain`);
   const presetName = cfg.pbxPreset ?? 'generic';
@@ -151,7 +162,7 @@ export function resolveConfig(cfg: PhoneConfig): ResolvedConfig {
   if (sessionExpires < 90)
     throw new ConfigError('sessionTimers.expiresSec must be >= 90 (RFC 4028)');
   return {
-    wsUrl: cfg.wsUrl,
+    wsUrls,
     sipUri: cfg.sipUri.startsWith('sip') ? cfg.sipUri : `sip:${cfg.sipUri}`,
     domain: aor.host,
     authUser: cfg.authUser ?? aor.user,

@@ -5,6 +5,8 @@ import {
   Invitation,
   Inviter,
   Messager,
+  Publisher,
+  PublisherState,
   RegistererState,
   Registerer,
   SIPExtension,
@@ -36,6 +38,9 @@ import type {
   ConnectionEvent,
   PhoneConfig,
   PhoneEvents,
+  DialogEvent,
+  LineState,
+  OwnPresence,
   PresenceEvent,
   PresenceSubscription,
   RegistrationEvent,
@@ -91,20 +96,72 @@ export function grantedExpires(response: string, contactUser: string): number | 
   return header ? Number(header) : undefined;
 }
 
+type WatchedPackage = 'presence' | 'dialog';
+
 interface PresenceWatch {
   aor: string;
   uri: URI;
+  event: WatchedPackage;
   subscriber?: Subscriber;
-  status: Pick<PresenceEvent, 'status' | 'note'>;
+  status: Pick<PresenceEvent, 'status' | 'note' | 'away'>;
+  line: LineState;
 }
 
-function parsePidf(body: string): Pick<PresenceEvent, 'status' | 'note'> {
+/** PIDF basic status and note (RFC 3863), and RPID's <away/> (RFC 4480). */
+export function parsePidf(body: string): Pick<PresenceEvent, 'status' | 'note' | 'away'> {
   const basic = /<(?:\w+:)?basic>\s*(open|closed)\s*</i.exec(body)?.[1]?.toLowerCase();
   const note = /<(?:\w+:)?note[^>]*>([^<]*)</i.exec(body)?.[1]?.trim();
+  const away = /<(?:\w+:)?activities>[\s\S]*<(?:\w+:)?away\s*\/?>/i.test(body);
   return {
     status: basic === 'open' || basic === 'closed' ? basic : 'unknown',
-    note: note || undefined,
+    note: note ? unescapeXml(note) : undefined,
+    ...(away ? { away } : {}),
   };
+}
+
+const unescapeXml = (s: string) =>
+  s.replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) =>
+    e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'apos' ? "'" : '&',
+  );
+const escapeXml = (s: string) =>
+  s.replace(/[<>&"']/g, (c) =>
+    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
+  );
+
+/**
+ * A line's state from a dialog-info document (RFC 4235): a confirmed dialog
+ * is busy; an early one (trying, proceeding, early) rings when the watched
+ * user is its recipient and is busy (dialling out) when they started it;
+ * no dialog, or only terminated ones, is idle.
+ */
+export function parseDialogInfo(body: string): LineState {
+  let ringing = false;
+  let busy = false;
+  for (const m of body.matchAll(/<(?:\w+:)?dialog\b([^>]*)>([\s\S]*?)<\/(?:\w+:)?dialog>/gi)) {
+    const attrs = m[1] ?? '';
+    const state = /<(?:\w+:)?state[^>]*>\s*(\w+)\s*</i.exec(m[2] ?? '')?.[1]?.toLowerCase();
+    if (state === 'confirmed') busy = true;
+    else if (state === 'trying' || state === 'proceeding' || state === 'early') {
+      if (/direction\s*=\s*"recipient"/i.test(attrs)) ringing = true;
+      else busy = true;
+    }
+  }
+  return busy ? 'busy' : ringing ? 'ringing' : 'idle';
+}
+
+/** The PIDF document a user publishes about themself. */
+export function buildPidf(entity: string, p: OwnPresence): string {
+  const rpid = p.away
+    ? '  <dm:person id="p1"><rpid:activities><rpid:away/></rpid:activities></dm:person>\r\n'
+    : '';
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\r\n' +
+    `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${escapeXml(entity)}">\r\n` +
+    `  <tuple id="softphone"><status><basic>${p.status}</basic></status></tuple>\r\n` +
+    rpid +
+    (p.note ? `  <note>${escapeXml(p.note)}</note>\r\n` : '') +
+    '</presence>\r\n'
+  );
 }
 
 const LOG_RANK: Record<LogLevel, number> = { error: 0, warn: 1, log: 2, debug: 3 };
@@ -122,6 +179,9 @@ export class Phone {
   private readonly recorderEnv: () => RecorderEnvironment;
   private readonly liveCalls = new Map<string, Call>();
   private readonly presenceWatches = new Set<PresenceWatch>();
+  private publisher: Publisher | undefined;
+  private ownPresence: OwnPresence | undefined;
+  private publishedBody: string | undefined;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly callContext: CallContext;
@@ -207,7 +267,7 @@ export class Phone {
           deps.log?.(level, category, redactSip(content, secrets()))
       : redactingLogger(secrets);
     const transportOptions: SipWebSocketTransportOptions = {
-      server: this.cfg.wsUrl,
+      servers: this.cfg.wsUrls,
       WebSocket: WebSocketCtor,
       keepAliveIntervalSec: this.cfg.keepAliveIntervalSec,
       connectionTimeoutMs: 10_000,
@@ -415,6 +475,7 @@ export class Phone {
           : undefined;
       }),
     );
+    await this.withdrawPresence(bounded);
     if (this.ua.isConnected() && this.registerer.state === RegistererState.Registered) {
       await bounded(this.unregister());
     }
@@ -542,6 +603,7 @@ export class Phone {
     const expires = this.lastGrantedExpires ?? this.cfg.registerExpires;
     this.reRegisterAttempt = 0;
     this.setRegistration({ state: 'registered', expiresAt: this.now() + expires * 1000 });
+    this.sendPresence();
   }
 
   private setRegistration(ev: RegistrationEvent): void {
@@ -574,6 +636,10 @@ export class Phone {
       watch.subscriber = undefined;
       subscriber?.dispose().catch(() => undefined);
     }
+    // The published state is kept by the server; it is published afresh once registered again.
+    this.publisher?.dispose().catch(() => undefined);
+    this.publisher = undefined;
+    this.publishedBody = undefined;
     this.scheduleReconnect(error.message);
   }
 
@@ -812,8 +878,27 @@ export class Phone {
    * every reconnect, and waits for the connection if there is none yet.
    */
   subscribePresence(target: string): PresenceSubscription {
+    return this.watch(target, 'presence');
+  }
+
+  /**
+   * Watches `target`'s line (BLF: RFC 4235 `dialog` package; NOTIFYs →
+   * `dialog` events with idle, ringing or busy). Outlives reconnects like
+   * `subscribePresence`.
+   */
+  subscribeDialog(target: string): PresenceSubscription {
+    return this.watch(target, 'dialog');
+  }
+
+  private watch(target: string, event: WatchedPackage): PresenceSubscription {
     const uri = this.makeUri(target);
-    const watch: PresenceWatch = { aor: uri.toString(), uri, status: { status: 'unknown' } };
+    const watch: PresenceWatch = {
+      aor: uri.toString(),
+      uri,
+      event,
+      status: { status: 'unknown' },
+      line: 'unknown',
+    };
     this.presenceWatches.add(watch);
     if (this.ua.isConnected()) this.startPresenceWatch(watch);
     return {
@@ -829,10 +914,25 @@ export class Phone {
     };
   }
 
+  private emitWatch(watch: PresenceWatch, subscription: PresenceEvent['subscription']): void {
+    if (watch.event === 'presence') {
+      this.emitter.emit('presence', { target: watch.aor, ...watch.status, subscription });
+    } else {
+      const ev: DialogEvent = {
+        target: watch.aor,
+        state: subscription === 'terminated' ? 'unknown' : watch.line,
+        subscription,
+      };
+      this.emitter.emit('dialog', ev);
+    }
+  }
+
   private startPresenceWatch(watch: PresenceWatch): void {
-    const subscriber = new Subscriber(this.ua, watch.uri, 'presence', {
+    const subscriber = new Subscriber(this.ua, watch.uri, watch.event, {
       expires: 600,
-      extraHeaders: ['Accept: application/pidf+xml'],
+      extraHeaders: [
+        `Accept: ${watch.event === 'presence' ? 'application/pidf+xml' : 'application/dialog-info+xml'}`,
+      ],
     });
     watch.subscriber = subscriber;
     subscriber.delegate = {
@@ -845,22 +945,24 @@ export class Phone {
           .toLowerCase();
         const subscription =
           stateHeader === 'pending' || stateHeader === 'terminated' ? stateHeader : 'active';
-        if (request.body) watch.status = parsePidf(request.body);
-        this.emitter.emit('presence', { target: watch.aor, ...watch.status, subscription });
+        if (request.body) {
+          if (watch.event === 'presence') watch.status = parsePidf(request.body);
+          else watch.line = parseDialogInfo(request.body);
+        } else if (subscription === 'active' && watch.event === 'presence') {
+          // An active NOTIFY without a document: nothing is published (e.g. signed out).
+          watch.status = { status: 'unknown' };
+        }
+        this.emitWatch(watch, subscription);
       },
     };
     subscriber.stateChange.addListener((state) => {
       if (state !== SubscriptionState.Terminated) return;
       if (watch.subscriber === subscriber) watch.subscriber = undefined;
-      this.emitter.emit('presence', {
-        target: watch.aor,
-        ...watch.status,
-        subscription: 'terminated',
-      });
+      this.emitWatch(watch, 'terminated');
     });
     subscriber.subscribe().catch((err: unknown) =>
       this.emitter.emit('error', {
-        message: `presence subscription to ${watch.aor} failed: ${err instanceof Error ? err.message : String(err)}`,
+        message: `${watch.event} subscription to ${watch.aor} failed: ${err instanceof Error ? err.message : String(err)}`,
       }),
     );
   }
@@ -870,5 +972,46 @@ export class Phone {
     for (const watch of this.presenceWatches) {
       if (!watch.subscriber) this.startPresenceWatch(watch);
     }
+  }
+
+  /**
+   * Publishes the user's own presence (RFC 3903 PUBLISH of a PIDF; SIP.js
+   * refreshes it and keeps its entity tag). May be called before
+   * registration: it is sent once registered, and again after a reconnect.
+   * A repeat of what is already published sends nothing.
+   */
+  setPresence(p: OwnPresence): void {
+    this.ownPresence = { ...p };
+    this.sendPresence();
+  }
+
+  private sendPresence(): void {
+    const p = this.ownPresence;
+    if (!p || !this.started || this._registration.state !== 'registered') return;
+    const body = buildPidf(this.aor, p);
+    if (body === this.publishedBody) return;
+    this.publisher ??= new Publisher(this.ua, this.makeUri(this.aor), 'presence', {
+      contentType: 'application/pidf+xml',
+      expires: 600,
+    });
+    const publisher = this.publisher;
+    this.publishedBody = body;
+    publisher.publish(body).catch((err: unknown) => {
+      if (this.publisher === publisher) this.publishedBody = undefined;
+      this.emitter.emit('error', {
+        message: `presence PUBLISH failed: ${err instanceof Error ? err.message : String(err)}`,
+      });
+    });
+  }
+
+  /** Signing out: watchers see the user closed (the published state is removed). */
+  private async withdrawPresence(bounded: (p: Promise<unknown>) => Promise<unknown>): Promise<void> {
+    const publisher = this.publisher;
+    this.publisher = undefined;
+    this.publishedBody = undefined;
+    if (!publisher) return;
+    if (this.ua.isConnected() && publisher.state === PublisherState.Published)
+      await bounded(publisher.unpublish());
+    await bounded(publisher.dispose());
   }
 }

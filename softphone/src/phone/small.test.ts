@@ -129,6 +129,17 @@ describe('config', () => {
     expect(() => resolveConfig({ wsUrl: 'wss://h', sipUri: 'alice', password: '' })).toThrow(
       /sipUri/,
     );
+    expect(() =>
+      resolveConfig({ wsUrl: 'wss://a/ws http://b/ws', sipUri: 'sip:a@b', password: '' }),
+    ).toThrow(/not "http:\/\/b\/ws"/);
+  });
+  it('takes several edges, separated by spaces or commas', () => {
+    const c = resolveConfig({
+      wsUrl: ' wss://a.example/ws,wss://b.example/ws  wss://c.example/ws ',
+      sipUri: 'sip:a@b',
+      password: '',
+    });
+    expect(c.wsUrls).toEqual(['wss://a.example/ws', 'wss://b.example/ws', 'wss://c.example/ws']);
   });
   it('normalises dial strings into SIP URIs', () => {
     expect(normalizeTarget('1002', 'localhost')).toBe('sip:1002@localhost');

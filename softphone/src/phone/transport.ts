@@ -25,7 +25,13 @@ export type WebSocketConstructor = new (
 ) => WebSocketLike;
 
 export interface SipWebSocketTransportOptions {
-  server: string;
+  /**
+   * The edges to connect to. The transport stays on the one that works and, when
+   * a connection attempt fails or an open connection is lost, takes the next for
+   * the following attempt (the Phone's reconnect backoff paces the attempts; a
+   * REGISTER through the new edge moves the registration there).
+   */
+  servers: string[];
   WebSocket: WebSocketConstructor;
   /** Seconds between CRLF keep-alives; 0 = none. */
   keepAliveIntervalSec: number;
@@ -41,7 +47,6 @@ export class SipWebSocketTransport implements Transport {
   onDisconnect: ((error?: Error) => void) | undefined;
   onMessage: ((message: string) => void) | undefined;
 
-  readonly protocol: string;
   private _state = TransportState.Disconnected;
   private readonly stateEmitter = new EmitterImpl<TransportState>();
   private ws: WebSocketLike | undefined;
@@ -49,14 +54,35 @@ export class SipWebSocketTransport implements Transport {
   private closingOnPurpose = false;
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private readonly options: SipWebSocketTransportOptions;
+  /** Index in options.servers of the edge in use (or tried next). */
+  private edge = 0;
 
   constructor(
     private readonly logger: Logger,
     options: unknown,
   ) {
     this.options = options as SipWebSocketTransportOptions;
-    if (!/^wss?:\/\//i.test(this.options.server)) throw new Error('Invalid WebSocket server URL');
-    this.protocol = this.options.server.toLowerCase().startsWith('wss:') ? 'WSS' : 'WS';
+    const { servers } = this.options;
+    if (servers.length === 0 || servers.some((s) => !/^wss?:\/\//i.test(s)))
+      throw new Error('Invalid WebSocket server URL');
+  }
+
+  /** The edge in use, or the one the next connection attempt goes to. */
+  get server(): string {
+    return this.options.servers[this.edge]!;
+  }
+
+  /** Via's transport (RFC 7118): WSS or WS, after the edge in use. */
+  get protocol(): string {
+    return this.server.toLowerCase().startsWith('wss:') ? 'WSS' : 'WS';
+  }
+
+  /** The edge failed us: the next attempt goes to the next one. */
+  private nextEdge(): void {
+    const n = this.options.servers.length;
+    if (n < 2) return;
+    this.edge = (this.edge + 1) % n;
+    this.logger.warn(`moving to the next SIP edge: ${this.server}`);
   }
 
   get state(): TransportState {
@@ -79,7 +105,7 @@ export class SipWebSocketTransport implements Transport {
     this.connecting = new Promise<void>((resolve, reject) => {
       let ws: WebSocketLike;
       try {
-        ws = new this.options.WebSocket(this.options.server, 'sip');
+        ws = new this.options.WebSocket(this.server, 'sip');
       } catch (err) {
         this.connecting = undefined;
         this.setState(TransportState.Disconnected);
@@ -130,9 +156,12 @@ export class SipWebSocketTransport implements Transport {
         this.connecting = undefined;
         this.setState(TransportState.Disconnected);
         if (wasConnecting) {
-          reject(new Error(`WebSocket connection to ${this.options.server} failed (code ${code})`));
+          const failed = this.server;
+          this.nextEdge();
+          reject(new Error(`WebSocket connection to ${failed} failed (code ${code})`));
           return;
         }
+        if (!this.closingOnPurpose) this.nextEdge();
         // An error tells SIP.js (and the Phone) the loss was not asked for.
         const error = this.closingOnPurpose
           ? undefined

@@ -28,7 +28,12 @@ export interface SessionTimerConfig {
 }
 
 export interface PhoneConfig {
-  /** SIP over WebSocket endpoint (RFC 7118), e.g. wss://127.0.0.1:8443/ws. */
+  /**
+   * SIP over WebSocket endpoint (RFC 7118), e.g. wss://127.0.0.1:8443/ws; or
+   * several, separated by spaces or commas (a cluster's edges): the phone stays
+   * on the one that works and moves to the next when it fails. One DNS name with
+   * several addresses needs no list: the browser tries them itself.
+   */
   wsUrl: string;
   /** Address-of-record, e.g. sip:1001@localhost. */
   sipUri: string;
@@ -290,7 +295,28 @@ export interface PresenceEvent {
   status: PresenceStatus;
   /** <note> from the PIDF, when present. */
   note?: string;
+  /** Open but away (RPID <away/>, e.g. an agent who is not ready). */
+  away?: boolean;
   subscription: PresenceSubscriptionState;
+}
+
+/** A line's state from the `dialog` event package (RFC 4235), as a BLF key shows it. */
+export type LineState = 'idle' | 'ringing' | 'busy' | 'unknown';
+
+export interface DialogEvent {
+  /** The watched AOR. */
+  target: string;
+  state: LineState;
+  subscription: PresenceSubscriptionState;
+}
+
+/** What the user publishes about themself (RFC 3903 PUBLISH of a PIDF). */
+export interface OwnPresence {
+  status: 'open' | 'closed';
+  /** Shown to watchers, e.g. "Away (Lunch)". */
+  note?: string;
+  /** Open but away (RPID <away/>). */
+  away?: boolean;
 }
 
 export type TraceDirection = 'sent' | 'received';
@@ -322,6 +348,8 @@ export interface PhoneEvents {
   recording: { call: CallHandle; blob: Blob };
   message: IncomingMessage;
   presence: PresenceEvent;
+  /** A watched line's state (BLF, `subscribeDialog`). */
+  dialog: DialogEvent;
   trace: TraceEntry;
   /** Something failed that is not tied to a call (e.g. REGISTER refresh rejected). */
   error: { message: string; code?: number };

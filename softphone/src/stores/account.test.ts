@@ -25,6 +25,14 @@ describe('client config', () => {
   it('accepts the gateway answer and rejects junk', () => {
     expect(parseClientConfig(CLIENT_CONFIG)?.demoAccounts).toHaveLength(2);
     expect(parseClientConfig({ domain: 'x', wsUrl: 'http://nope' })).toBeUndefined();
+    // A cluster's gateway lists its edges: they become the phone's list.
+    expect(
+      parseClientConfig({ domain: 'x', wsUrl: 'wss://a/ws', wsUrls: ['wss://a/ws', 'wss://b/ws'] })
+        ?.wsUrl,
+    ).toBe('wss://a/ws wss://b/ws');
+    expect(
+      parseClientConfig({ domain: 'x', wsUrl: 'wss://a/ws', wsUrls: ['wss://a/ws', 'tcp://b'] }),
+    ).toBeUndefined();
     expect(parseClientConfig('hello')).toBeUndefined();
   });
 

@@ -48,14 +48,18 @@ const str = (v: unknown): v is string => typeof v === 'string';
 export function parseClientConfig(raw: unknown): ClientConfig | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const r = raw as Record<string, unknown>;
-  if (!str(r.domain) || !str(r.wsUrl) || !/^wss?:\/\//i.test(r.wsUrl)) return undefined;
+  // A cluster's gateway lists its edges in wsUrls (the first is this node's).
+  const edges = Array.isArray(r.wsUrls) ? r.wsUrls.filter(str) : [];
+  const wsUrl = edges.length > 0 ? edges.join(' ') : r.wsUrl;
+  if (!str(r.domain) || !str(wsUrl) || !wsUrls(wsUrl).every((u) => WS_URL_RE.test(u)))
+    return undefined;
   const demo = Array.isArray(r.demoAccounts) ? r.demoAccounts : [];
   const ice = Array.isArray(r.iceServers) ? r.iceServers : [];
   const services = (typeof r.services === 'object' && r.services) as
     Record<string, unknown> | false;
   return {
     domain: r.domain,
-    wsUrl: r.wsUrl,
+    wsUrl,
     iceServers: ice.filter(
       (s): s is RTCIceServer =>
         typeof s === 'object' && s !== null && (str(s.urls) || Array.isArray(s.urls)),
@@ -97,7 +101,8 @@ export function startEarly(): void {
 
 /** Starts the SIP WebSocket's handshake now; the next Phone created for that URL takes it. */
 function openEarlySocket(wsUrl: string): void {
-  const url = wsUrl.trim();
+  // The first edge: the one the Phone tries first.
+  const url = wsUrls(wsUrl)[0] ?? '';
   if (earlySocket || !WS_URL_RE.test(url) || typeof WebSocket !== 'function') return;
   try {
     const ws = new WebSocket(url, 'sip');
@@ -115,12 +120,12 @@ function dropEarlySocket(): void {
 }
 
 /** A WebSocket constructor that hands out the early socket once (same URL, not closed). */
-function takeEarlySocket(url: string): WebSocketConstructor | undefined {
+function takeEarlySocket(wsUrl: string): WebSocketConstructor | undefined {
   const early = earlySocket;
   if (!early) return undefined;
   earlySocket = undefined;
   clearTimeout(early.timer);
-  if (early.url !== url || early.ws.readyState > 1) {
+  if (early.url !== wsUrls(wsUrl)[0] || early.ws.readyState > 1) {
     early.ws.close(1000);
     return undefined;
   }
@@ -135,6 +140,15 @@ function takeEarlySocket(url: string): WebSocketConstructor | undefined {
 
 export const SIP_URI_RE = /^sips?:[^@\s;]+@[^\s@;]+(;\S*)?$/i;
 export const WS_URL_RE = /^wss?:\/\/[^\s/]+/i;
+
+/**
+ * Splits "wss://a/ws wss://b/ws" (a cluster's edges, spaces or commas between)
+ * into URLs: the core's rule (phone/config.ts splitWsUrls), here so that the
+ * main chunk need not load the core for it.
+ */
+export function wsUrls(s: string): string[] {
+  return s.split(/[\s,]+/).filter(Boolean);
+}
 export const ICE_URL_RE = /^(stuns?|turns?):\S+$/i;
 
 /** Splits "turn:a?transport=udp, turn:b" into URLs. */
