@@ -142,3 +142,43 @@ export function analyse(
   for (let k = 1; k < N / 2; k++) if (mags[k]! > mags[best]!) best = k;
   return { hz: frames ? (best * wav.rate) / N : 0, rms, seconds: x.length / wav.rate };
 }
+
+/**
+ * Amplitude (0..1 of full scale) of each tone in `hzs` over
+ * `samples[fromSec..toSec]`, by the Goertzel algorithm on a Hann window: for a
+ * mix of tones (a recording of both parties) where the dominant frequency
+ * alone would hide the quieter one. A probe tone no one sends gives the floor.
+ */
+export function toneAmplitudes(
+  wav: Wav,
+  hzs: number[],
+  fromSec = 0,
+  toSec = Infinity,
+): Record<number, number> {
+  const start = Math.min(wav.samples.length, Math.max(0, Math.floor(fromSec * wav.rate)));
+  const end = Math.min(wav.samples.length, Math.floor(toSec * wav.rate));
+  const x = wav.samples.subarray(start, end);
+  const n = x.length;
+  const out: Record<number, number> = {};
+  for (const hz of hzs) {
+    if (n < 2) {
+      out[hz] = 0;
+      continue;
+    }
+    const coeff = 2 * Math.cos((2 * Math.PI * hz) / wav.rate);
+    let s1 = 0;
+    let s2 = 0;
+    let windowSum = 0;
+    for (let i = 0; i < n; i++) {
+      const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));
+      windowSum += w;
+      const s0 = x[i]! * w + coeff * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    const power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+    // |X(f)| of a windowed sine of amplitude A is A * sum(w) / 2
+    out[hz] = (2 * Math.sqrt(Math.max(power, 0))) / windowSum;
+  }
+  return out;
+}
