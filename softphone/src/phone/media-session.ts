@@ -51,7 +51,7 @@ export class PeerConnectionSource {
 
   constructor(
     private readonly RTCPeerConnectionCtor: typeof RTCPeerConnection,
-    private readonly configuration: RTCConfiguration,
+    private configuration: RTCConfiguration,
     private readonly maxSpareAgeMs = 5 * 60_000,
     private readonly now: () => number = Date.now,
   ) {}
@@ -74,6 +74,18 @@ export class PeerConnectionSource {
   prepare(): void {
     if (this.spare || !this.configuration.iceCandidatePoolSize) return;
     this.spare = { pc: new this.RTCPeerConnectionCtor(this.configuration), createdAt: this.now() };
+  }
+
+  /**
+   * New STUN/TURN servers (TURN credentials that arrived after the phone was
+   * made, or were renewed): the next call's peer connection uses them; a spare
+   * made with the old ones is replaced.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.configuration = { ...this.configuration, iceServers };
+    if (!this.spare) return;
+    this.dispose();
+    this.prepare();
   }
 
   dispose(): void {

@@ -39,6 +39,7 @@ import type {
   PhoneConfig,
   PhoneEvents,
   DialogEvent,
+  IceServerConfig,
   LineState,
   OwnPresence,
   PresenceEvent,
@@ -408,6 +409,11 @@ export class Phone {
    */
   setAutoAnswer(on: boolean): void {
     this.autoAnswer = on;
+  }
+
+  /** STUN/TURN servers for the calls from now on (e.g. TURN credentials that came later). */
+  setIceServers(iceServers: IceServerConfig[]): void {
+    this.peerConnections.setIceServers(iceServers);
   }
 
   /**

@@ -5,7 +5,7 @@ import { CALL_TRANSITIONS, canTransition } from './call-state';
 import { PBX_PRESETS, normalizeTarget, resolveConfig } from './config';
 import { dtmfInfoBody, parseDtmfInfo } from './dtmf';
 import { LevelMeter } from './media-devices';
-import { sdpDirection } from './media-session';
+import { PeerConnectionSource, sdpDirection } from './media-session';
 import { grantedExpires } from './phone';
 import { parseSessionExpires, parseSipFrag } from './call';
 
@@ -177,5 +177,33 @@ describe('level meter', () => {
     expect(LevelMeter.levelFromSamples(new Float32Array(128).fill(1))).toBe(1);
     expect(LevelMeter.levelFromSamples(new Float32Array(128).fill(0.001))).toBeCloseTo(0, 5);
     expect(LevelMeter.levelFromSamples(new Float32Array(128).fill(0.1))).toBeCloseTo(2 / 3, 5);
+  });
+});
+
+describe('PeerConnectionSource', () => {
+  it('new ICE servers replace the spare peer connection and apply to the next call', () => {
+    const made: { config: RTCConfiguration; closed: boolean }[] = [];
+    class FakePc {
+      signalingState = 'stable';
+      readonly rec: { config: RTCConfiguration; closed: boolean };
+      constructor(config: RTCConfiguration) {
+        this.rec = { config, closed: false };
+        made.push(this.rec);
+      }
+      close() {
+        this.rec.closed = true;
+      }
+    }
+    const src = new PeerConnectionSource(FakePc as unknown as typeof RTCPeerConnection, {
+      iceServers: [],
+      iceCandidatePoolSize: 1,
+    });
+    src.prepare();
+    const turn = [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }];
+    src.setIceServers(turn);
+    expect(made).toHaveLength(2);
+    expect(made[0]!.closed).toBe(true);
+    src.take();
+    expect(made.at(-1)!.config.iceServers).toEqual(turn);
   });
 });

@@ -87,6 +87,37 @@ describe('demo sign-in', () => {
     expect(core.phones.at(-1)!.config.sipUri).toBe('sip:1002@localhost');
   });
 
+  it('after a reload, a demo user registers without waiting for the gateway config; TURN follows it', async () => {
+    mockClientConfig();
+    const a = useAccountStore();
+    await a.init();
+    await a.signInDemo('1002');
+    await vi.waitFor(() => expect(a.hasSavedPassword).toBe(true));
+    // Reload: the config answers only when the test says so.
+    let answer!: () => void;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(
+        () =>
+          new Promise<Response>((resolve) => {
+            answer = () => resolve(Response.json(CLIENT_CONFIG));
+          }),
+      ),
+    );
+    setActivePinia(createPinia());
+    const again = useAccountStore();
+    const done = again.init();
+    await vi.waitFor(() => expect(core.phones).toHaveLength(2));
+    const p = core.phones.at(-1)!;
+    expect(p.config.password).toBe('demo-1002-pw');
+    expect(p.config.iceServers).toEqual([]);
+    expect(p.setIceServers).not.toHaveBeenCalled();
+    answer();
+    await done;
+    expect(again.signedIn).toBe(true);
+    expect(p.setIceServers).toHaveBeenCalledWith(CLIENT_CONFIG.iceServers);
+  });
+
   it('fans phone events out to the other stores', async () => {
     mockClientConfig();
     // Created up front, as App.vue does: they follow the phone through the session store.

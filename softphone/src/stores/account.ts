@@ -298,14 +298,26 @@ export const useAccountStore = defineStore('account', () => {
       hasSavedPassword.value = v !== undefined;
       mark('secret');
     });
-    if (!s0.demoUser) savedPassword = secret;
-    await config;
-    const s = settings.value;
-    const demoOk = !s.demoUser || demoAccounts.value.some((d) => d.username === s.demoUser);
-    if (s.autoLogin && hasAccount.value && demoOk) {
-      await signIn();
-    } else if (configState.value === 'unavailable' && !hasAccount.value) {
-      useUiStore().go('settings');
+    savedPassword = secret;
+    // Automatic sign-in waits for the gateway's config only when it needs it: a
+    // demo user whose password was not saved here yet. Anyone else registers at
+    // once; a demo user's TURN credentials reach the phone when the config comes.
+    if (s0.autoLogin && hasAccount.value && (!s0.demoUser || (await secret) !== undefined)) {
+      const [signedIn] = await Promise.all([signIn(), config]);
+      const s = settings.value;
+      if (signedIn && s.demoUser) {
+        if (!demoAccounts.value.some((d) => d.username === s.demoUser)) await signOut();
+        else if (clientConfig.value) phone.value?.setIceServers(clientConfig.value.iceServers);
+      }
+    } else {
+      await config;
+      const s = settings.value;
+      const demoOk = !s.demoUser || demoAccounts.value.some((d) => d.username === s.demoUser);
+      if (s.autoLogin && hasAccount.value && demoOk) {
+        await signIn();
+      } else if (configState.value === 'unavailable' && !hasAccount.value) {
+        useUiStore().go('settings');
+      }
     }
     dropEarlySocket();
   }
@@ -416,6 +428,12 @@ export const useAccountStore = defineStore('account', () => {
     settings.value.demoUser = demo.username;
     settings.value.autoLogin = true;
     persist();
+    // Saved (encrypted, like any password) so the next automatic sign-in need not
+    // wait for the gateway's config.
+    void saveSecret(SECRET_PASSWORD, demo.password).then(
+      () => (hasSavedPassword.value = true),
+      () => undefined,
+    );
     requestNotificationPermission();
     return signIn();
   }

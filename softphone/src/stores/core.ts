@@ -12,6 +12,7 @@ import type {
   CallHandle,
   DeviceLists,
   DeviceSelection,
+  IceServerConfig,
   PbxPreset,
   PbxPresetDescription,
   PhoneConfig,
@@ -36,6 +37,8 @@ export interface PhoneLike {
   warmUp(): Promise<void>;
   /** Answer incoming calls by itself from now on (when no other call is up). */
   setAutoAnswer(on: boolean): void;
+  /** STUN/TURN servers for the calls from now on. */
+  setIceServers(iceServers: IceServerConfig[]): void;
   /** The SIP credentials for HTTP Digest (an HA1 per realm; the password stays in the core). */
   readonly credentials: AgentCredentials;
 }

@@ -220,6 +220,7 @@ export class FakePhone implements PhoneLike {
   setAutoAnswer = vi.fn((on: boolean) => {
     this.autoAnswer = on;
   });
+  setIceServers = vi.fn();
 
   /** A call arrives, as the core announces it: callAdded, then incomingCall. */
   ring(from = 'sip:1002@localhost', name?: string, queueCall?: QueueCallInfo): FakeCall {
