@@ -427,7 +427,7 @@ async function execute(
       injectFile: inf,
       service: leg.to !== undefined ? expand(leg.to, vars, `${what}: leg ${leg.id}.to`) : cred.user,
       keys: { contact_port: ports.sip, expires: 300 },
-      calls: load ? load.calls : 1,
+      calls: load ? load.calls : leg.role === 'uas' ? leg.answer.calls : 1,
       rtpEcho: leg.media.echo,
       timeoutSec,
       cwd: workDir,

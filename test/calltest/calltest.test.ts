@@ -317,6 +317,59 @@ describe('calltest against the real gateway', () => {
     expect(tone(answering, 'caller')).toMatch(/received (7[7-9]\d|8[0-2]\d) Hz/);
   }, 90_000);
 
+  it('attended transfer (REFER with Replaces) between three browser legs: NOTIFY 200, the target ends the consultation, transferee and target hear each other; a target whose Replaces never matches fails (exit 1)', async () => {
+    const browser = ['--browser-url', `https://127.0.0.1:${stack.ports.http}/`];
+    const json = join(OUT, 'attended-transfer.json');
+    const r = await calltest([
+      'run',
+      join(HERE, 'transfer-suite.yaml'),
+      ...common('attended-transfer'),
+      ...browser,
+      '--json',
+      json,
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const s = readJson(json).scenarios[0]!;
+    expect(s.name).toBe('attended-transfer');
+    const detail = (leg: string, name: string) =>
+      s.checks.find((c) => c.leg === leg && c.name === name)?.detail;
+    expect(detail('transferor', 'transfer completed')).toMatch(/NOTIFY sipfrag .*200$/);
+    expect(detail('transferor', 'consultation replaced')).toMatch(/the target ended/);
+    expect(detail('transferor', 'calls answered and ended')).toBe(
+      '2 calls, each answered and ended',
+    );
+    // after the transfer: the transferee hears the target (800 Hz), the target the transferee (600 Hz)
+    expect(detail('transferee', 'tone')).toMatch(/received (7[7-9]\d|8[0-2]\d) Hz/);
+    expect(detail('target', 'tone')).toMatch(/received (5[7-9]\d|6[0-2]\d) Hz/);
+    for (const leg of ['transferee', 'target'])
+      expect(detail(leg, 'calls answered and ended')).toBe('2 calls, each answered and ended');
+
+    // the same transfer to a target that answers the INVITE with Replaces 481 (RFC 3891:
+    // no matching dialog): the verdict must fail and say why
+    const badJson = join(OUT, 'attended-transfer-no-replaces.json');
+    const bad = await calltest([
+      'run',
+      join(HERE, 'faults', 'attended-transfer-no-replaces.yaml'),
+      ...common('attended-transfer-no-replaces'),
+      ...browser,
+      '--json',
+      badJson,
+      '--quiet',
+    ]);
+    expect(bad.code, bad.stdout + bad.stderr).toBe(1);
+    const failed = readJson(badJson)
+      .scenarios[0]!.checks.filter((c) => !c.ok)
+      .map((c) => `${c.leg} ${c.name}: ${c.detail}`);
+    expect(failed).toEqual(
+      expect.arrayContaining([
+        'transferor transfer completed: NOTIFY sipfrag 100 → 481',
+        expect.stringMatching(/^transferor consultation replaced: .*ended by transferor/),
+        expect.stringMatching(/^transferee calls answered and ended: call 2 never answered \(481/),
+        expect.stringMatching(/^transferee audio both ways: .*no RTP from the far end/),
+      ]),
+    );
+  }, 150_000);
+
   const faults: [string, RegExp][] = [
     ['busy', /final response: 486 Busy Here \(expected 200\)/],
     ['no-rtp', /audio both ways: .*received 0 — no RTP from the far end/],

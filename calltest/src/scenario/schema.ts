@@ -61,6 +61,8 @@ const leg = z.strictObject({
       ring_ms: ms.default(0),
       /** uas: never answer (rings until the caller or the network gives up). */
       never: z.boolean().default(false),
+      /** uas, sipp: how many calls it takes before it ends (sipp -m; a transfer target gets the consultation and then the transferee's call). baresip and browser legs answer every call. */
+      calls: z.number().int().min(1).max(100).default(1),
     })
     .prefault({}),
   /** uac call: hang up (BYE) this long after the answer (ms). */

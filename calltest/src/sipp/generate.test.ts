@@ -102,7 +102,7 @@ describe('YAML → sipp XML', () => {
 
   it('callee that refuses, or never answers and handles CANCEL', () => {
     const busy = uas(
-      { ...callee!, answer: { code: 486, ring_ms: 0, never: false } },
+      { ...callee!, answer: { ...callee!.answer, code: 486, ring_ms: 0, never: false } },
       { finals: [] },
     );
     wellFormed(busy);
@@ -111,7 +111,7 @@ describe('YAML → sipp XML', () => {
       'SIP/2.0 200 OK\n      [last_Via:]\n      [last_Record-Route:]\n      [last_From:]\n      [last_To:];tag',
     );
     const never = uas(
-      { ...callee!, answer: { code: 200, ring_ms: 0, never: true } },
+      { ...callee!, answer: { ...callee!.answer, code: 200, ring_ms: 0, never: true } },
       { finals: [] },
     );
     wellFormed(never);
