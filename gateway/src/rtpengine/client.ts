@@ -99,7 +99,10 @@ export class RtpengineControl {
       | 'stopMedia'
       | 'delete'
       | 'startRecording'
-      | 'stopRecording',
+      | 'stopRecording'
+      | 'subscribeRequest'
+      | 'subscribeAnswer'
+      | 'unsubscribe',
     params: Record<string, unknown>,
   ): Promise<NgResponse> {
     return this.check(await this.client[name](this.port, this.host, params), name);

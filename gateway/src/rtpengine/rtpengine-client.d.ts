@@ -22,6 +22,13 @@ declare module 'rtpengine-client' {
     stopMedia(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     startRecording(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     stopRecording(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
+    subscribeRequest(
+      port: number,
+      host: string,
+      opts: Record<string, unknown>,
+    ): Promise<NgResponse>;
+    subscribeAnswer(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
+    unsubscribe(port: number, host: string, opts: Record<string, unknown>): Promise<NgResponse>;
     close(): void;
   }
 
