@@ -30,7 +30,6 @@ describe('cluster config', () => {
     expect(parseConfig({ cluster: good }).cluster).toEqual({
       ...good,
       peers: [{ name: 'edge-b', address: '10.0.0.12', sipPort: 5060 }],
-      databasePoolSize: 4,
     });
   });
 

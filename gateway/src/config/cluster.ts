@@ -59,8 +59,6 @@ export const clusterSchema = z
     ),
     /** rtpengine's Redis (call state replicated between media nodes). */
     redisUrl: urlWithScheme(['redis', 'rediss'], 'redis://10.0.0.5:6379/0').optional(),
-    /** Connections this node opens to PostgreSQL (besides the one that LISTENs). */
-    databasePoolSize: z.number().int().min(1).max(100).default(4),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>([c.nodeName]);

@@ -3,7 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 // The gateway's one SQLite file: users (HA1 only), DIDs, trunks (no secrets),
-// call records. WAL so the HTTP API can read while Kamailio's events write.
+// call records, contact-center state. WAL so the HTTP API can read while
+// Kamailio's events write. A cluster uses PostgreSQL instead (postgres.ts, the
+// same tables); storage.ts is the interface both implement.
 
 export type Db = Database.Database;
 
@@ -131,6 +133,8 @@ const MIGRATIONS: string[] = [
    ALTER TABLE queue_calls ADD COLUMN recording_file TEXT;
    ALTER TABLE queue_calls ADD COLUMN recording_deleted_at TEXT;
    CREATE INDEX queue_calls_entered ON queue_calls(entered_at);`,
+  // Cluster (issue 10): which node wrote a call record (null on one machine).
+  `ALTER TABLE call_records ADD COLUMN node TEXT;`,
 ];
 
 export function openDb(path: string): Db {
