@@ -229,9 +229,10 @@ function addPhases(
 ): void {
   const out = (phases[figure] ??= {});
   let prev = start;
-  for (const name of order) {
-    const at = m[name];
-    if (at === undefined) continue;
+  // In the order they happened (work that runs in parallel may finish in either order).
+  const seen = order.filter((n) => m[n] !== undefined).sort((a, b) => m[a]! - m[b]!);
+  for (const name of seen) {
+    const at = m[name]!;
     (out[name] ??= []).push(at - prev);
     prev = at;
   }
@@ -357,6 +358,7 @@ async function agentReopen(page: Page): Promise<AgentReopen> {
     'old-page-unloaded',
     'dom-interactive',
     'init',
+    'secret',
     'client-config',
     'signin',
     'phone-created',
@@ -367,6 +369,7 @@ async function agentReopen(page: Page): Promise<AgentReopen> {
   ]);
   addPhases('reopen → registered', 0, { ...app, badge: m['registration:registered']! }, [
     'init',
+    'secret',
     'client-config',
     'signin',
     'core-ready',
@@ -944,7 +947,7 @@ function markdown(r: Record<string, unknown>): string {
         .join(' → ')} ms`,
       '',
     ]),
-    'Phases: `init` app start-up began, `client-config` /api/client-config answered, `signin` sign-in began (the click',
+    'Phases: `init` app start-up began, `secret` the saved password decrypted, `client-config` /api/client-config answered, `signin` sign-in began (the click',
     'handler, or automatic sign-in), `core-ready` core chunk, device manager and secrets ready, `phone-created` Phone built,',
     '`connected` WebSocket open, `registered` 200 OK to REGISTER, `badge` the badge rendered "registered"; `html` the page',
     'received (navigation responseEnd), `dom-interactive` the document parsed, `agent-signin` agent API sign-in began,',
