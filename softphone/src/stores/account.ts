@@ -79,6 +79,8 @@ export function parseClientConfig(raw: unknown): ClientConfig | undefined {
 
 const CLIENT_CONFIG_URL = 'api/client-config';
 let earlyConfig: Promise<Response> | undefined;
+/** The saved password, being decrypted since start-up (automatic sign-in). */
+let earlySecret: Promise<string | undefined> | undefined;
 /** The SIP WebSocket opened while the app boots, for automatic sign-in. */
 let earlySocket: { url: string; ws: WebSocket; timer: ReturnType<typeof setTimeout> } | undefined;
 
@@ -96,7 +98,11 @@ export function startEarly(): void {
     earlyConfig.catch(() => undefined);
   }
   const s = loadSettings();
-  if (s.autoLogin && s.account.sipUri) openEarlySocket(s.account.wsUrl);
+  if (s.autoLogin && s.account.sipUri) {
+    openEarlySocket(s.account.wsUrl);
+    // IndexedDB and the decryption run while the scripts are evaluated.
+    earlySecret = loadSecret(SECRET_PASSWORD).catch(() => undefined);
+  }
 }
 
 /** Starts the SIP WebSocket's handshake now; the next Phone created for that URL takes it. */
@@ -292,7 +298,8 @@ export const useAccountStore = defineStore('account', () => {
     const s0 = settings.value;
     // Someone who signs in by themselves needs the core now, not when the page is idle.
     if (s0.autoLogin && hasAccount.value) prefetchCore();
-    const secret = loadSecret(SECRET_PASSWORD).catch(() => undefined);
+    const secret = earlySecret ?? loadSecret(SECRET_PASSWORD).catch(() => undefined);
+    earlySecret = undefined;
     const config = fetchClientConfig().then(() => mark('client-config'));
     void secret.then((v) => {
       hasSavedPassword.value = v !== undefined;
