@@ -16,6 +16,9 @@ RUNTIME_PACKAGES=(kamailio kamailio-websocket-modules kamailio-utils-modules kam
 RUNTIME_PACKAGES+=(tshark baresip-core)
 # What the tests add: real SIP endpoints, a real browser, packet captures.
 TEST_PACKAGES=(baresip-core chromium tshark util-linux)
+# The cluster test (test/cluster): rtpengine's call replication between media nodes
+# goes through Redis (PostgreSQL is the cluster's store).
+TEST_PACKAGES+=(redis-server postgresql)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
