@@ -14,6 +14,8 @@ export interface ReceivedPacket {
   rms: number;
   /** Dominant-frequency probe: zero crossings per second of the decoded payload. */
   crossingsHz: number;
+  /** The decoded PCMU samples, only when the endpoint's `keepPcm` is set. */
+  pcm?: Int16Array;
 }
 
 /** ITU-T G.711 u-law decode. */
@@ -46,6 +48,16 @@ export class RtpEndpoint {
   private timer: NodeJS.Timeout | undefined;
   private target: { host: string; port: number } | undefined;
   private readonly ssrc = Math.floor(Math.random() * 0xffffffff);
+  /** Keep each received PCMU frame decoded (`ReceivedPacket.pcm`), for spectra of mixed audio. */
+  keepPcm = false;
+  /** The last PCMU frame received (decoded) and when: what `mixIn` adds to our tone. */
+  private last: { at: number; pcm: Int16Array } | undefined;
+  /**
+   * While set, every frame we send is our tone plus the other endpoint's
+   * latest received frame: a softphone mixing a second stream into its
+   * uplink (as the browser's local conference and barge do).
+   */
+  mixIn: RtpEndpoint | undefined;
 
   private constructor(
     private readonly sock: Socket,
@@ -56,16 +68,20 @@ export class RtpEndpoint {
       const pt = m[1]! & 0x7f;
       let rms = 0;
       let crossings = 0;
+      let pcm: Int16Array | undefined;
       if (pt === 0 && m.length > 12) {
         let sum = 0;
         let prev = 0;
+        pcm = new Int16Array(m.length - 12);
         for (let i = 12; i < m.length; i++) {
           const v = ulawToLinear(m[i]!);
+          pcm[i - 12] = v;
           sum += v * v;
           if (i > 12 && v >= 0 !== prev >= 0) crossings++;
           prev = v;
         }
         rms = Math.sqrt(sum / (m.length - 12));
+        this.last = { at: Date.now(), pcm };
       }
       const seconds = (m.length - 12) / 8000;
       this.received.push({
@@ -74,6 +90,7 @@ export class RtpEndpoint {
         pt,
         rms,
         crossingsHz: seconds ? crossings / 2 / seconds : 0,
+        ...(this.keepPcm && pcm && { pcm }),
       });
     });
   }
@@ -97,8 +114,11 @@ export class RtpEndpoint {
   private sendFrame(): void {
     if (!this.target) return;
     const payload = Buffer.alloc(160);
+    const other = this.mixIn?.last;
+    const mix = other && Date.now() - other.at < 100 ? other.pcm : undefined;
     for (let i = 0; i < 160; i++) {
-      payload[i] = linearToUlaw(Math.round(8000 * Math.sin(this.phase)));
+      const own = 8000 * Math.sin(this.phase);
+      payload[i] = linearToUlaw(Math.round(own + (mix?.[i] ?? 0)));
       this.phase += (2 * Math.PI * this.toneHz) / 8000;
     }
     this.packet(0, payload, false);
