@@ -228,7 +228,7 @@ function explain(ref: string): void {
       const p = legPorts(41000, i);
       const what =
         leg.role === 'uas'
-          ? `answers${leg.register ? ' (after REGISTER)' : ''} with ${leg.answer.never ? 'ringing, never answering' : leg.answer.code}`
+          ? `answers${leg.register ? ' (after REGISTER)' : ''} with ${leg.answer.never ? 'ringing, never answering' : leg.answer.code}${leg.answer.calls > 1 ? ` (${leg.answer.calls} calls)` : ''}`
           : leg.attended_transfer
             ? `calls ${leg.to}, puts it on hold ${leg.attended_transfer.at_ms} ms after the answer and calls ${leg.attended_transfer.consult} (consultation); ${leg.attended_transfer.refer_after_ms} ms after that answer REFERs ${leg.to} to it with Refer-To …?Replaces=<the consultation dialog> (attended transfer, RFC 5589), waits for the NOTIFY sipfrag and for the target to end the consultation call`
             : leg.action === 'call'
