@@ -5,6 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig, ConfigError } from './config/load.js';
 import type { GatewayConfig } from './config/schema.js';
 import { openDb, type Db } from './store/db.js';
+import { sqliteStorage } from './store/sqlite.js';
+import { openPostgres } from './store/postgres.js';
+import { PgBus, type ClusterBus } from './store/bus.js';
+import type { Storage } from './store/storage.js';
 import { Directory } from './directory/directory.js';
 import { Router } from './routing/decide.js';
 import { CallRecords } from './records/callRecords.js';
@@ -36,6 +40,10 @@ export interface Gateway {
   cfg: GatewayConfig;
   dirs: RuntimeDirs;
   db: Db;
+  /** Call records' storage: the SQLite file, or the cluster's PostgreSQL (cluster.databaseUrl). */
+  storage: Storage;
+  /** Cluster mode: live fan-out to the other nodes (PostgreSQL LISTEN/NOTIFY). */
+  bus?: ClusterBus;
   directory: Directory;
   records: CallRecords;
   supervisor: Supervisor;
@@ -73,7 +81,28 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   const db = openDb(join(data, 'gateway.sqlite'));
   const directory = new Directory(db, cfg.domain);
   directory.syncFromConfig(cfg);
-  const records = new CallRecords(db);
+  let storage: Storage = sqliteStorage(db);
+  let bus: ClusterBus | undefined;
+  if (cfg.cluster) {
+    const { databaseUrl, nodeName } = cfg.cluster;
+    try {
+      storage = await openPostgres(databaseUrl, { node: nodeName });
+      bus = await PgBus.connect(databaseUrl, nodeName, (err, what) => log.warn({ err }, what));
+    } catch (err) {
+      if (storage.kind === 'postgres') await storage.close();
+      db.close();
+      // pg's messages name the host and user, never the password.
+      throw new StartupError(
+        `cluster.databaseUrl: PostgreSQL not usable: ${(err as Error).message}`,
+      );
+    }
+  }
+  const closeStores = async () => {
+    await bus?.close();
+    if (storage.kind === 'postgres') await storage.close();
+    db.close();
+  };
+  const records = new CallRecords(storage.callRecords);
   const metrics = createMetrics();
   const router = new Router(cfg, directory);
 
@@ -119,6 +148,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         log,
         metrics,
         dataDir: data,
+        bus,
       })
     : undefined;
   try {
@@ -126,7 +156,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   } catch (err) {
     await decision?.close();
     rtpengine.close();
-    db.close();
+    await closeStores();
     throw err;
   }
 
@@ -165,7 +195,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     await supervisor.stop();
     await decision?.close();
     rtpengine.close();
-    db.close();
+    await closeStores();
     throw err;
   }
 
@@ -222,6 +252,8 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     cfg,
     dirs,
     db,
+    storage,
+    bus,
     directory,
     records,
     supervisor,
@@ -243,7 +275,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       await supervisor.stop();
       await decision?.close();
       rtpengine.close();
-      db.close();
+      await closeStores();
     },
   };
 }

@@ -37,6 +37,8 @@ export class AgentBook {
     private readonly store: CcStore,
     private readonly log: Logger,
     private readonly onChange: () => void,
+    /** Every saved change (a cluster publishes it to the other nodes). */
+    private readonly onSaved: (a: Agent) => void = () => undefined,
   ) {}
 
   /** Read every agent and membership from the store (start, and after admin changes). */
@@ -112,7 +114,34 @@ export class AgentBook {
   }
 
   save(a: Agent): void {
-    const row: AgentRow = {
+    this.store.saveAgent(AgentBook.row(a));
+    this.onSaved(a);
+  }
+
+  /**
+   * Another cluster node changed this agent (it saved and logged the change):
+   * take its state, so this node's agent views and wallboards show it. The
+   * runtime links (offer, call) stay this node's own. False: not an agent here.
+   */
+  applyRemote(r: AgentRow): boolean {
+    const a = this.agents.get(r.username);
+    if (!a) return false;
+    a.state = r.state;
+    a.reason = r.reason;
+    a.since = ms(r.since) ?? a.since;
+    a.idleSince = ms(r.idleSince);
+    a.unanswered = r.unanswered;
+    a.next = r.nextState ? { state: r.nextState, reason: r.nextReason } : null;
+    a.wrap =
+      r.wrapCallId && r.wrapEndsAt
+        ? { callId: r.wrapCallId, queue: a.wrap?.queue ?? '', endsAt: Date.parse(r.wrapEndsAt) }
+        : null;
+    return true;
+  }
+
+  /** The agent as its stored row (what is saved, and what a cluster publishes). */
+  static row(a: Agent): AgentRow {
+    return {
       username: a.username,
       state: a.state,
       reason: a.reason,
@@ -124,6 +153,5 @@ export class AgentBook {
       wrapCallId: a.wrap?.callId ?? null,
       wrapEndsAt: a.wrap ? iso(a.wrap.endsAt) : null,
     };
-    this.store.saveAgent(row);
   }
 }

@@ -11,12 +11,13 @@ import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/db.js';
+import type { BusMessage, ClusterBus } from '../store/bus.js';
 import { AgentBook, type Agent } from './agents.js';
 import { compileIvr, destinationFlow, runFlow } from './flows/run.js';
 import type { Flow, FlowContext } from './flows/spec.js';
 import { QueueEngine, startOfToday, transferDestination } from './queueEngine.js';
 import { ContactCenterConfigError, DEFAULT_MUSIC, Sounds, verifySounds } from './sounds.js';
-import { CcStore, type QueueCallRow } from './store.js';
+import { CcStore, type AgentRow, type QueueCallRow } from './store.js';
 import { Recorder } from './recording.js';
 import { Supervision, type Principal, type Wallboard } from './supervisor.js';
 import { AGENT_STATES, AgentActionError, type AgentView, type ScreenPop } from './types.js';
@@ -33,6 +34,11 @@ export interface ContactCenterOptions {
   metrics?: Metrics;
   /** The gateway's data dir (absolute): relative recordingsDir is under it. Default: cfg.dataDir from the cwd. */
   dataDir?: string;
+  /**
+   * Cluster mode: agents' states and wallboard changes made on this node are
+   * published to the other nodes, and theirs shown here (store/bus.ts).
+   */
+  bus?: ClusterBus;
 }
 
 export interface AdminAgent {
@@ -77,6 +83,9 @@ export class ContactCenter {
   private readonly wallboards = new Set<WallboardListener>();
   private wallboardTimer: NodeJS.Timeout | undefined;
   private retentionTimer: NodeJS.Timeout | undefined;
+  /** A change made here since the last flush: the other nodes' wallboards are told. */
+  private localChange = false;
+  private readonly busOff: (() => void)[] = [];
   /** Folder of queue call recordings (absolute). */
   readonly recordingsDir: string;
   /** rtpengine's pcap spool, when any queue records. */
@@ -89,7 +98,12 @@ export class ContactCenter {
     this.log = o.log.child({ component: 'contact-center' });
     this.store = new CcStore(o.db);
     this.sounds = new Sounds(this.cc.soundsDir, this.cc.musicDir);
-    this.agents = new AgentBook(this.store, this.log, () => this.changed());
+    this.agents = new AgentBook(
+      this.store,
+      this.log,
+      () => this.changed(),
+      (a) => o.bus?.publish('gw_cc_agent', { agent: AgentBook.row(a) }),
+    );
     const data = o.dataDir ?? resolve(o.cfg.dataDir);
     this.recordingsDir = isAbsolute(this.cc.recordingsDir)
       ? this.cc.recordingsDir
@@ -148,6 +162,14 @@ export class ContactCenter {
     this.runRetention();
     this.retentionTimer = setInterval(() => this.runRetention(), RETENTION_EVERY_MS);
     this.retentionTimer.unref();
+    const bus = this.o.bus;
+    if (bus) {
+      this.busOff.push(
+        bus.subscribe('gw_cc_agent', (m) => this.peerAgentChanged(m)),
+        bus.subscribe('gw_cc_wallboard', () => this.wallboardChanged()),
+      );
+      bus.onReconnect(() => this.changed(true));
+    }
     this.changed();
     this.log.info(
       {
@@ -160,6 +182,7 @@ export class ContactCenter {
   }
 
   stop(): void {
+    this.busOff.splice(0).forEach((off) => off());
     clearInterval(this.ticker);
     clearInterval(this.retentionTimer);
     clearTimeout(this.wallboardTimer);
@@ -425,8 +448,28 @@ export class ContactCenter {
     };
   }
 
-  /** Coalesce a burst of changes (one offer touches several things) into one push per agent. */
-  private changed(): void {
+  /** Another node changed an agent: show it here (not published again, not logged again). */
+  private peerAgentChanged(m: BusMessage): void {
+    const row = m.agent as AgentRow | undefined;
+    if (!row || typeof row.username !== 'string' || !AGENT_STATES.includes(row.state)) {
+      this.log.warn({ from: m.node }, 'cluster: agent message not understood');
+      return;
+    }
+    if (!this.agents.applyRemote(row)) return;
+    this.log.debug(
+      { agent: row.username, state: row.state, from: m.node },
+      'agent state from a peer',
+    );
+    this.changed(true);
+  }
+
+  /**
+   * Coalesce a burst of changes (one offer touches several things) into one
+   * push per agent. `fromPeer`: another node's change, which it has published
+   * itself (republishing it would echo between nodes for ever).
+   */
+  private changed(fromPeer = false): void {
+    if (!fromPeer) this.localChange = true;
     if (this.flushPending) return;
     this.flushPending = true;
     void Promise.resolve().then(() => {
@@ -436,6 +479,8 @@ export class ContactCenter {
   }
 
   private flush(): void {
+    if (this.localChange && this.o.bus) this.o.bus.publish('gw_cc_wallboard', {});
+    this.localChange = false;
     this.wallboardChanged();
     for (const [username, set] of this.listeners) {
       let view: AgentView;

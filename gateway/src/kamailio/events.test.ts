@@ -3,6 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { takeNetstrings, KamailioEvents } from './events.js';
 import { CallRecords } from '../records/callRecords.js';
 import { openDb } from '../store/db.js';
+import { sqliteStorage } from '../store/sqlite.js';
 import { parseHtableDump } from './rpc.js';
 import { createMetrics } from '../metrics.js';
 import { createLogger } from '../log.js';
@@ -38,7 +39,7 @@ describe('KamailioEvents', () => {
     server = createServer((s) => sockets.push(s));
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
-    const records = new CallRecords(openDb(':memory:'));
+    const records = new CallRecords(sqliteStorage(openDb(':memory:')).callRecords);
     events = new KamailioEvents(port, {
       records,
       metrics: createMetrics(),
@@ -56,8 +57,8 @@ describe('KamailioEvents', () => {
     sockets[0]!.write(wire.slice(0, cut));
     await new Promise((r) => setTimeout(r, 50));
     sockets[0]!.write(wire.slice(cut));
-    await until(() => records.recent(5)[0]?.status === 'ended');
-    expect(records.recent(5)[0]).toMatchObject({
+    await until(async () => (await records.recent(5))[0]?.status === 'ended');
+    expect((await records.recent(5))[0]).toMatchObject({
       callId: 'c1',
       fromUser: '1001',
       toUser: '1002',
@@ -70,8 +71,11 @@ describe('KamailioEvents', () => {
       ns(JSON.stringify({ event: 'start', call_id: 'c2', from_user: '1003', to_user: '1004' })) +
         ns(JSON.stringify({ event: 'failed', call_id: 'c2', code: 487, reason: 'Cancelled' })),
     );
-    await until(() => records.recent(5)[0]?.callId === 'c2' && records.recent(5)[0]?.code === 487);
-    expect(records.recent(5)[0]).toMatchObject({ status: 'failed', reason: 'Cancelled' });
+    await until(async () => {
+      const [r] = await records.recent(5);
+      return r?.callId === 'c2' && r.code === 487;
+    });
+    expect((await records.recent(5))[0]).toMatchObject({ status: 'failed', reason: 'Cancelled' });
   });
 
   it("catches records up from Kamailio's call states after each (re)connect", async () => {
@@ -79,7 +83,7 @@ describe('KamailioEvents', () => {
     server = createServer((s) => sockets.push(s));
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as { port: number }).port;
-    const records = new CallRecords(openDb(':memory:'));
+    const records = new CallRecords(sqliteStorage(openDb(':memory:')).callRecords);
     // What `kamcmd htable.dump calls` would hold after the outage below.
     let dump = '';
     events = new KamailioEvents(port, {
@@ -97,7 +101,7 @@ describe('KamailioEvents', () => {
         ev({ event: 'start', call_id: 'answered-unseen', from_user: 'a', to_user: 'c' }) +
         ev({ event: 'start', call_id: 'gone', from_user: 'a', to_user: 'd' }),
     );
-    await until(() => records.openCount() === 3);
+    await until(async () => (await records.openCount()) === 3);
 
     // The connection drops; meanwhile one call ends, one is answered, one starts
     // and ends entirely, and Kamailio forgets one (restarted): nothing of it on the wire.
@@ -121,7 +125,7 @@ describe('KamailioEvents', () => {
     await until(() => sockets.length === 2 && events!.connected);
     await events.reconciled;
 
-    const byId = new Map(records.recent(10).map((r) => [r.callId, r]));
+    const byId = new Map((await records.recent(10)).map((r) => [r.callId, r]));
     expect(byId.get('ends-unseen')).toMatchObject({
       status: 'ended',
       endedAt: new Date(1000_000).toISOString(),
@@ -139,13 +143,13 @@ describe('KamailioEvents', () => {
     // Kamailio no longer knows it: closed, never left open for ever
     expect(byId.get('gone')).toMatchObject({ status: 'failed' });
     expect(byId.get('gone')?.endedAt).toBeTruthy();
-    expect(records.openCount()).toBe(1); // answered-unseen is still in progress
+    expect(await records.openCount()).toBe(1); // answered-unseen is still in progress
   });
 });
 
-async function until(ok: () => boolean, ms = 3000): Promise<void> {
+async function until(ok: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
-  while (!ok()) {
+  while (!(await ok())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -211,7 +211,7 @@ export class KamailioEvents {
         }
       }
       try {
-        const counts = records.reconcile(known, openedBefore);
+        const counts = await records.reconcile(known, openedBefore);
         log[counts.added + counts.updated + counts.closed > 0 ? 'warn' : 'info'](
           { ...counts, known: known.length },
           'call records reconciled with Kamailio',
@@ -239,18 +239,19 @@ export class KamailioEvents {
       return;
     }
     metrics.callEvents.inc({ event: e.event });
-    try {
-      records.apply({
+    // Not awaited: the store applies a node's writes in order (see CallRecords).
+    records
+      .apply({
         event: e.event,
         callId: e.call_id,
         fromUser: e.from_user,
         toUser: e.to_user,
         code: e.code,
         reason: e.reason,
-      });
-    } catch (err) {
-      log.error({ err, event: e.event, callId: e.call_id }, 'call record not written');
-    }
+      })
+      .catch((err: unknown) =>
+        log.error({ err, event: e.event, callId: e.call_id }, 'call record not written'),
+      );
     if (e.event === 'failed' || e.event === 'ended') this.deps.onCallOver?.(e.call_id);
   }
 }

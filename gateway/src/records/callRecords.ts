@@ -1,21 +1,8 @@
-import type { Db } from '../store/db.js';
+import type { CallRecordRow, CallRecordStorage } from '../store/storage.js';
 
 export type CallEvent = 'start' | 'answered' | 'ended' | 'failed';
 
-export interface CallRecord {
-  id: number;
-  callId: string;
-  fromUser: string;
-  toUser: string;
-  direction: string;
-  trunk: string | null;
-  startedAt: string;
-  answeredAt: string | null;
-  endedAt: string | null;
-  status: string;
-  code: number | null;
-  reason: string | null;
-}
+export type CallRecord = CallRecordRow;
 
 interface PendingCall {
   direction: string;
@@ -33,27 +20,13 @@ const PENDING_TTL_MS = 120_000;
  */
 export class CallRecords {
   private readonly pending = new Map<string, PendingCall>();
-  // Prepared once: three statements run per call, at call rate.
-  private readonly insertStart;
-  private readonly markAnswered;
-  private readonly markEnded;
-  private readonly markFailed;
 
-  constructor(private readonly db: Db) {
-    this.insertStart = db.prepare(
-      `INSERT INTO call_records (call_id, from_user, to_user, direction, trunk, started_at)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(call_id) DO NOTHING`,
-    );
-    this.markAnswered = db.prepare(
-      `UPDATE call_records SET answered_at = ?, status = 'answered', code = 200 WHERE call_id = ? AND answered_at IS NULL`,
-    );
-    this.markEnded = db.prepare(
-      `UPDATE call_records SET ended_at = ?, status = 'ended' WHERE call_id = ? AND ended_at IS NULL`,
-    );
-    this.markFailed = db.prepare(
-      `UPDATE call_records SET ended_at = ?, status = 'failed', code = ?, reason = ? WHERE call_id = ? AND ended_at IS NULL`,
-    );
-  }
+  /**
+   * `store`: SQLite on one machine, the cluster's PostgreSQL otherwise. Both
+   * apply a node's writes in the order they were made, so apply() need not be
+   * awaited for the start, answer and end of a call to land in that order.
+   */
+  constructor(private readonly store: CallRecordStorage) {}
 
   noteDecision(callId: string, direction: string, trunk?: string): void {
     const now = Date.now();
@@ -73,31 +46,27 @@ export class CallRecords {
     reason?: string;
     /** When it happened (unix ms), for an event read back late; else now. */
     at?: number;
-  }): void {
+  }): Promise<void> {
     const now = new Date(e.at ?? Date.now()).toISOString();
     switch (e.event) {
       case 'start': {
         const p = this.pending.get(e.callId);
         this.pending.delete(e.callId);
-        this.insertStart.run(
-          e.callId,
-          e.fromUser,
-          e.toUser,
-          p?.direction ?? 'local',
-          p?.trunk ?? null,
-          now,
-        );
-        break;
+        return this.store.start({
+          callId: e.callId,
+          fromUser: e.fromUser,
+          toUser: e.toUser,
+          direction: p?.direction ?? 'local',
+          trunk: p?.trunk ?? null,
+          startedAt: now,
+        });
       }
       case 'answered':
-        this.markAnswered.run(now, e.callId);
-        break;
+        return this.store.answered(e.callId, now);
       case 'ended':
-        this.markEnded.run(now, e.callId);
-        break;
+        return this.store.ended(e.callId, now);
       case 'failed':
-        this.markFailed.run(now, e.code ?? null, e.reason ?? null, e.callId);
-        break;
+        return this.store.failed(e.callId, now, e.code ?? null, e.reason ?? null);
     }
   }
 
@@ -108,7 +77,7 @@ export class CallRecords {
    * lost its end with the connection (or with a restarted Kamailio): it is
    * closed now, so no record stays open for ever.
    */
-  reconcile(
+  async reconcile(
     known: {
       event: CallEvent;
       callId: string;
@@ -120,60 +89,39 @@ export class CallRecords {
       answeredAt?: number;
     }[],
     openedBefore: string,
-  ): { added: number; updated: number; closed: number } {
+  ): Promise<{ added: number; updated: number; closed: number }> {
     const counts = { added: 0, updated: 0, closed: 0 };
-    const byCallId = this.db.prepare(
-      'SELECT answered_at AS answeredAt, ended_at AS endedAt FROM call_records WHERE call_id = ?',
-    );
-    const run = this.db.transaction(() => {
-      const ids = new Set<string>();
-      for (const k of known) {
-        ids.add(k.callId);
-        const before = byCallId.get(k.callId) as
-          { answeredAt: string | null; endedAt: string | null } | undefined;
-        if (before?.endedAt) continue;
-        // Replay what the latest event implies: start, answered (if it ended normally), then it.
-        this.apply({ ...k, event: 'start', at: before ? undefined : k.at });
-        if (k.event === 'ended' && !before?.answeredAt)
-          this.apply({ ...k, event: 'answered', at: k.answeredAt ?? k.at });
-        if (k.event !== 'start') this.apply(k);
-        if (!before) counts.added += 1;
-        else if (k.event !== 'start' && !(k.event === 'answered' && before.answeredAt))
-          counts.updated += 1;
-      }
-      const open = this.db
-        .prepare(
-          'SELECT call_id AS callId, answered_at AS answeredAt FROM call_records WHERE ended_at IS NULL AND started_at < ?',
-        )
-        .all(openedBefore) as { callId: string; answeredAt: string | null }[];
-      const now = new Date().toISOString();
-      for (const r of open) {
-        if (ids.has(r.callId)) continue;
-        if (r.answeredAt) this.markEnded.run(now, r.callId);
-        else this.markFailed.run(now, null, 'Lost: no call state after reconnect', r.callId);
-        counts.closed += 1;
-      }
-    });
-    run();
+    const ids = new Set<string>();
+    for (const k of known) {
+      ids.add(k.callId);
+      const before = await this.store.get(k.callId);
+      if (before?.endedAt) continue;
+      // Replay what the latest event implies: start, answered (if it ended normally), then it.
+      await this.apply({ ...k, event: 'start', at: before ? undefined : k.at });
+      if (k.event === 'ended' && !before?.answeredAt)
+        await this.apply({ ...k, event: 'answered', at: k.answeredAt ?? k.at });
+      if (k.event !== 'start') await this.apply(k);
+      if (!before) counts.added += 1;
+      else if (k.event !== 'start' && !(k.event === 'answered' && before.answeredAt))
+        counts.updated += 1;
+    }
+    const now = new Date().toISOString();
+    for (const r of await this.store.openBefore(openedBefore)) {
+      if (ids.has(r.callId)) continue;
+      if (r.answeredAt) await this.store.ended(r.callId, now);
+      else await this.store.failed(r.callId, now, null, 'Lost: no call state after reconnect');
+      counts.closed += 1;
+    }
     return counts;
   }
 
   /** Records still open (no end): calls in progress, or ends not yet seen. */
-  openCount(): number {
-    return (
-      this.db.prepare('SELECT COUNT(*) AS n FROM call_records WHERE ended_at IS NULL').get() as {
-        n: number;
-      }
-    ).n;
+  openCount(): Promise<number> {
+    return this.store.openCount();
   }
 
-  recent(limit = 50): CallRecord[] {
-    return this.db
-      .prepare(
-        `SELECT id, call_id AS callId, from_user AS fromUser, to_user AS toUser, direction, trunk,
-                started_at AS startedAt, answered_at AS answeredAt, ended_at AS endedAt, status, code, reason
-         FROM call_records ORDER BY id DESC LIMIT ?`,
-      )
-      .all(limit) as CallRecord[];
+  /** Newest first. */
+  recent(limit = 50): Promise<CallRecord[]> {
+    return this.store.recent(limit);
   }
 }

@@ -45,11 +45,15 @@ export function waitForRecord(
   timeoutMs = 5000,
   limit = 50,
 ): Promise<CallRecord> {
+  let last: CallRecord[] = [];
   return until(
     `call record: ${what}`,
-    () => stack.gw.records.recent(limit).find(pred),
+    async () => {
+      last = await stack.gw.records.recent(limit);
+      return last.find(pred);
+    },
     timeoutMs,
     50,
-    () => JSON.stringify(stack.gw.records.recent(5)),
+    () => JSON.stringify(last.slice(0, 5)),
   );
 }
