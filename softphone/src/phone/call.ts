@@ -647,18 +647,22 @@ export class Call implements CallHandle, MediaObserver {
 
   /**
    * Refer-To for an attended transfer. The target is the other party's AOR,
-   * not its Contact: behind a proxy a WebRTC Contact (…@xyz.invalid;transport=ws)
-   * is not routable for the transferee, while the AOR reaches every contact of
-   * the target and only the one holding the dialog accepts the Replaces
-   * (RFC 3891; the others answer 481). Tags are from the target's view:
-   * to-tag = its local tag = our remote tag.
+   * not its Contact, unless that Contact is a GRUU (RFC 5627, `gr`): a proxy
+   * routes by AOR, and a plain Contact is not something it will route to (a
+   * WebRTC …@xyz.invalid is not routable at all; a SIP phone's
+   * sip:1003-0x…@host:port is looked up as user "1003-0x…" and gets 404).
+   * The AOR reaches every contact of the target and only the one holding the
+   * dialog accepts the Replaces (RFC 3891; the others answer 481); a B2BUA PBX
+   * matches the Replaces whatever the Request-URI. Tags are from the target's
+   * view: to-tag = its local tag = our remote tag.
    */
   static replacesReferTo(other: Call): string {
     const dialog = other.session.dialog;
     if (!dialog) throw new Error('no dialog to replace');
     const contact = dialog.remoteTarget;
-    const routable = contact.hasParam('gr') || !/\.invalid$/i.test(contact.host);
-    const target = routable ? contact.toString() : other.session.remoteIdentity.uri.toString();
+    const target = contact.hasParam('gr')
+      ? contact.toString()
+      : other.session.remoteIdentity.uri.toString();
     const replaces = encodeURIComponent(
       `${dialog.callId};to-tag=${dialog.remoteTag};from-tag=${dialog.localTag}`,
     );

@@ -289,8 +289,8 @@ describe('transfer', () => {
     const refer = await h.server.waitForRequest('REFER');
     expect(refer.header('call-id')).toBe(h.server.requests('INVITE')[0]?.header('call-id'));
     const referTo = refer.header('refer-to') ?? '';
-    // The peer's Contact (sip:peer@127.0.0.1) is routable, so it is the target.
-    expect(referTo).toMatch(/^<sip:peer@127\.0\.0\.1:5060;transport=ws\?Replaces=/);
+    // The target's AOR, not its Contact (sip:peer@127.0.0.1…, which is not a GRUU).
+    expect(referTo).toMatch(/^<sip:1003@localhost\?Replaces=/);
     const replaces = decodeURIComponent(/Replaces=([^>]+)>/.exec(referTo)?.[1] ?? '');
     expect(replaces).toBe(`${callId};to-tag=${toTag};from-tag=${fromTag}`);
   });
@@ -323,6 +323,24 @@ describe('transfer', () => {
     await established(b);
     expect(Call.replacesReferTo(b as Call)).toMatch(
       /^<sip:1003@localhost\?Replaces=.*to-tag%3Dtt2%3Bfrom-tag%3D/,
+    );
+  });
+
+  it('refers to the Contact when it is a GRUU (RFC 5627)', async () => {
+    const h = await started();
+    h.server.handlers.INVITE = (req, ws) => {
+      if (/;tag=/.test(req.header('to') ?? '')) return false;
+      h.server.reply(ws, req, 200, 'OK', {
+        toTag: 'tt3',
+        body: answerSdp(req.body),
+        headers: ['Contact: <sip:1003@localhost;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>'],
+      });
+      return true;
+    };
+    const c = h.phone.call('1003');
+    await established(c);
+    expect(Call.replacesReferTo(c as Call)).toMatch(
+      /^<sip:1003@localhost;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6\?Replaces=/,
     );
   });
 });
