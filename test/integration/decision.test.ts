@@ -61,7 +61,8 @@ async function stopFront(): Promise<void> {
 beforeAll(async () => {
   await startFront();
   stack = await startStack('decision', BASE, {
-    decision: { url: `http://127.0.0.1:${ports.helper}`, timeoutMs: TIMEOUT_MS },
+    // every request must reach the service here: no answers kept in Kamailio
+    decision: { url: `http://127.0.0.1:${ports.helper}`, timeoutMs: TIMEOUT_MS, cacheSeconds: 0 },
   });
   ua = new SipUA(
     await udpTransport({

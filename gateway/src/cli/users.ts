@@ -4,11 +4,20 @@ import { loadConfig, ConfigError } from '../config/load.js';
 import { openDb } from '../store/db.js';
 import { Directory } from '../directory/directory.js';
 import { REPO_ROOT } from '../paths.js';
+import { forgetDecisions } from '../kamailio/cache.js';
 
 // `npm run users -- add <username> [--display-name "Name"] [--caller-id +15551234567]`
 // `npm run users -- remove <username>` · `npm run users -- list` · `npm run users -- did <+E164> <username>`
 // The password is read from the USER_PASSWORD environment variable or asked on
 // the terminal, never taken as an argument (it would land in shell history and ps).
+//
+// A running gateway's Kamailio keeps users' HA1s and routing answers for a
+// while (decision.cacheSeconds). After every change this process empties that
+// cache itself, over Kamailio's RPC FIFO in <dataDir>/run: the cache lives in
+// Kamailio, not in the service, and the FIFO sits next to the database this
+// process just wrote, guarded by the same file permissions, so no new network
+// API (and no credential for one) is needed, and it works while the service
+// itself is restarting. No Kamailio running: nothing is cached.
 
 const usage = `usage:
   npm run users -- list
@@ -35,10 +44,24 @@ function option(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/** Empties Kamailio's decision cache after a directory change; says so when it could not. */
+async function forgetCached(runDir: string): Promise<void> {
+  try {
+    await forgetDecisions(runDir);
+  } catch (err) {
+    console.error(
+      `warning: the running Kamailio's cache was not emptied (${(err as Error).message}); ` +
+        'the change takes effect when its cached answers expire (decision.cacheSeconds)',
+    );
+  }
+}
+
 async function main(): Promise<number> {
   const [command, ...args] = process.argv.slice(2);
   const cfg = loadConfig({ file: process.env.GATEWAY_CONFIG });
-  const db = openDb(join(resolve(REPO_ROOT, cfg.dataDir), 'gateway.sqlite'));
+  const dataDir = resolve(REPO_ROOT, cfg.dataDir);
+  const runDir = join(dataDir, 'run');
+  const db = openDb(join(dataDir, 'gateway.sqlite'));
   const directory = new Directory(db, cfg.domain);
   try {
     switch (command) {
@@ -64,21 +87,24 @@ async function main(): Promise<number> {
           displayName: option(args, '--display-name'),
           callerId,
         });
+        await forgetCached(runDir);
         console.log(
           `user ${username}@${cfg.domain} saved (HA1 only); it can register now, no restart needed`,
         );
         return 0;
       }
-      case 'remove':
+      case 'remove': {
         if (!args[0]) break;
-        console.log(
-          directory.removeUser(args[0]) ? `user ${args[0]} removed` : `no user ${args[0]}`,
-        );
+        const removed = directory.removeUser(args[0]);
+        if (removed) await forgetCached(runDir);
+        console.log(removed ? `user ${args[0]} removed` : `no user ${args[0]}`);
         return 0;
+      }
       case 'did':
         if (!args[0] || !args[1]) break;
         if (!directory.findUser(args[1])) throw new Error(`no user ${args[1]}`);
         directory.setDid(args[0], args[1]);
+        await forgetCached(runDir);
         console.log(`DID ${args[0]} now rings ${args[1]}`);
         return 0;
     }

@@ -6,6 +6,8 @@ import { withDemoContactCenter } from './contactCenter.js';
 
 /** Environment variables that override the file: GATEWAY_SIP__PORT=5070, GATEWAY_TRUNKS__0__AUTH__PASSWORD=… */
 export const ENV_PREFIX = 'GATEWAY_';
+/** The config file's path, e.g. GATEWAY_CONFIG=/etc/gateway.yaml. */
+export const CONFIG_FILE_ENV = 'GATEWAY_CONFIG';
 
 export class ConfigError extends Error {
   constructor(
@@ -92,6 +94,8 @@ export function applyEnvOverrides(
   const applied = new Map<string, string>();
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    // names the config file itself (main, users CLI), not a setting
+    if (name === CONFIG_FILE_ENV) continue;
     const path = name
       .slice(ENV_PREFIX.length)
       .split('__')

@@ -122,6 +122,13 @@ export const configSchema = z
           .default(1000),
         /** Override the URL Kamailio asks (tests point it at a dead or slow server). */
         url: z.url().optional(),
+        /**
+         * How long Kamailio keeps a user's HA1 and a user's routing answer (htable)
+         * instead of asking again; directory changes clear them at once (CLI →
+         * Kamailio RPC), so this only bounds staleness if that clearing is missed.
+         * 0 = ask on every request.
+         */
+        cacheSeconds: z.number().int().min(0).max(3600).default(300),
       })
       .prefault({}),
 

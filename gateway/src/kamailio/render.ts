@@ -69,6 +69,7 @@ export function renderDefines(
     `#!define WS_PORT ${cfg.sip.wsPort}`,
     `#!define DECISION_URL ${quoted(decisionUrl(cfg), 'decision.url')}`,
     `#!define DECISION_TIMEOUT_SEC ${decisionTimeoutSeconds(cfg.decision.timeoutMs)}`,
+    substdef('DECISION_CACHE_SEC', String(cfg.decision.cacheSeconds)),
     `#!define EVAPI_ADDR "127.0.0.1:${cfg.decision.eventsPort}"`,
     `#!define RTPENGINE_SOCK ${quoted(socket('udp', listen, cfg.rtpengine.ngPort), 'rtpengine socket')}`,
     `#!define CHILDREN ${cfg.sip.children}`,
