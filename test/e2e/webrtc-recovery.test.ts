@@ -107,6 +107,8 @@ interface PathInfo {
   localUfrag: string;
   localPort: number;
   remotePort: number;
+  /** The selected pair was nominated (ICE settled on it). */
+  nominated: boolean;
 }
 
 async function mediaPath(p: Phone): Promise<PathInfo | undefined> {
@@ -119,11 +121,13 @@ async function mediaPath(p: Phone): Promise<PathInfo | undefined> {
       (await pc.getStats()).forEach((x: Record<string, unknown>) => all.set(String(x.id), x));
       let localPort = 0;
       let remotePort = 0;
+      let nominated = false;
       for (const x of all.values()) {
         if (x.type !== 'transport' || !x.selectedCandidatePairId) continue;
         const pair = all.get(String(x.selectedCandidatePairId));
         localPort = Number(all.get(String(pair?.localCandidateId))?.port ?? 0);
         remotePort = Number(all.get(String(pair?.remoteCandidateId))?.port ?? 0);
+        nominated = pair?.nominated === true;
       }
       const ufrag = /^a=ice-ufrag:(\S+)/m.exec(pc.localDescription?.sdp ?? '')?.[1] ?? '';
       return {
@@ -133,6 +137,7 @@ async function mediaPath(p: Phone): Promise<PathInfo | undefined> {
         localUfrag: ufrag,
         localPort,
         remotePort,
+        nominated,
       };
     }
     return undefined;
@@ -259,7 +264,7 @@ describe('WebRTC recovery and media features: ICE restart, screen share, recordi
 
   afterEach(async ({ task }) => {
     restoreAll();
-    if (task.result?.state === 'fail') {
+    if (task.result?.state === 'fail' && !task.fails) {
       process.stderr.write(
         `\n[e2e] ${task.name} failed; component logs:\n${stack.logs(40)}\n${[a, b].map(report).join('\n')}\n`,
       );
@@ -410,6 +415,66 @@ describe('WebRTC recovery and media features: ICE restart, screen share, recordi
         `path restored, tones both ways ${backAfterMs} ms later (outage ${outageMs} ms); path ${before.localPort} -> ${before.remotePort} became ${after?.localPort} -> ${after?.remotePort}\n`,
     );
   });
+
+  // KNOWN BUG (pinned; remove `.fails` when fixed): only 1001's own host port
+  // is cut, so a path through coturn is left. Chromium moves to its relay
+  // candidate by itself (no restart: the pair through coturn is selected and
+  // nominated, STUN keeps answering, ICE stays 'connected'), and rtpengine
+  // keeps receiving 1001's RTP over it, but rtpengine 10.5 goes on sending
+  // toward the old, cut host address (its stream endpoint does not follow the
+  // newly nominated pair): 1001 hears nothing, for good. The softphone restarts
+  // ICE only on 'disconnected'/'failed', so it never recovers: one-way audio.
+  it.fails(
+    'KNOWN BUG: 1001’s host port alone is cut (coturn still reachable): 1001 hears 1002 again over the relay',
+    async () => {
+      const aSip = sip.get(a)!;
+      const aFrom = aSip.length;
+      await connect(a, b, '1002');
+      await expectTonesBothWays('before the cut');
+      const invite = aSip.slice(aFrom).find((f) => f.dir === 'sent' && /^INVITE /.test(f.text));
+      const callId = header(invite?.text ?? '', 'Call-ID');
+      const before = await until('1001 to have a selected candidate pair', async () => {
+        const p = await mediaPath(a);
+        return p && p.localPort > 0 && p.state === 'connected' ? p : undefined;
+      });
+      cutUdpPort(before.localPort);
+      // Chromium's own failover: a nominated pair on another local port (its relay candidate)
+      const moved = await until(
+        '1001 to select and nominate a pair on another local candidate',
+        async () => {
+          const p = await mediaPath(a);
+          return p && p.localPort > 0 && p.localPort !== before.localPort && p.nominated
+            ? p
+            : undefined;
+        },
+        20_000,
+        200,
+      );
+      const heard = await expectTone(a.page, B_HZ, {
+        tol: TOL,
+        minLevel: MIN_LEVEL,
+        timeoutMs: 10_000,
+      });
+      // what rtpengine sends 1001's leg to, for the failure message
+      const q = (await stack.gateway.rtpengine.query(callId)) as {
+        tags?: Record<string, { medias?: { streams?: Record<string, unknown>[] }[] }>;
+      };
+      const endpoints = Object.values(q.tags ?? {}).flatMap((t) =>
+        (t.medias ?? []).flatMap((m) =>
+          (m.streams ?? []).map(
+            (st) => `${String(st['local port'])} -> ${JSON.stringify(st.endpoint)}`,
+          ),
+        ),
+      );
+      const seen = JSON.stringify({ before, moved, heard, rtpengineStreams: endpoints });
+      process.stdout.write(`[e2e] host port cut, relay left: ${seen}\n`);
+      expect(
+        Math.abs(heard.hz - B_HZ),
+        `1001 hears 1002 over the relay: ${seen}`,
+      ).toBeLessThanOrEqual(TOL);
+      expect(heard.level, seen).toBeGreaterThan(MIN_LEVEL);
+    },
+  );
 
   it('screen share: 1001 shares its screen on an audio call; 1002 decodes 16:9 screen frames (not the 4:3 camera), and they stop when sharing stops', async () => {
     await connect(a, b, '1002');
