@@ -41,6 +41,8 @@ export class PgBus implements ClusterBus {
   private retryMs = RECONNECT_MIN_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
+  /** One query at a time on the connection (pg 9 refuses overlapping ones). */
+  private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly url: string,
@@ -60,7 +62,12 @@ export class PgBus implements ClusterBus {
 
   private open(): Promise<void> {
     this.connecting ??= (async () => {
-      const c = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
+      const c = new pg.Client({
+        connectionString: this.url,
+        connectionTimeoutMillis: 5000,
+        // Names the listener in pg_stat_activity.
+        application_name: `gateway-bus:${this.node}`,
+      });
       const lost = (err?: unknown) => {
         if (this.client !== c) return;
         this.client = undefined;
@@ -72,11 +79,18 @@ export class PgBus implements ClusterBus {
       c.on('end', () => lost());
       c.on('notification', (n) => this.deliver(n.channel as BusChannel, n.payload));
       await c.connect();
-      for (const ch of this.handlers.keys()) await c.query(`LISTEN ${ch}`);
+      this.tail = Promise.resolve();
+      for (const ch of this.handlers.keys()) await this.query(c, `LISTEN ${ch}`);
       this.client = c;
       this.retryMs = RECONNECT_MIN_MS;
     })().finally(() => (this.connecting = undefined));
     return this.connecting;
+  }
+
+  private query(c: pg.Client, sql: string, params?: unknown[]): Promise<unknown> {
+    const p = this.tail.then(() => c.query(sql, params));
+    this.tail = p.catch(() => undefined);
+    return p;
   }
 
   private scheduleReconnect(): void {
@@ -128,7 +142,7 @@ export class PgBus implements ClusterBus {
       this.onError(new Error('not connected'), `cluster bus: message on ${channel} dropped`);
       return;
     }
-    c.query('SELECT pg_notify($1, $2)', [channel, payload]).catch((err: unknown) =>
+    this.query(c, 'SELECT pg_notify($1, $2)', [channel, payload]).catch((err: unknown) =>
       this.onError(err, `cluster bus: publish on ${channel} failed`),
     );
   }
@@ -137,9 +151,11 @@ export class PgBus implements ClusterBus {
     let set = this.handlers.get(channel);
     if (!set) {
       this.handlers.set(channel, (set = new Set()));
-      this.client
-        ?.query(`LISTEN ${channel}`)
-        .catch((err: unknown) => this.onError(err, `cluster bus: LISTEN ${channel} failed`));
+      const c = this.client;
+      if (c)
+        this.query(c, `LISTEN ${channel}`).catch((err: unknown) =>
+          this.onError(err, `cluster bus: LISTEN ${channel} failed`),
+        );
     }
     set.add(fn);
     return () => set.delete(fn);
@@ -148,7 +164,7 @@ export class PgBus implements ClusterBus {
   /** Resolves once every LISTEN asked for so far is in effect (tests wait on it). */
   async ready(): Promise<void> {
     await this.connecting;
-    await this.client?.query('SELECT 1');
+    if (this.client) await this.query(this.client, 'SELECT 1');
   }
 
   onReconnect(fn: () => void): void {
