@@ -156,7 +156,7 @@ ${r.options.holdMs} ms each, ${r.options.rate} calls/s (${r.rateNote}). The serv
     .map(([c, s]) => `${c} ${s}`)
     .join(', ')} |
 
-Memory (PSS, MB; sampled every ${r.options.sampleEveryMs / 1000} s; growth after ${r.options.warmupSec} s of warm-up, first three samples vs last three):
+Memory (PSS, MB; sampled every ${r.options.sampleEveryMs / 1000} s; growth after ${r.options.warmupSec} s of warm-up, lowest sample of the first third vs lowest of the last third: a collected heap is a sawtooth, its floor is what a leak raises):
 
 | component | first | last | growth |
 |---|---|---|---|
