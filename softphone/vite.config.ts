@@ -13,8 +13,13 @@ function preloadCore(): Plugin {
     transformIndexHtml: {
       order: 'post',
       handler(_html, ctx) {
+        // By module, not facade: a core chunk that lazily loads parts of its own
+        // (presence publishing, the supervisor's client) has no facade module.
         const chunk = Object.values(ctx.bundle ?? {}).find(
-          (c) => c.type === 'chunk' && /\/src\/phone\/index\.ts$/.test(c.facadeModuleId ?? ''),
+          (c) =>
+            c.type === 'chunk' &&
+            c.isDynamicEntry &&
+            c.moduleIds.some((id) => /\/src\/phone\/index\.ts$/.test(id)),
         );
         return chunk
           ? [
