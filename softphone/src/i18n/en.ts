@@ -170,25 +170,7 @@ export default {
     mosAvg: 'MOS {avg} (min {min})',
     noQuality: '—',
   },
-  blf: {
-    title: 'Colleagues',
-    empty: 'No colleagues to watch yet.',
-    add: 'Add key',
-    uri: 'Number or SIP address',
-    name: 'Name',
-    remove: 'Remove {name}',
-    call: 'Call {name} ({status})',
-    status: {
-      idle: 'Idle',
-      ringing: 'Ringing',
-      busy: 'Busy',
-      away: 'Away',
-      offline: 'Offline',
-      unknown: 'Unknown',
-    },
-    announce: '{name}: {state}',
-    target: '{name} is {status}',
-  },
+
   contacts: {
     title: 'Contacts',
     empty: 'No contacts yet.',
@@ -444,7 +426,6 @@ export default {
     shortcutDecline: 'Decline the ringing call',
     failed: 'Agent action failed: {error}',
     recorded: 'Recorded',
-    recordedHint: 'This call is being recorded',
     announce: {
       state: 'Agent state: {state}',
       offer: 'Queue call from {who} in {queue}, waited {waited}',

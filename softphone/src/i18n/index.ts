@@ -37,9 +37,25 @@ export function preferredLanguage(langs: readonly string[] = navigator.languages
   return 'en';
 }
 
+/**
+ * Messages of a lazily loaded view (e.g. the Supervisor view), kept out of the
+ * first load: merged into each language now if it is loaded, else when it is.
+ */
+const extra: Partial<Record<Language, object>>[] = [];
+export function registerMessages(byLanguage: Record<Language, object>): void {
+  extra.push(byLanguage);
+  for (const lang of i18n.global.availableLocales as Language[]) {
+    const m = byLanguage[lang];
+    if (m) i18n.global.mergeLocaleMessage(lang, m as MessageSchema);
+  }
+}
+
 export async function setLanguage(lang: Language): Promise<void> {
   const g = i18n.global;
-  if (!g.availableLocales.includes(lang)) g.setLocaleMessage(lang, await loaders[lang]());
+  if (!g.availableLocales.includes(lang)) {
+    g.setLocaleMessage(lang, await loaders[lang]());
+    for (const e of extra) if (e[lang]) g.mergeLocaleMessage(lang, e[lang] as MessageSchema);
+  }
   g.locale.value = lang;
   document.documentElement.lang = lang;
 }

@@ -171,25 +171,7 @@ const zhCN: MessageSchema = {
     mosAvg: 'MOS {avg}（最低 {min}）',
     noQuality: '—',
   },
-  blf: {
-    title: '同事',
-    empty: '还没有要关注的同事。',
-    add: '添加按键',
-    uri: '号码或 SIP 地址',
-    name: '名称',
-    remove: '删除 {name}',
-    call: '呼叫 {name}（{status}）',
-    status: {
-      idle: '空闲',
-      ringing: '振铃中',
-      busy: '忙碌',
-      away: '离开',
-      offline: '离线',
-      unknown: '未知',
-    },
-    announce: '{name}：{state}',
-    target: '{name}：{status}',
-  },
+
   contacts: {
     title: '联系人',
     empty: '还没有联系人。',
@@ -441,7 +423,6 @@ const zhCN: MessageSchema = {
     shortcutDecline: '拒接振铃中的来电',
     failed: '坐席操作失败：{error}',
     recorded: '正在录音',
-    recordedHint: '本通话正在录音',
     announce: {
       state: '坐席状态：{state}',
       offer: '来自 {queue} 的队列来电：{who}，已等待 {waited}',

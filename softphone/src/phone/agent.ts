@@ -49,13 +49,37 @@ export interface AgentView {
   since: string;
   queues: AgentQueue[];
   offer: ScreenPop | null;
-  call: (ScreenPop & { answeredAt: string }) | null;
+  /** `recorded`: the queue records this call (the agent is told). */
+  call: (ScreenPop & { answeredAt: string; recorded?: boolean }) | null;
   wrapUp: AgentWrapUp | null;
   /** A not-ready/offline chosen during a call or wrap-up: applied when wrap-up ends. */
   next: { state: 'not-ready' | 'offline'; reason: string | null } | null;
   /** Queue calls answered since local midnight; handle time = answer → hang-up. */
   today: { handled: number; avgHandleSec: number };
   reasonCodes: string[];
+}
+
+/** What a user may do in the contact center (API.md "Signing in"). */
+export type ContactCenterRole = 'agent' | 'supervisor' | 'admin';
+
+/** A call-quality sample for the queue call the agent is on (POST /api/agent/quality). */
+export interface QualitySample {
+  callId: string;
+  mos: number;
+  jitterMs: number;
+  lossPct: number;
+  rttMs: number;
+}
+
+/** The gateway's answer to a quality sample. */
+export interface QualityVerdict {
+  mos: number;
+  jitterMs: number;
+  lossPct: number;
+  rttMs: number;
+  at: string;
+  /** MOS below the contact center's threshold. */
+  flagged: boolean;
 }
 
 /** States an agent may choose (the others follow the calls). */
@@ -245,6 +269,32 @@ function randomHex(bytes: number): string {
   return [...a].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/**
+ * fetch that gives up after `limitMs` (a gateway that never answers must not
+ * leave a sign-in or an action hanging) and never sends or asks for browser
+ * credentials: a 401 with `WWW-Authenticate: Digest` would otherwise make the
+ * browser show its own sign-in dialog (and wait on it) instead of handing the
+ * challenge to us; the contact-center APIs need no cookies.
+ */
+export function boundedFetch(
+  fetchImpl: typeof fetch | undefined,
+  limitMs: number,
+  what: string,
+): typeof fetch {
+  const base = fetchImpl ?? ((...a: Parameters<typeof fetch>) => globalThis.fetch(...a));
+  return (input, init = {}) => {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), limitMs);
+    return base(input, { ...init, credentials: 'omit', signal: ctrl.signal })
+      .catch((e: unknown) => {
+        throw ctrl.signal.aborted
+          ? new AgentError(`no answer from ${what} in ${limitMs / 1000} s`)
+          : e;
+      })
+      .finally(() => clearTimeout(timer));
+  };
+}
+
 export class AgentClient {
   private readonly emitter = new Emitter<AgentEvents>();
   private readonly base: URL;
@@ -261,8 +311,10 @@ export class AgentClient {
   private opened = false;
   private stopped = false;
   private _view: AgentView | undefined;
-  /** Set once the gateway said this user is not an agent (403 on login). */
+  /** Set once the gateway said this user is not an agent (403 on login, or no agent role). */
   notAgent = false;
+  private _roles: ContactCenterRole[] = [];
+  private _supervises: string[] = [];
 
   private earlyChallenge: Promise<Response> | undefined;
 
@@ -272,23 +324,7 @@ export class AgentClient {
       opts.baseUrl ?? 'api/agent/',
       globalThis.location?.href ?? 'http://localhost/',
     );
-    const base = opts.fetch ?? ((...a: Parameters<typeof fetch>) => globalThis.fetch(...a));
-    const limit = opts.requestTimeoutMs ?? 10_000;
-    // A gateway that never answers must not leave a sign-in or an action hanging.
-    this.fetchFn = (input, init = {}) => {
-      const ctrl = new AbortController();
-      const timer = setTimeout(() => ctrl.abort(), limit);
-      // credentials 'omit': a 401 with `WWW-Authenticate: Digest` would make the
-      // browser show its own sign-in dialog (and wait on it) instead of handing
-      // the challenge to us; the agent API needs no cookies.
-      return base(input, { ...init, credentials: 'omit', signal: ctrl.signal })
-        .catch((e: unknown) => {
-          throw ctrl.signal.aborted
-            ? new AgentError(`no answer from the agent API in ${limit / 1000} s`)
-            : e;
-        })
-        .finally(() => clearTimeout(timer));
-    };
+    this.fetchFn = boundedFetch(opts.fetch, opts.requestTimeoutMs ?? 10_000, 'the agent API');
     this.ES = opts.EventSource ?? (globalThis.EventSource as EventSourceConstructor | undefined);
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
@@ -296,6 +332,20 @@ export class AgentClient {
 
   get view(): AgentView | undefined {
     return this._view;
+  }
+
+  /** The roles the gateway gave at the last sign-in ([] before, or when refused). */
+  get roles(): readonly ContactCenterRole[] {
+    return this._roles;
+  }
+
+  /** The queues this user may supervise (from the sign-in). */
+  get supervises(): readonly string[] {
+    return this._supervises;
+  }
+
+  get isAgent(): boolean {
+    return this._roles.includes('agent');
   }
 
   on<K extends keyof AgentEvents>(event: K, fn: (payload: AgentEvents[K]) => void): () => void {
@@ -307,9 +357,10 @@ export class AgentClient {
   }
 
   /**
-   * Signs in with HTTP Digest. Resolves true for an agent, false when the
-   * gateway refuses (403: not an agent, or wrong credentials; 404: no agent
-   * API here). Rejects on network errors and 5xx.
+   * Signs in with HTTP Digest. Resolves true for a user with any role (agent,
+   * supervisor, admin: see `roles`), false when the gateway refuses (403: no
+   * role, or wrong credentials; 404: no agent API here). Rejects on network
+   * errors and 5xx.
    */
   async login(): Promise<boolean> {
     const t = await this.obtainToken(true);
@@ -374,6 +425,8 @@ export class AgentClient {
     if (res.status >= 500)
       throw new AgentError(`agent sign-in: ${res.status} ${await errorText(res)}`, res.status);
     this.notAgent = true;
+    this._roles = [];
+    this._supervises = [];
     return undefined;
   }
 
@@ -381,13 +434,17 @@ export class AgentClient {
     const body: unknown = await res.json().catch(() => undefined);
     if (!isObj(body) || typeof body.token !== 'string')
       throw new AgentError('agent sign-in: bad answer');
-    const roles = Array.isArray(body.roles) ? body.roles : ['agent'];
-    if (!roles.includes('agent')) {
-      this.notAgent = true;
-      return undefined;
-    }
+    // An older gateway sends no roles: only agents could sign in there.
+    const roles = (Array.isArray(body.roles) ? body.roles : ['agent']).filter(
+      (r): r is ContactCenterRole => ['agent', 'supervisor', 'admin'].includes(r as string),
+    );
+    this._roles = roles;
+    this._supervises = Array.isArray(body.supervises)
+      ? body.supervises.filter((q): q is string => typeof q === 'string')
+      : [];
+    this.notAgent = !roles.includes('agent');
+    if (!roles.length) return undefined;
     const exp = typeof body.expiresAt === 'string' ? Date.parse(body.expiresAt) : NaN;
-    this.notAgent = false;
     // The sign-in answer carries the current state: the desktop shows it without
     // waiting for the event stream's first message.
     const view = parseAgentView(body.view);
@@ -430,7 +487,19 @@ export class AgentClient {
   private async bearer(): Promise<string> {
     if (this.token && this.token.expiresAt > this.now() + 5000) return this.token.token;
     const t = await this.obtainToken(!this.token);
-    if (!t) throw new AgentError('not an agent', 403);
+    if (!t) throw new AgentError('not signed in to the contact center', 403);
+    return t.token;
+  }
+
+  /**
+   * A valid bearer token (signing in again if needed), for the other
+   * contact-center APIs (the supervisor's) and their event streams.
+   * `renew`: the last one was refused (401), sign in afresh.
+   */
+  async bearerToken(renew = false): Promise<string> {
+    if (!renew) return this.bearer();
+    const t = await this.obtainToken(true);
+    if (!t) throw new AgentError('not signed in to the contact center', 403);
     return t.token;
   }
 
@@ -565,6 +634,34 @@ export class AgentClient {
     return this.request('GET', 'view');
   }
 
+  /** Sends a call-quality sample for the queue call the agent is on (2 decimals). */
+  async postQuality(sample: QualitySample): Promise<QualityVerdict> {
+    const body = Object.fromEntries(
+      Object.entries(sample).map(([k, v]) => [
+        k,
+        typeof v === 'number' ? Math.round(v * 100) / 100 : v,
+      ]),
+    );
+    const send = async (token: string) =>
+      this.fetchFn(this.url('quality').href, {
+        method: 'POST',
+        cache: 'no-store',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          Accept: 'application/json',
+          'Content-Type': 'application/json',
+        },
+        body: JSON.stringify(body),
+      });
+    let res = await send(await this.bearer());
+    if (res.status === 401) res = await send(await this.bearerToken(true));
+    if (!res.ok) throw new AgentError(await errorText(res), res.status);
+    const v: unknown = await res.json().catch(() => undefined);
+    if (!isObj(v) || typeof v.mos !== 'number')
+      throw new AgentError('bad answer from the agent API', res.status);
+    return v as unknown as QualityVerdict;
+  }
+
   /** Closes the stream and stops refreshing; the token simply expires. */
   stop(): void {
     this.stopped = true;
@@ -578,7 +675,8 @@ export class AgentClient {
   }
 }
 
-async function errorText(res: Response): Promise<string> {
+/** The `{ error }` of a refused request, or its status line. */
+export async function errorText(res: Response): Promise<string> {
   const body: unknown = await res.json().catch(() => undefined);
   return isObj(body) && typeof body.error === 'string'
     ? body.error

@@ -2,7 +2,7 @@
 // type or object crosses this boundary.
 
 export type * from './types';
-export { Phone, RegistrationError } from './phone';
+export { Phone, RegistrationError, parseDialogInfo, parsePidf } from './phone';
 export type { PhoneDependencies, WebSocketConstructor } from './phone';
 export { PBX_PRESETS, ConfigError, normalizeTarget, parseSipUri } from './config';
 export {
@@ -32,6 +32,7 @@ export { warmUpCode } from './warm';
 export {
   AgentClient,
   AgentError,
+  boundedFetch,
   digestAuthorization,
   digestHa1,
   parseAgentView,
@@ -47,11 +48,35 @@ export type {
   AgentState,
   AgentView,
   AgentWrapUp,
+  ContactCenterRole,
   DigestChallenge,
   EventSourceConstructor,
   EventSourceLike,
+  QualitySample,
+  QualityVerdict,
   QueueCallInfo,
   ScreenPop,
   SelectableAgentState,
 } from './agent';
+/** The supervisor's client is a chunk of its own (only supervisors load it). */
+export const loadSupervisorClient = () => import('./supervisor').then((m) => m.SupervisorClient);
+export type {
+  AgentFigures,
+  BearerSource,
+  CallQualitySummary,
+  LiveQuality,
+  Party,
+  QueueFigures,
+  RecordingEntry,
+  Report,
+  ReportInterval,
+  ReportQuery,
+  SupervisorClientOptions,
+  SupervisorEvents,
+  Wallboard,
+  WallboardAgent,
+  WallboardAgentCall,
+  WallboardCaller,
+  WallboardQueue,
+} from './supervisor';
 export type { Unsubscribe } from './emitter';

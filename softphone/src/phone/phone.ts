@@ -5,8 +5,6 @@ import {
   Invitation,
   Inviter,
   Messager,
-  Publisher,
-  PublisherState,
   RegistererState,
   Registerer,
   SIPExtension,
@@ -124,10 +122,6 @@ const unescapeXml = (s: string) =>
   s.replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) =>
     e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'apos' ? "'" : '&',
   );
-const escapeXml = (s: string) =>
-  s.replace(/[<>&"']/g, (c) =>
-    c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
-  );
 
 /**
  * A line's state from a dialog-info document (RFC 4235): a confirmed dialog
@@ -150,21 +144,6 @@ export function parseDialogInfo(body: string): LineState {
   return busy ? 'busy' : ringing ? 'ringing' : 'idle';
 }
 
-/** The PIDF document a user publishes about themself. */
-export function buildPidf(entity: string, p: OwnPresence): string {
-  const rpid = p.away
-    ? '  <dm:person id="p1"><rpid:activities><rpid:away/></rpid:activities></dm:person>\r\n'
-    : '';
-  return (
-    '<?xml version="1.0" encoding="UTF-8"?>\r\n' +
-    `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" entity="${escapeXml(entity)}">\r\n` +
-    `  <tuple id="softphone"><status><basic>${p.status}</basic></status></tuple>\r\n` +
-    rpid +
-    (p.note ? `  <note>${escapeXml(p.note)}</note>\r\n` : '') +
-    '</presence>\r\n'
-  );
-}
-
 const LOG_RANK: Record<LogLevel, number> = { error: 0, warn: 1, log: 2, debug: 3 };
 
 export class Phone {
@@ -180,7 +159,8 @@ export class Phone {
   private readonly recorderEnv: () => RecorderEnvironment;
   private readonly liveCalls = new Map<string, Call>();
   private readonly presenceWatches = new Set<PresenceWatch>();
-  private publisher: Publisher | undefined;
+  /** The publisher chunk (publish.ts), loaded with the first PUBLISH. */
+  private publisher: Promise<import('./publish').PresencePublisher> | undefined;
   private ownPresence: OwnPresence | undefined;
   private publishedBody: string | undefined;
   private readonly random: () => number;
@@ -643,7 +623,7 @@ export class Phone {
       subscriber?.dispose().catch(() => undefined);
     }
     // The published state is kept by the server; it is published afresh once registered again.
-    this.publisher?.dispose().catch(() => undefined);
+    void this.publisher?.then((p) => p.dispose()).catch(() => undefined);
     this.publisher = undefined;
     this.publishedBody = undefined;
     this.scheduleReconnect(error.message);
@@ -994,30 +974,31 @@ export class Phone {
   private sendPresence(): void {
     const p = this.ownPresence;
     if (!p || !this.started || this._registration.state !== 'registered') return;
-    const body = buildPidf(this.aor, p);
-    if (body === this.publishedBody) return;
-    this.publisher ??= new Publisher(this.ua, this.makeUri(this.aor), 'presence', {
-      contentType: 'application/pidf+xml',
-      expires: 600,
-    });
-    const publisher = this.publisher;
-    this.publishedBody = body;
-    publisher.publish(body).catch((err: unknown) => {
-      if (this.publisher === publisher) this.publishedBody = undefined;
-      this.emitter.emit('error', {
-        message: `presence PUBLISH failed: ${err instanceof Error ? err.message : String(err)}`,
+    const key = JSON.stringify(p);
+    if (key === this.publishedBody) return;
+    this.publishedBody = key;
+    const publisher = (this.publisher ??= import('./publish').then(
+      (m) => new m.PresencePublisher(this.ua, this.makeUri(this.aor)),
+    ));
+    publisher
+      .then((pub) => (this.publisher === publisher ? pub.publish(this.aor, p) : undefined))
+      .catch((err: unknown) => {
+        if (this.publisher === publisher) this.publishedBody = undefined;
+        this.emitter.emit('error', {
+          message: `presence PUBLISH failed: ${err instanceof Error ? err.message : String(err)}`,
+        });
       });
-    });
   }
 
   /** Signing out: watchers see the user closed (the published state is removed). */
-  private async withdrawPresence(bounded: (p: Promise<unknown>) => Promise<unknown>): Promise<void> {
+  private async withdrawPresence(
+    bounded: (p: Promise<unknown>) => Promise<unknown>,
+  ): Promise<void> {
     const publisher = this.publisher;
     this.publisher = undefined;
     this.publishedBody = undefined;
-    if (!publisher) return;
-    if (this.ua.isConnected() && publisher.state === PublisherState.Published)
-      await bounded(publisher.unpublish());
-    await bounded(publisher.dispose());
+    const pub = publisher && (await bounded(publisher));
+    if (pub)
+      await (pub as import('./publish').PresencePublisher).withdraw(this.ua.isConnected(), bounded);
   }
 }

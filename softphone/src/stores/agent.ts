@@ -6,9 +6,16 @@
 // A user the gateway refuses (403) is not an agent: no Agent view.
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef, watch } from 'vue';
-import type { AgentConnectionState, AgentState, AgentView, ScreenPop } from '../phone';
+import type {
+  AgentConnectionState,
+  AgentState,
+  AgentView,
+  ContactCenterRole,
+  QualityVerdict,
+  ScreenPop,
+} from '../phone';
 
-export type { AgentState, AgentView, ScreenPop };
+export type { AgentState, AgentView, ContactCenterRole, ScreenPop };
 import { i18n } from '../i18n';
 import { loadSettings } from '../storage/settings';
 import { mark } from './account';
@@ -95,6 +102,12 @@ export const useAgentStore = defineStore('agent', () => {
   /** Ticks every second while signed in as an agent (time in state, wrap-up countdown). */
   const now = ref(Date.now());
   const client = shallowRef<AgentClientLike | undefined>();
+  /** Contact-center roles from the sign-in ([] for a plain phone user). */
+  const roles = ref<ContactCenterRole[]>([]);
+  /** The gateway's answer to the last quality sample sent for the current call. */
+  const lastQuality = ref<QualityVerdict | undefined>();
+  let stopReporting: (() => void) | undefined;
+  let qualitySeq = 0;
   let ticker: ReturnType<typeof setInterval> | undefined;
   let off: (() => void)[] = [];
   let generation = 0;
@@ -103,6 +116,9 @@ export const useAgentStore = defineStore('agent', () => {
     params ? i18n.global.t(key, params) : i18n.global.t(key);
 
   const isAgent = computed(() => status.value === 'agent');
+  const isSupervisor = computed(
+    () => roles.value.includes('supervisor') || roles.value.includes('admin'),
+  );
   const state = computed(() => view.value?.state ?? 'offline');
   const secondsInState = computed(() => {
     const since = view.value ? Date.parse(view.value.since) : NaN;
@@ -159,16 +175,24 @@ export const useAgentStore = defineStore('agent', () => {
         c.on('connection', (e) => (connection.value = e.state)),
         c.on('error', (e) => (error.value = e.message)),
       ];
-      const agent = await c.login();
+      const signedIn = await c.login();
       mark('agent-token');
       if (gen !== generation) return;
-      rememberAgent(phone.credentials.username, agent);
+      const agent = signedIn && c.roles.includes('agent');
+      // Supervisors who are not agents also sign in alongside REGISTER next time.
+      rememberAgent(phone.credentials.username, signedIn);
       if (!agent) {
-        status.value = 'not-agent';
+        if (signedIn) {
+          // A supervisor (or admin) only: keep the client, whose token the supervisor view uses.
+          roles.value = [...c.roles];
+          status.value = 'not-agent';
+          return;
+        }
         stop();
         status.value = 'not-agent';
         return;
       }
+      roles.value = [...c.roles];
       status.value = 'agent';
       ticker ??= setInterval(() => (now.value = Date.now()), 1000);
       await c.connect();
@@ -191,7 +215,42 @@ export const useAgentStore = defineStore('agent', () => {
     connection.value = 'closed';
     status.value = 'none';
     busy.value = undefined;
+    roles.value = [];
+    stopQuality();
   }
+
+  // --- call quality to the gateway (the supervisor's wallboard) ------------------------
+
+  function stopQuality(): void {
+    qualitySeq++;
+    stopReporting?.();
+    stopReporting = undefined;
+    lastQuality.value = undefined;
+  }
+
+  // While on an answered queue call, its quality goes to the gateway (agent-quality.ts).
+  watch(
+    () =>
+      view.value?.call && callLine.value?.state === 'established' ? view.value.call.callId : '',
+    (callId) => {
+      stopQuality();
+      const c = client.value;
+      if (!callId || !c) return;
+      const seq = qualitySeq;
+      void import('./agent-quality').then((m) => {
+        if (seq !== qualitySeq) return;
+        stopReporting = m.reportQuality({
+          client: c,
+          callId,
+          samples: () =>
+            callLine.value?.state === 'established' ? callLine.value.samples : undefined,
+          onVerdict: (v) => {
+            if (seq === qualitySeq) lastQuality.value = v;
+          },
+        });
+      });
+    },
+  );
 
   function onView(next: AgentView): void {
     const before = view.value;
@@ -327,6 +386,10 @@ export const useAgentStore = defineStore('agent', () => {
   return {
     status,
     view,
+    roles,
+    isSupervisor,
+    client,
+    lastQuality,
     connection,
     error,
     busy,

@@ -8,7 +8,17 @@ import type {
   AgentCredentials,
   AgentEvents,
   AgentView,
+  ContactCenterRole,
+  QualitySample,
+  QualityVerdict,
   SelectableAgentState,
+  OwnPresence,
+  Report,
+  ReportQuery,
+  RecordingEntry,
+  SupervisorClientOptions,
+  SupervisorEvents,
+  Wallboard,
   CallHandle,
   DeviceLists,
   DeviceSelection,
@@ -33,6 +43,10 @@ export interface PhoneLike {
   call(target: string, options?: CallOptions): CallHandle;
   sendMessage(target: string, text: string, contentType?: string): Promise<void>;
   subscribePresence(target: string): PresenceSubscription;
+  /** BLF: the `dialog` package of `target` (→ `dialog` events). */
+  subscribeDialog(target: string): PresenceSubscription;
+  /** Publishes the user's own presence (sent once registered, again after reconnects). */
+  setPresence(p: OwnPresence): void;
   exportTrace(): string;
   warmUp(): Promise<void>;
   /** Answer incoming calls by itself from now on (when no other call is up). */
@@ -47,12 +61,41 @@ export interface PhoneLike {
 export interface AgentClientLike {
   on<K extends keyof AgentEvents>(event: K, fn: (payload: AgentEvents[K]) => void): () => void;
   readonly view: AgentView | undefined;
+  /** Roles from the last sign-in (agent, supervisor, admin). */
+  readonly roles: readonly ContactCenterRole[];
+  readonly supervises: readonly string[];
+  /** Signs in: true for a user with any role. */
   login(): Promise<boolean>;
+  bearerToken(renew?: boolean): Promise<string>;
+  postQuality(sample: QualitySample): Promise<QualityVerdict>;
   connect(): Promise<void>;
   setState(state: SelectableAgentState, reason?: string): Promise<AgentView>;
   setQueue(queue: string | undefined, loggedIn: boolean): Promise<AgentView>;
   saveWrapUp(callId: string, disposition: string, notes?: string): Promise<AgentView>;
   fetchView(): Promise<AgentView>;
+  stop(): void;
+}
+
+/** What the stores use of the core's SupervisorClient (the supervisor API). */
+export interface SupervisorClientLike {
+  on<K extends keyof SupervisorEvents>(
+    event: K,
+    fn: (payload: SupervisorEvents[K]) => void,
+  ): () => void;
+  readonly wallboard: Wallboard | undefined;
+  connect(): Promise<void>;
+  fetchWallboard(): Promise<Wallboard>;
+  forceState(
+    username: string,
+    state: SelectableAgentState,
+    reason?: string,
+  ): Promise<Wallboard | undefined>;
+  logoutAgent(username: string): Promise<Wallboard | undefined>;
+  sendCaller(queueCallId: string, agent: string): Promise<Wallboard | undefined>;
+  report(q?: ReportQuery): Promise<Report>;
+  reportCsv(q?: ReportQuery): Promise<Blob>;
+  recordings(q?: { from?: string; to?: string; queue?: string }): Promise<RecordingEntry[]>;
+  recording(queueCallId: string, download?: boolean): Promise<Blob>;
   stop(): void;
 }
 
@@ -96,6 +139,7 @@ export interface CoreServices {
   setSinkId(element: HTMLMediaElement, deviceId: string): Promise<boolean>;
   presets(): Promise<Readonly<Record<PbxPreset, Readonly<PbxPresetDescription>>>>;
   createAgentClient(options: AgentClientOptions): Promise<AgentClientLike>;
+  createSupervisorClient(options: SupervisorClientOptions): Promise<SupervisorClientLike>;
 }
 
 let corePromise: Promise<Core> | undefined;
@@ -135,6 +179,10 @@ export const realCoreServices: CoreServices = {
   async createAgentClient(options) {
     const core = await loadCore();
     return new core.AgentClient(options);
+  },
+  async createSupervisorClient(options) {
+    const SupervisorClient = await (await loadCore()).loadSupervisorClient();
+    return new SupervisorClient(options);
   },
 };
 

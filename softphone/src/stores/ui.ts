@@ -7,6 +7,7 @@ import { loadSettings, saveSettings } from '../storage/settings';
 
 export const VIEWS = [
   'agent',
+  'supervisor',
   'phone',
   'history',
   'contacts',

@@ -16,6 +16,7 @@ import type {
   PhoneConfig,
   PhoneEvents,
   PresenceSubscription,
+  OwnPresence,
   QueueCallInfo,
   TransferProgress,
 } from '../phone';
@@ -209,6 +210,15 @@ export class FakePhone implements PhoneLike {
     target: target.startsWith('sip:') ? target : `sip:${target}@localhost`,
     unsubscribe: vi.fn(async () => undefined),
   }));
+  subscribeDialog = vi.fn((target: string): PresenceSubscription => ({
+    target: target.startsWith('sip:') ? target : `sip:${target}@localhost`,
+    unsubscribe: vi.fn(async () => undefined),
+  }));
+  /** What the user published last (setPresence). */
+  published: OwnPresence | undefined;
+  setPresence = vi.fn((p: OwnPresence) => {
+    this.published = { ...p };
+  });
   exportTrace = vi.fn(() => 'exported trace');
   get credentials() {
     const username = this.config.authUser ?? /^sips?:([^@]+)@/.exec(this.config.sipUri)?.[1] ?? '';

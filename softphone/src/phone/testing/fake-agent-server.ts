@@ -2,7 +2,8 @@
 // an injectable fetch and EventSource: Digest sign-in checked for real
 // (RFC 7616, MD5, qop=auth) against each user's password, bearer tokens with
 // an expiry, the SSE stream of the whole AgentView, and the actions.
-import type { AgentView, EventSourceLike, ScreenPop } from '../agent';
+import type { AgentView, ContactCenterRole, EventSourceLike, ScreenPop } from '../agent';
+import type { Wallboard } from '../supervisor';
 import { digestHa1, md5Hex } from '../agent';
 
 export const REALM = 'localhost';
@@ -59,6 +60,97 @@ export function samplePop(over: Partial<ScreenPop> = {}): ScreenPop {
 interface User {
   password: string;
   agent: boolean;
+  /** Supervisor (or admin) of these queues. */
+  supervises?: string[];
+}
+
+/** A wallboard of one queue (sales) with two agents: 1003 on a call, 1004 available. */
+export function sampleWallboard(over: Partial<Wallboard> = {}): Wallboard {
+  const now = new Date().toISOString();
+  return {
+    at: now,
+    qualityMosThreshold: 3.5,
+    queues: [
+      {
+        name: 'sales',
+        displayName: 'Sales',
+        serviceLevelSec: 20,
+        waiting: 1,
+        longestWaitSec: 42,
+        callers: [
+          {
+            queueCallId: 'qc-9',
+            caller: { number: '+15550109999', name: '' },
+            enteredAt: now,
+            waitedSec: 42,
+            sentTo: null,
+          },
+        ],
+        agents: {
+          offline: 0,
+          available: 1,
+          offered: 0,
+          'on-call': 1,
+          'wrap-up': 0,
+          'not-ready': 0,
+        },
+        today: {
+          offered: 3,
+          answered: 2,
+          abandoned: 1,
+          overflowed: 0,
+          exited: 0,
+          shortAbandoned: 1,
+          answeredWithinSl: 1,
+          serviceLevelPct: 50,
+          asaSec: 36,
+          talkSec: 60,
+          acwSec: 10,
+          ahtSec: 70,
+          occupancyPct: 40,
+          mosAvg: 4.2,
+          qualityFlagged: 0,
+        },
+        recording: true,
+      },
+    ],
+    agents: [
+      {
+        username: '1003',
+        displayName: 'Carol',
+        state: 'on-call',
+        reason: null,
+        since: now,
+        timeInStateSec: 30,
+        queues: [{ name: 'sales', loggedIn: true }],
+        offer: null,
+        call: {
+          queueCallId: 'qc-1',
+          queue: 'sales',
+          caller: { number: '+15550101001', name: 'Alice' },
+          answeredAt: now,
+          durationSec: 30,
+          recorded: true,
+          quality: null,
+        },
+        today: { handled: 2, talkSec: 60, ahtSec: 70, occupancyPct: 40 },
+      },
+      {
+        username: '1004',
+        displayName: 'Dave',
+        state: 'available',
+        reason: null,
+        since: now,
+        timeInStateSec: 5,
+        queues: [{ name: 'sales', loggedIn: true }],
+        offer: null,
+        call: null,
+        today: { handled: 0, talkSec: null, ahtSec: null, occupancyPct: null },
+      },
+    ],
+    flagged: [],
+    ...over,
+  };
 }
 
 export class FakeEventSource implements EventSourceLike {
@@ -98,7 +190,12 @@ export class FakeAgentServer {
   readonly users = new Map<string, User>([
     ['1003', { password: 'demo-1003-pw', agent: true }],
     ['1001', { password: 'demo-1001-pw', agent: false }],
+    ['1002', { password: 'demo-1002-pw', agent: false, supervises: ['sales'] }],
   ]);
+  /** The supervisors' wallboard (what GET wallboard and the stream send). */
+  wallboard: Wallboard = sampleWallboard();
+  /** Quality samples posted by agents. */
+  readonly quality: { username: string; body: Record<string, unknown> }[] = [];
   readonly tokens = new Map<string, { username: string; expiresAt: number }>();
   readonly views = new Map<string, AgentView>();
   readonly sources: FakeEventSource[] = [];
@@ -159,9 +256,106 @@ export class FakeAgentServer {
     if (s.readyState === 2) return;
     const t = s.token ? this.tokens.get(s.token) : undefined;
     if (this.down || !t || t.expiresAt <= Date.now()) return s.fail();
+    const supervisor = new URL(s.url).pathname.startsWith('/api/supervisor/');
+    if (supervisor && !this.users.get(t.username)?.supervises) return s.fail();
     if (!this.autoOpen) return;
     s.open();
-    s.deliver('state', JSON.stringify(this.viewOf(t.username)));
+    if (supervisor) s.deliver('wallboard', JSON.stringify(this.wallboard));
+    else s.deliver('state', JSON.stringify(this.viewOf(t.username)));
+  }
+
+  /** Changes the wallboard and pushes it to the supervisors' open streams. */
+  pushWallboard(change: Partial<Wallboard>): Wallboard {
+    this.wallboard = { ...this.wallboard, ...change };
+    for (const s of this.sources)
+      if (new URL(s.url).pathname.startsWith('/api/supervisor/'))
+        s.deliver('wallboard', JSON.stringify(this.wallboard));
+    return this.wallboard;
+  }
+
+  private supervisorRoute(method: string, url: URL, username: string, body: unknown): Response {
+    const user = this.users.get(username);
+    if (!user?.supervises) return json(403, { error: 'not a supervisor' });
+    const path = url.pathname.replace(/^\/api\/supervisor\//, '');
+    const ok = () => json(200, { ok: true, wallboard: this.wallboard });
+    let m: RegExpExecArray | null;
+    if (method === 'GET' && path === 'wallboard') return json(200, this.wallboard);
+    if (method === 'POST' && (m = /^agents\/([^/]+)\/(state|logout)$/.exec(path))) {
+      const who = decodeURIComponent(m[1]!);
+      const agent = this.wallboard.agents.find((a) => a.username === who);
+      if (!agent) return json(404, { error: 'no such agent' });
+      const b = (body ?? {}) as { state?: string; reason?: string };
+      const state = m[2] === 'logout' ? 'offline' : (b.state as AgentView['state']);
+      const reason =
+        m[2] === 'logout' || (state === 'not-ready' && !b.reason)
+          ? 'supervisor'
+          : (b.reason ?? null);
+      this.pushWallboard({
+        agents: this.wallboard.agents.map((a) =>
+          a.username === who ? { ...a, state, reason } : a,
+        ),
+      });
+      return ok();
+    }
+    if (method === 'POST' && (m = /^calls\/([^/]+)\/send$/.exec(path))) {
+      const id = decodeURIComponent(m[1]!);
+      const to = (body as { agent?: string }).agent ?? '';
+      if (this.wallboard.agents.find((a) => a.username === to)?.state !== 'available')
+        return json(409, { error: `${to} is not available` });
+      this.pushWallboard({
+        queues: this.wallboard.queues.map((q) => ({
+          ...q,
+          callers: q.callers.map((c) => (c.queueCallId === id ? { ...c, sentTo: to } : c)),
+        })),
+      });
+      return ok();
+    }
+    if (method === 'GET' && path === 'reports') {
+      const q = Object.fromEntries(url.searchParams);
+      const row = {
+        start: q.from,
+        end: q.to,
+        queue: 'sales',
+        ...this.wallboard.queues[0]!.today,
+      };
+      if (q.format === 'csv')
+        return new Response(`start,end,queue,offered\r\n${q.from},${q.to},sales,3\r\n`, {
+          status: 200,
+          headers: { 'Content-Type': 'text/csv' },
+        });
+      return json(200, {
+        from: q.from,
+        to: q.to,
+        interval: q.interval ?? '15m',
+        by: q.by ?? 'queue',
+        rows: [row],
+      });
+    }
+    if (method === 'GET' && path === 'recordings')
+      return json(200, {
+        from: url.searchParams.get('from'),
+        to: url.searchParams.get('to'),
+        recordings: [
+          {
+            queueCallId: 'qc-1',
+            queue: 'sales',
+            agent: '1003',
+            caller: { number: '+15550101001', name: 'Alice' },
+            enteredAt: '2026-11-30T10:00:00.000Z',
+            answeredAt: '2026-11-30T10:00:05.000Z',
+            endedAt: '2026-11-30T10:01:05.000Z',
+            url: '/api/supervisor/recordings/qc-1',
+          },
+        ],
+      });
+    if (method === 'GET' && (m = /^recordings\/([^/]+)$/.exec(path)))
+      return decodeURIComponent(m[1]!) === 'qc-1'
+        ? new Response(new Uint8Array([82, 73, 70, 70]), {
+            status: 200,
+            headers: { 'Content-Type': 'audio/wav' },
+          })
+        : json(404, { error: 'no recording' });
+    return json(404, { error: 'not found' });
   }
 
   readonly fetch = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
@@ -173,7 +367,10 @@ export class FakeAgentServer {
     if (raw instanceof Headers) raw.forEach((v, k) => (headers[k.toLowerCase()] = v));
     else if (raw) for (const [k, v] of Object.entries(raw)) headers[k.toLowerCase()] = String(v);
     const body: unknown = typeof init.body === 'string' ? JSON.parse(init.body) : undefined;
-    const path = url.pathname.replace(/^\/api\/agent\//, '');
+    const supervisor = url.pathname.startsWith('/api/supervisor/');
+    const path = supervisor
+      ? url.pathname.replace(/^\/api\//, '') + url.search
+      : url.pathname.replace(/^\/api\/agent\//, '');
     const method = init.method ?? 'GET';
     this.requests.push({ method, path, headers, body, credentials: init.credentials });
     if (this.down) return json(this.down, { error: 'down' });
@@ -181,12 +378,31 @@ export class FakeAgentServer {
     const auth = /^Bearer (.+)$/.exec(headers.authorization ?? '');
     const t = auth?.[1] ? this.tokens.get(auth[1]) : undefined;
     if (!t || t.expiresAt <= Date.now()) return json(401, { error: 'token expired' });
+    if (supervisor) return this.supervisorRoute(method, url, t.username, body);
+    if (!this.users.get(t.username)?.agent) return json(403, { error: 'not an agent' });
     const view = this.viewOf(t.username);
     switch (`${method} ${path}`) {
       case 'POST token':
         return json(200, this.issue(t.username));
       case 'GET view':
         return json(200, view);
+      case 'POST quality': {
+        const b = body as {
+          callId: string;
+          mos: number;
+          jitterMs: number;
+          lossPct: number;
+          rttMs: number;
+        };
+        if (view.call?.callId !== b.callId) return json(409, { error: 'not your current call' });
+        this.quality.push({ username: t.username, body: b as unknown as Record<string, unknown> });
+        return json(200, {
+          ...b,
+          callId: undefined,
+          at: new Date().toISOString(),
+          flagged: b.mos < 3.5,
+        });
+      }
       case 'POST state': {
         const b = body as { state: string; reason?: string };
         if (view.state === 'offered') return json(409, { error: 'answer or decline first' });
@@ -248,7 +464,18 @@ export class FakeAgentServer {
     const token = `tok-${++this.tokenSeq}`;
     const expiresAt = Date.now() + this.tokenTtlMs;
     this.tokens.set(token, { username, expiresAt });
-    return { token, expiresAt: new Date(expiresAt).toISOString(), username, roles: ['agent'] };
+    const user = this.users.get(username);
+    const roles: ContactCenterRole[] = [
+      ...(user?.agent !== false ? (['agent'] as const) : []),
+      ...(user?.supervises ? (['supervisor'] as const) : []),
+    ];
+    return {
+      token,
+      expiresAt: new Date(expiresAt).toISOString(),
+      username,
+      roles,
+      supervises: user?.supervises ?? [],
+    };
   }
 
   private login(url: URL, authorization: string | undefined): Response {
@@ -283,8 +510,12 @@ export class FakeAgentServer {
     const expected = md5Hex(
       `${ha1}:${p.nonce}:${p.nc}:${p.cnonce}:auth:${md5Hex(`POST:${p.uri}`)}`,
     );
-    if (expected !== p.response || !user.agent) return json(403, { error: 'forbidden' });
-    return json(200, { ...this.issue(p.username!), view: this.viewOf(p.username!) });
+    if (expected !== p.response || (!user.agent && !user.supervises))
+      return json(403, { error: 'forbidden' });
+    return json(200, {
+      ...this.issue(p.username!),
+      ...(user.agent ? { view: this.viewOf(p.username!) } : {}),
+    });
   }
 }
 
