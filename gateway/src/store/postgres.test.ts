@@ -1,4 +1,5 @@
-import { afterAll, beforeAll } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres } from './postgres.js';
 import { describeStorageContract } from './storage.contract.js';
 import { startTestPostgres, type TestPostgres } from './testing/postgres.js';
@@ -19,4 +20,55 @@ afterAll(async () => {
 describeStorageContract('PostgreSQL', async () => {
   const url = await server.createDatabase(`contract_${++n}`);
   return (node: string | null) => openPostgres(url, { node });
+});
+
+describe('PostgreSQL storage when the connection is cut', () => {
+  it('call records written while the connection is killed: none lost, none doubled', async () => {
+    const url = await server.createDatabase('cut');
+    const s = await openPostgres(url, { node: 'edge-a' });
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const N = 300;
+      const at = (i: number) => new Date(Date.parse('2026-11-30T10:00:00Z') + i).toISOString();
+      const writes: Promise<void>[] = [];
+      let killed = 0;
+      for (let i = 0; i < N; i++) {
+        const callId = `cut-${i}`;
+        // Not awaited, as Kamailio's events are written: the storage keeps their order.
+        writes.push(
+          s.callRecords.start({
+            callId,
+            fromUser: 'a',
+            toUser: 'b',
+            direction: 'local',
+            trunk: null,
+            startedAt: at(i),
+          }),
+          s.callRecords.answered(callId, at(i + 1)),
+          s.callRecords.ended(callId, at(i + 2)),
+        );
+        if (i % 100 === 50) {
+          // Let some land, then cut the storage's connection under the writes still queued.
+          await writes[writes.length - 1];
+          const r = await admin.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'gateway-store:edge-a'`,
+          );
+          killed += r.rowCount ?? 0;
+        }
+      }
+      await Promise.all(writes);
+      expect(killed).toBe(3);
+      const rows = (
+        await admin.query<{ call_id: string; status: string; n: number }>(
+          `SELECT call_id, status, COUNT(*) OVER (PARTITION BY call_id)::int AS n FROM call_records`,
+        )
+      ).rows;
+      expect(rows).toHaveLength(N);
+      expect(rows.every((r) => r.n === 1 && r.status === 'ended')).toBe(true);
+    } finally {
+      await admin.end();
+      await s.close();
+    }
+  }, 30_000);
 });

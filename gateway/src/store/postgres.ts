@@ -171,12 +171,20 @@ export class PgSerial {
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    /** Names the connection in pg_stat_activity. */
+    private readonly applicationName = 'gateway-store',
+  ) {}
 
   private async connection(): Promise<pg.Client> {
     if (this.closed) throw new Error('storage closed');
     if (this.client) return this.client;
-    const c = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
+    const c = new pg.Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: 5000,
+      application_name: this.applicationName,
+    });
     // An idle connection that dies emits 'error': forget it, the next operation reconnects.
     c.on('error', () => {
       if (this.client === c) this.client = undefined;
@@ -747,7 +755,7 @@ export async function openPostgres(
   url: string,
   opts: { node?: string | null } = {},
 ): Promise<Storage> {
-  const serial = new PgSerial(url);
+  const serial = new PgSerial(url, `gateway-store:${opts.node ?? 'single'}`);
   try {
     await migratePostgres(serial);
   } catch (err) {
