@@ -125,6 +125,8 @@ export class B2bua implements CallControl {
       token,
       joinFiles: (files) => joinedPrompt(files, join(cacheDir, 'prompts')),
       log,
+      ng,
+      address: host,
       onEnded: (c) => this.calls.delete(c.id),
     });
     this.calls.set(call.id, call);

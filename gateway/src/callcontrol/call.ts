@@ -4,6 +4,9 @@ import type {
   CallEvents,
   InboundCall,
   LegEndReason,
+  Monitor,
+  MonitorEndReason,
+  MonitorOptions,
   Offer,
   OfferOptions,
   OfferOutcome,
@@ -11,8 +14,9 @@ import type {
   PlayOptions,
   PlayResult,
 } from './types.js';
-import { isHold, type CallMedia } from './media.js';
+import { isHold, type CallMedia, type Ng } from './media.js';
 import type { LegRoles } from './sdh.js';
+import { MonitorSession } from './monitor.js';
 
 // One caller's leg (the UAS side of the B2BUA) and the legs toward agents it
 // rings (UAC side). SIP.js keeps the dialogs and transactions; this class
@@ -35,6 +39,9 @@ export interface CallDeps {
     debug(o: object, m: string): void;
   };
   onEnded: (call: CallLeg) => void;
+  /** rtpengine's ng and our media address: supervisors' monitoring legs (monitor.ts). */
+  ng?: Ng;
+  address?: string;
 }
 
 /** What SIP status an agent leg ended with, as the contact center reads it. */
@@ -65,6 +72,8 @@ export class CallLeg extends EventEmitter implements InboundCall {
   private currentPlay: { settle: (r: PlayResult) => void; timer?: NodeJS.Timeout } | undefined;
   private endedWith: LegEndReason | undefined;
   private rejected = false;
+  /** Supervisors monitoring the bridged agent's conversation. */
+  private readonly monitors = new Set<MonitorSession>();
 
   constructor(
     private readonly invitation: Invitation,
@@ -286,6 +295,7 @@ export class CallLeg extends EventEmitter implements InboundCall {
           });
           if (this.bridged === leg) {
             this.bridged = undefined;
+            this.stopMonitors('agent-left');
             this._state = 'answered';
             void this.unbridge();
           }
@@ -313,6 +323,7 @@ export class CallLeg extends EventEmitter implements InboundCall {
       } else if (s === SessionState.Terminated) {
         if (this.bridged === leg) {
           this.bridged = undefined;
+          this.stopMonitors('agent-left');
           if (this._state !== 'ended') {
             this._state = 'answered';
             void this.unbridge();
@@ -395,6 +406,7 @@ export class CallLeg extends EventEmitter implements InboundCall {
     const legs = [...this.ringing_, ...(this.bridged ? [this.bridged] : [])];
     for (const leg of legs) endLeg(leg.inviter);
     this.bridged = undefined;
+    this.stopMonitors('call-ended');
     await this.deps.media
       .delete()
       .catch((err: unknown) =>
@@ -403,6 +415,34 @@ export class CallLeg extends EventEmitter implements InboundCall {
     this.deps.log.info({ callId: this.id, reason }, 'call control: call ended');
     this.emit('ended', reason);
     this.deps.onEnded(this);
+  }
+
+  monitor(supervisor: string, options: MonitorOptions): Monitor {
+    const { ua, roles, media, domain, token, log, ng, address } = this.deps;
+    const leg = this.bridged;
+    if (this._state !== 'bridged' || !leg) throw new Error('the call is not bridged to an agent');
+    if (!ng || !address) throw new Error('monitoring needs rtpengine');
+    const session = new MonitorSession(supervisor, options, {
+      ua,
+      roles,
+      ng,
+      media,
+      domain,
+      token,
+      address,
+      callerUser: this.caller.user,
+      agentUser: leg.username,
+      agentTag: leg.tag,
+      outcomeOf,
+      log,
+    });
+    this.monitors.add(session);
+    session.onEnded(() => this.monitors.delete(session));
+    return session;
+  }
+
+  private stopMonitors(reason: MonitorEndReason): void {
+    for (const m of this.monitors) void m.stop(reason);
   }
 
   /** BYE from the bridged agent or its Kamailio: SIP.js tells us through stateChange (above). */

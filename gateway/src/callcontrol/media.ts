@@ -118,6 +118,16 @@ export class CallMedia {
     private readonly address: string,
   ) {}
 
+  /** ng work on this call that must not interleave with an offer/answer exchange (monitor.ts). */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.serial(work);
+  }
+
+  /** The caller's last SDP (the offer it sent us), if any. */
+  get callerOffer(): string | undefined {
+    return this.callerSdp;
+  }
+
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);
     this.queue = run.catch(() => undefined);

@@ -21,6 +21,12 @@ export type LegRole =
       tag: string;
       /** The agent re-offered (hold, resume): tells the call whether it is a hold. */
       onOffer?: (sdp: string) => void;
+    }
+  | {
+      /** A leg we offer once and never re-negotiate (monitor.ts): its re-INVITEs get 488. */
+      kind: 'fixed';
+      offer: () => Promise<string>;
+      answer: (sdp: string) => Promise<void>;
     };
 
 const SDP = 'application/sdp';
@@ -35,6 +41,12 @@ class AnchoredSdh implements SessionDescriptionHandler {
     const { role } = this;
     const offer = this.pendingOffer;
     this.pendingOffer = undefined;
+    if (role.kind === 'fixed') {
+      // SIP.js answers a re-INVITE whose description fails with 488
+      if (offer) throw new Error('a monitoring leg is not re-negotiated');
+      this.awaitingAnswer = true;
+      return { body: await role.offer(), contentType: SDP };
+    }
     if (role.kind === 'caller') {
       // An INVITE without SDP would need an offer toward the caller first: not
       // offered (carriers send early offers); SIP.js answers such an INVITE 488.
@@ -54,6 +66,11 @@ class AnchoredSdh implements SessionDescriptionHandler {
     if (this.role.kind === 'agent' && this.awaitingAnswer) {
       this.awaitingAnswer = false;
       await this.role.media.answerFrom(this.role.tag, sdp);
+      return;
+    }
+    if (this.role.kind === 'fixed' && this.awaitingAnswer) {
+      this.awaitingAnswer = false;
+      await this.role.answer(sdp);
       return;
     }
     this.pendingOffer = sdp;

@@ -119,6 +119,57 @@ export interface InboundCall {
    * tier without it records nothing.
    */
   record?(on: boolean): Promise<void>;
+
+  /**
+   * Call a supervisor's softphone (a registered user) to monitor this call
+   * while it is bridged to an agent. Optional: a tier without it cannot.
+   * Throws if the call is not bridged now.
+   */
+  monitor?(supervisor: string, options: MonitorOptions): Monitor;
+}
+
+/**
+ * Live monitoring of a bridged call by a supervisor's softphone (README
+ * "Monitoring"): listen = the supervisor receives the caller and the agent
+ * (rtpengine subscriptions; nothing changes on either leg); whisper = the
+ * agent also receives the supervisor on a second leg; barge = the same leg,
+ * and the agent's softphone mixes the supervisor into what it sends the caller.
+ */
+export type MonitorMode = 'listen' | 'whisper' | 'barge';
+
+export type MonitorEndReason =
+  | 'supervisor' // end() or the supervisor's BYE
+  | 'call-ended' // the caller's leg ended
+  | 'agent-left' // the bridged agent's leg ended (hang-up, transfer, a dead tab)
+  | 'failed'; // SIP or media failure on the supervisor's leg
+
+export interface MonitorOptions {
+  /** Unique id of this session (the X-Monitor header's `id`). */
+  id: string;
+  mode: MonitorMode;
+  /** Seconds the supervisor's softphone may ring (it auto-answers; a few seconds are plenty). */
+  timeoutSec: number;
+  /** Extra X-Monitor parameters on the supervisor's INVITE (e.g. queue-call, agent). */
+  supervisorParams?: Record<string, string>;
+  /** Extra X-Monitor parameters on the agent's whisper leg (e.g. queue-call, supervisor). */
+  agentParams?: Record<string, string>;
+  /** Display name on the supervisor's INVITE. */
+  displayName?: string;
+}
+
+export interface Monitor {
+  readonly id: string;
+  readonly mode: MonitorMode;
+  /** Settles once: `answered` when the supervisor's softphone answered (monitoring is on), or why not. */
+  readonly outcome: Promise<OfferOutcome>;
+  /** Listen ↔ whisper ↔ barge on the same supervisor dialog; rejects (mode unchanged) if the agent's whisper leg fails. */
+  setMode(mode: MonitorMode): Promise<void>;
+  /** BYE (or CANCEL) toward the supervisor and the agent's whisper leg; `ended` fires with `supervisor`. */
+  end(): Promise<void>;
+  /** Once, however it ends. */
+  onEnded(listener: (reason: MonitorEndReason) => void): void;
+  /** The agent's softphone ended the whisper leg by itself: the session is back to listen. */
+  onModeChanged(listener: (mode: MonitorMode, why: string) => void): void;
 }
 
 /** The B2BUA as the contact center sees it. */

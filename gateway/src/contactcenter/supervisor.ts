@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, unlinkSync } from 'node:fs';
+import type { Monitor, MonitorMode } from '../callcontrol/types.js';
 import type { ContactCenterConfig, QueueConfig } from '../config/contactCenter.js';
 import type { Directory } from '../directory/directory.js';
 import type { Logger } from '../log.js';
@@ -73,6 +75,8 @@ export interface WallboardAgent {
     recorded: boolean;
     /** The latest sample from the agent's softphone (null: none yet). */
     quality: LiveQuality | null;
+    /** Supervisors monitoring this call now. */
+    monitors: { supervisor: string; mode: MonitorMode }[];
   } | null;
   today: {
     handled: number;
@@ -106,9 +110,35 @@ export interface SupervisionDeps {
 const iso = (ms: number) => new Date(ms).toISOString();
 const DAY_MS = 86_400_000;
 
+export const MONITOR_MODES = ['listen', 'whisper', 'barge'] as const;
+/** Seconds a supervisor's softphone may take to auto-answer a monitoring call. */
+export const MONITOR_RING_SEC = 20;
+
+/** One supervisor listening to (whispering to, barging into) one live queue call (API.md). */
+export interface MonitorView {
+  id: string;
+  queueCallId: string;
+  queue: string;
+  agent: string;
+  caller: { number: string; name: string };
+  supervisor: string;
+  mode: MonitorMode;
+  startedAt: string;
+  modeSince: string;
+}
+
+interface MonitorEntry {
+  view: MonitorView;
+  /** Undefined while the supervisor's softphone rings. */
+  session: Monitor | undefined;
+  startedMs: number;
+}
+
 export class Supervision {
   /** Latest quality sample of each live queue call. */
   private readonly live = new Map<string, LiveQuality>();
+  /** Monitoring sessions by `${queueCallId} ${supervisor}`. */
+  private readonly monitoring = new Map<string, MonitorEntry>();
 
   constructor(private readonly d: SupervisionDeps) {}
 
@@ -205,6 +235,9 @@ export class Supervision {
           durationSec: Math.max(0, Math.round((now - Date.parse(callRow.answeredAt)) / 1000)),
           recorded: this.d.engine.queue(callRow.queue)?.recording.enabled ?? false,
           quality,
+          monitors: [...this.monitoring.values()]
+            .filter((m) => m.view.queueCallId === callRow.id && m.session)
+            .map((m) => ({ supervisor: m.view.supervisor, mode: m.view.mode })),
         };
       }
       const t = agentToday.get(username);
@@ -340,6 +373,169 @@ export class Supervision {
     const a = this.requireAgent(p, username, 'send-caller');
     this.d.engine.sendTo(queueCallId, a, p.actor);
     this.audit(p.actor, 'send-caller', queueCallId, true, { agent: username, queue: row.queue });
+  }
+
+  // ------------------------------------------------------------ monitoring
+
+  /**
+   * Listen / whisper / barge (API.md): start a session (the call-control tier
+   * calls the supervisor's softphone; resolves once it answered) or change
+   * the mode of the one this supervisor has on the call. Audited.
+   */
+  async monitor(p: Principal, queueCallId: string, mode: MonitorMode): Promise<MonitorView> {
+    const action = 'monitor';
+    const row = this.d.store.queueCall(queueCallId);
+    if (!row) throw new AgentActionError(404, `no queue call ${queueCallId}`);
+    this.requireQueue(p, row.queue, action, queueCallId);
+    if (p.actor === 'admin' || !this.d.directory.findUser(p.actor))
+      throw new AgentActionError(
+        400,
+        'monitoring calls your softphone: sign in as a SIP user with the supervisor role',
+      );
+    const key = `${queueCallId} ${p.actor}`;
+    const existing = this.monitoring.get(key);
+    if (existing) {
+      if (!existing.session)
+        throw new AgentActionError(409, 'your softphone is still being called for this call');
+      const from = existing.view.mode;
+      if (from === mode) return { ...existing.view };
+      try {
+        await existing.session.setMode(mode);
+      } catch (err) {
+        this.audit(p.actor, 'monitor-mode', queueCallId, true, {
+          ...this.monitorDetail(existing.view),
+          from,
+          to: mode,
+          failed: (err as Error).message,
+        });
+        throw new AgentActionError(409, `mode not changed: ${(err as Error).message}`);
+      }
+      existing.view.mode = mode;
+      existing.view.modeSince = iso(Date.now());
+      this.audit(p.actor, 'monitor-mode', queueCallId, true, {
+        ...this.monitorDetail(existing.view),
+        from,
+        to: mode,
+      });
+      this.d.onChange();
+      return { ...existing.view };
+    }
+
+    const qc = this.d.engine.get(queueCallId);
+    if (!qc || qc.phase !== 'bridged' || !qc.agent || qc.call.state !== 'bridged')
+      throw new AgentActionError(409, `${queueCallId} is not bridged to an agent now`);
+    if (!qc.call.monitor)
+      throw new AgentActionError(409, 'this call-control tier cannot monitor calls');
+    const id = randomUUID();
+    const now = Date.now();
+    const view: MonitorView = {
+      id,
+      queueCallId,
+      queue: row.queue,
+      agent: qc.agent,
+      caller: { number: row.callerNumber, name: row.callerName },
+      supervisor: p.actor,
+      mode,
+      startedAt: iso(now),
+      modeSince: iso(now),
+    };
+    const entry: MonitorEntry = { view, session: undefined, startedMs: now };
+    this.monitoring.set(key, entry);
+    let session: Monitor;
+    try {
+      session = qc.call.monitor(p.actor, {
+        id,
+        mode,
+        timeoutSec: MONITOR_RING_SEC,
+        supervisorParams: { 'queue-call': queueCallId, agent: qc.agent },
+        agentParams: { 'queue-call': queueCallId, supervisor: p.actor },
+        displayName: `Monitor ${row.callerName || row.callerNumber} / ${qc.agent}`,
+      });
+    } catch (err) {
+      this.monitoring.delete(key);
+      throw new AgentActionError(409, (err as Error).message);
+    }
+    const outcome = await session.outcome;
+    if (outcome !== 'answered') {
+      this.monitoring.delete(key);
+      this.audit(p.actor, 'monitor-failed', queueCallId, true, {
+        ...this.monitorDetail(view),
+        outcome,
+      });
+      const why =
+        outcome === 'unavailable'
+          ? 'your softphone is not registered'
+          : outcome === 'no-answer'
+            ? 'your softphone did not answer'
+            : outcome === 'cancelled'
+              ? 'the call ended meanwhile'
+              : `your softphone answered: ${outcome}`;
+      throw new AgentActionError(409, why);
+    }
+    entry.session = session;
+    entry.startedMs = Date.now();
+    view.startedAt = view.modeSince = iso(entry.startedMs);
+    // A whisper leg the agent's softphone refused or ended leaves the session listening.
+    view.mode = session.mode;
+    session.onModeChanged((m, why) => {
+      const from = view.mode;
+      view.mode = m;
+      view.modeSince = iso(Date.now());
+      this.audit(view.supervisor, 'monitor-mode', queueCallId, true, {
+        ...this.monitorDetail(view),
+        from,
+        to: m,
+        why,
+      });
+      this.d.onChange();
+    });
+    session.onEnded((reason) => {
+      this.monitoring.delete(key);
+      this.audit(view.supervisor, 'monitor-end', queueCallId, true, {
+        ...this.monitorDetail(view),
+        reason,
+        durationSec: Math.round((Date.now() - entry.startedMs) / 1000),
+      });
+      this.d.onChange();
+    });
+    this.audit(p.actor, 'monitor-start', queueCallId, true, {
+      ...this.monitorDetail(view),
+      ...(view.mode !== mode && { requested: mode }),
+    });
+    this.d.onChange();
+    return { ...view };
+  }
+
+  /** End this supervisor's session on the call (BYE to their softphone and the whisper leg). */
+  async stopMonitor(p: Principal, queueCallId: string): Promise<void> {
+    const row = this.d.store.queueCall(queueCallId);
+    if (!row) throw new AgentActionError(404, `no queue call ${queueCallId}`);
+    this.requireQueue(p, row.queue, 'monitor-stop', queueCallId);
+    const entry = this.monitoring.get(`${queueCallId} ${p.actor}`);
+    if (!entry?.session) throw new AgentActionError(404, `you are not monitoring ${queueCallId}`);
+    await entry.session.end();
+  }
+
+  /** The sessions this principal has (an admin's: everyone's in their queues). */
+  monitors(p: Principal): MonitorView[] {
+    return [...this.monitoring.values()]
+      .filter((m) => m.session)
+      .filter((m) =>
+        this.isAdmin(p.actor) || p.actor === 'admin'
+          ? p.queues.includes(m.view.queue)
+          : m.view.supervisor === p.actor,
+      )
+      .map((m) => ({ ...m.view }));
+  }
+
+  private monitorDetail(v: MonitorView): Record<string, unknown> {
+    return {
+      monitorId: v.id,
+      mode: v.mode,
+      queue: v.queue,
+      agent: v.agent,
+      caller: v.caller.number,
+    };
   }
 
   // ------------------------------------------------------------ recordings

@@ -8,7 +8,7 @@ import type { ContactCenter } from './contactCenter.js';
 import { safeEqual } from './auth.js';
 import { startOfToday } from './queueEngine.js';
 import { agentReport, queueReport, REPORT_INTERVALS, toCsv } from './reports.js';
-import type { Principal, Wallboard } from './supervisor.js';
+import { MONITOR_MODES, type Principal, type Wallboard } from './supervisor.js';
 import { AgentActionError } from './types.js';
 
 // The supervisor API (API.md "Supervisors"): the same sign-in as agents (a
@@ -30,6 +30,7 @@ const stateBody = z.object({
   reason: z.string().min(1).nullish(),
 });
 const sendBody = z.object({ agent: z.string().min(1) });
+const monitorBody = z.object({ mode: z.enum(MONITOR_MODES) });
 const iso = z.iso.datetime({ offset: true });
 const rangeQuery = z.object({
   from: iso.optional(),
@@ -180,6 +181,30 @@ export function registerSupervisorApi(
       sup.sendCaller(p, queueCallId, b.agent);
       return { ok: true, wallboard: sup.wallboard(p) };
     }),
+  );
+
+  // Listen / whisper / barge (API.md): the supervisor's own softphone is called.
+  app.post(
+    '/api/supervisor/calls/:queueCallId/monitor',
+    route(async (req, _reply, p) => {
+      const { queueCallId } = req.params as { queueCallId: string };
+      const b = parse(monitorBody, req.body);
+      return { monitor: await sup.monitor(p, queueCallId, b.mode) };
+    }),
+  );
+
+  app.delete(
+    '/api/supervisor/calls/:queueCallId/monitor',
+    route(async (req, _reply, p) => {
+      const { queueCallId } = req.params as { queueCallId: string };
+      await sup.stopMonitor(p, queueCallId);
+      return { ok: true };
+    }),
+  );
+
+  app.get(
+    '/api/supervisor/monitors',
+    route((_req, _reply, p) => ({ monitors: sup.monitors(p) })),
   );
 
   app.get(
