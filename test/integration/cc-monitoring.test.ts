@@ -607,18 +607,41 @@ describe('listen, whisper, barge through the real stack', () => {
       expect(end).toMatchObject({ actor: '1001', target: queueCallId });
       expect(end.detail).toMatchObject({ reason: 'supervisor', agent: '1003', queue: 'sales' });
 
-      // ---------------------------------------------------- the agent's leg dies mid-barge
+      // ---------------------------------------------------- the agent's softphone dies mid-barge
+      // A dead tab closes its WebSocket (Kamailio: ws-closed) and its registration goes; a
+      // REGISTER with Expires 0 takes the same path through Kamailio's registration events.
+      // The agent's leg may stay up (nobody sends BYE): the supervisor is ended, audited.
       expect((await api('POST', url, { token: t1001, body: { mode: 'barge' } })).status).toBe(200);
       await until('second whisper leg', () => agent.coachInvites.length === 2, 3000);
-      // The agent's tab dies: its leg ends (BYE); the call ends, the supervisor's leg is ended.
-      expect(await agent.ua.inDialog(agent.call!, 'BYE').then((r) => r.status)).toBe(200);
-      await until('supervisor leg ended after the agent left', () => sup.byes === 2, 5000);
-      const end2 = await until(
-        'monitor-end audited',
-        () => cc.store.auditLog().find((r) => r.action === 'monitor-end' && r.id !== end.id),
+      expect(hdr(agent.coachInvites[1]!, 'x-monitor')).toMatch(/^barge;/);
+      await agent.ua.register({ expires: 0 });
+      await until('supervisor leg ended after the agent unregistered', () => sup.byes === 2, 5000);
+      await until('whisper leg ended', () => agent.byes.includes(agent.coachDialog!.callId), 3000);
+      const endUnreg = await until(
+        'monitor-end audited (agent-unregistered)',
+        () =>
+          cc.store
+            .auditLog()
+            .find((r) => r.action === 'monitor-end' && r.id !== end.id && r.target === queueCallId),
         3000,
       );
-      expect(end2.detail).toMatchObject({ reason: 'agent-left', mode: 'barge' });
+      expect(endUnreg.detail).toMatchObject({ reason: 'agent-unregistered', mode: 'barge' });
+
+      // The agent's leg ends (its BYE): the supervisor's session ends with it (agent-left).
+      expect((await agent.ua.register({ expires: 300 })).final.status).toBe(200);
+      await until('1003 registered again', () => stack.gw.registrations.isRegistered('1003'), 3000);
+      await sleep(1200);
+      expect((await api('POST', url, { token: t1001, body: { mode: 'barge' } })).status).toBe(200);
+      await until('third whisper leg', () => agent.coachInvites.length === 3, 3000);
+      expect(await agent.ua.inDialog(agent.call!, 'BYE').then((r) => r.status)).toBe(200);
+      await until('supervisor leg ended after the agent left', () => sup.byes === 3, 5000);
+      const endLeft = await until(
+        'monitor-end audited (agent-left)',
+        () => cc.store.auditLog().find((r) => r.action === 'monitor-end' && r.id > endUnreg.id),
+        3000,
+      );
+      expect(endLeft.detail).toMatchObject({ reason: 'agent-left', mode: 'barge' });
+      expect((await api('POST', url, { token: t1001, body: { mode: 'listen' } })).status).toBe(409);
     } finally {
       for (const f of figures) console.log(f);
       callerRtp.stopSending();
@@ -632,6 +655,7 @@ describe('listen, whisper, barge through the real stack', () => {
       await ua.register({ expires: 0 }).catch(() => undefined);
       await ua.close();
     }
-    expect(await noMediaSessions(stack, 5000)).toBe(0);
+    const left = await noMediaSessions(stack, 5000);
+    expect(left, `rtpengine still has ${(await stack.gw.rtpengine.callIds()).join(', ')}`).toBe(0);
   });
 });

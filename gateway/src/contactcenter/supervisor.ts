@@ -132,13 +132,19 @@ interface MonitorEntry {
   /** Undefined while the supervisor's softphone rings. */
   session: Monitor | undefined;
   startedMs: number;
+  /** Why the contact center ended it (the agent's registration went away), if it did. */
+  endReason?: string;
 }
+
+/** How often live sessions are checked for an agent whose softphone is gone. */
+const MONITOR_WATCH_MS = 1000;
 
 export class Supervision {
   /** Latest quality sample of each live queue call. */
   private readonly live = new Map<string, LiveQuality>();
   /** Monitoring sessions by `${queueCallId} ${supervisor}`. */
   private readonly monitoring = new Map<string, MonitorEntry>();
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(private readonly d: SupervisionDeps) {}
 
@@ -493,7 +499,7 @@ export class Supervision {
       this.monitoring.delete(key);
       this.audit(view.supervisor, 'monitor-end', queueCallId, true, {
         ...this.monitorDetail(view),
-        reason,
+        reason: entry.endReason ?? reason,
         durationSec: Math.round((Date.now() - entry.startedMs) / 1000),
       });
       this.d.onChange();
@@ -502,8 +508,36 @@ export class Supervision {
       ...this.monitorDetail(view),
       ...(view.mode !== mode && { requested: mode }),
     });
+    this.watch();
     this.d.onChange();
     return { ...view };
+  }
+
+  /**
+   * The agent's tab or uplink died: its WebSocket closes (at once, or after
+   * Kamailio's 30 s keepalive timeout), the registration goes, the agent is
+   * marked unregistered. Its SIP leg may stay up (nobody sends BYE), so the
+   * supervisor would keep listening to a dead call: end the session (BYE to
+   * the supervisor and the whisper leg), audited `agent-unregistered`. A BYE on
+   * the agent's leg ends it at once through the call-control tier (`agent-left`).
+   */
+  private watch(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => {
+      for (const entry of this.monitoring.values()) {
+        if (!entry.session || entry.endReason) continue;
+        const a = this.d.agents.get(entry.view.agent);
+        if (a && !a.registered) {
+          entry.endReason = 'agent-unregistered';
+          void entry.session.end();
+        }
+      }
+      if (this.monitoring.size === 0) {
+        clearInterval(this.watchdog);
+        this.watchdog = undefined;
+      }
+    }, MONITOR_WATCH_MS);
+    this.watchdog.unref();
   }
 
   /** End this supervisor's session on the call (BYE to their softphone and the whisper leg). */
