@@ -9,12 +9,13 @@ import { sqliteStorage } from './store/sqlite.js';
 import { openPostgres } from './store/postgres.js';
 import { PgBus, type ClusterBus } from './store/bus.js';
 import type { Storage } from './store/storage.js';
-import { Directory } from './directory/directory.js';
+import { Directory, joinClusterDirectory } from './directory/directory.js';
 import { Router } from './routing/decide.js';
 import { CallRecords } from './records/callRecords.js';
 import { createDecisionServer } from './kamailio/decisions.js';
 import { KamailioEvents } from './kamailio/events.js';
 import { callStates, drainKamailio } from './kamailio/rpc.js';
+import { forgetDecisions } from './kamailio/cache.js';
 import { Registrations } from './kamailio/registrations.js';
 import { renderKamailio } from './kamailio/render.js';
 import { renderRtpengine } from './rtpengine/render.js';
@@ -80,7 +81,6 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
 
   const db = openDb(join(data, 'gateway.sqlite'));
   const directory = new Directory(db, cfg.domain);
-  directory.syncFromConfig(cfg);
   let storage: Storage = sqliteStorage(db);
   let bus: ClusterBus | undefined;
   if (cfg.cluster) {
@@ -88,7 +88,15 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     try {
       storage = await openPostgres(databaseUrl, { node: nodeName });
       bus = await PgBus.connect(databaseUrl, nodeName, (err, what) => log.warn({ err }, what));
+      // The shared directory is the truth; this node reads its copy (synchronous, per
+      // request), refreshed when any node changes it, and then forgets what its
+      // Kamailio cached (the CLI does the same on the node it ran on).
+      await joinClusterDirectory(directory, storage.directory, bus, cfg, {
+        afterRefresh: () => forgetDecisions(dirs.run),
+        onError: (err) => log.error({ err }, 'cluster: directory not refreshed'),
+      });
     } catch (err) {
+      await bus?.close();
       if (storage.kind === 'postgres') await storage.close();
       db.close();
       // pg's messages name the host and user, never the password.
@@ -97,6 +105,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       );
     }
   }
+  if (!cfg.cluster) directory.syncFromConfig(cfg);
   const closeStores = async () => {
     await bus?.close();
     if (storage.kind === 'postgres') await storage.close();

@@ -2,7 +2,11 @@ import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { loadConfig, ConfigError } from '../config/load.js';
 import { openDb } from '../store/db.js';
-import { Directory } from '../directory/directory.js';
+import { userRow } from '../directory/directory.js';
+import { sqliteStorage } from '../store/sqlite.js';
+import { openPostgres } from '../store/postgres.js';
+import { PgBus } from '../store/bus.js';
+import type { DirectoryStorage } from '../store/storage.js';
 import { REPO_ROOT } from '../paths.js';
 import { forgetDecisions } from '../kamailio/cache.js';
 
@@ -18,6 +22,10 @@ import { forgetDecisions } from '../kamailio/cache.js';
 // process just wrote, guarded by the same file permissions, so no new network
 // API (and no credential for one) is needed, and it works while the service
 // itself is restarting. No Kamailio running: nothing is cached.
+//
+// Cluster (config `cluster:`): the change goes to the shared PostgreSQL and a
+// notification tells every running node, which refreshes its copy and empties
+// its own Kamailio's cache.
 
 const usage = `usage:
   npm run users -- list
@@ -62,16 +70,31 @@ async function main(): Promise<number> {
   const dataDir = resolve(REPO_ROOT, cfg.dataDir);
   const runDir = join(dataDir, 'run');
   const db = openDb(join(dataDir, 'gateway.sqlite'));
-  const directory = new Directory(db, cfg.domain);
+  const cluster = cfg.cluster;
+  const storage = cluster
+    ? await openPostgres(cluster.databaseUrl, { node: cluster.nodeName })
+    : sqliteStorage(db);
+  const directory: DirectoryStorage = storage.directory;
+  const realm = cfg.domain;
+  /** After a change: this node's Kamailio cache, and in a cluster every other node. */
+  const changed = async (why: string) => {
+    if (cluster) {
+      const bus = await PgBus.connect(cluster.databaseUrl, `${cluster.nodeName}-cli`);
+      bus.publish('gw_directory', { why });
+      await bus.ready();
+      await bus.close();
+    }
+    await forgetCached(runDir);
+  };
   try {
     switch (command) {
       case 'list':
-        for (const u of directory.listUsers()) {
+        for (const u of await directory.listUsers()) {
           console.log(
             `${u.username}\t${u.displayName}\t${u.callerId ?? ''}${u.demo ? '\t(demo)' : ''}`,
           );
         }
-        for (const d of directory.listDids()) console.log(`DID ${d.number} → ${d.username}`);
+        for (const d of await directory.listDids()) console.log(`DID ${d.number} → ${d.username}`);
         return 0;
       case 'add': {
         const username = args[0];
@@ -81,13 +104,13 @@ async function main(): Promise<number> {
         const callerId = option(args, '--caller-id');
         if (callerId && !/^\+\d{6,15}$/.test(callerId))
           throw new Error('--caller-id must be E.164, like +15551234567');
-        directory.upsertUser({
-          username,
-          password,
-          displayName: option(args, '--display-name'),
-          callerId,
-        });
-        await forgetCached(runDir);
+        await directory.upsertUser(
+          userRow(
+            { username, password, displayName: option(args, '--display-name'), callerId },
+            realm,
+          ),
+        );
+        await changed('user added');
         console.log(
           `user ${username}@${cfg.domain} saved (HA1 only); it can register now, no restart needed`,
         );
@@ -95,22 +118,23 @@ async function main(): Promise<number> {
       }
       case 'remove': {
         if (!args[0]) break;
-        const removed = directory.removeUser(args[0]);
-        if (removed) await forgetCached(runDir);
+        const removed = await directory.removeUser(args[0]);
+        if (removed) await changed('user removed');
         console.log(removed ? `user ${args[0]} removed` : `no user ${args[0]}`);
         return 0;
       }
       case 'did':
         if (!args[0] || !args[1]) break;
-        if (!directory.findUser(args[1])) throw new Error(`no user ${args[1]}`);
-        directory.setDid(args[0], args[1]);
-        await forgetCached(runDir);
+        if (!(await directory.findUser(args[1], realm))) throw new Error(`no user ${args[1]}`);
+        await directory.setDid(args[0], args[1]);
+        await changed('did set');
         console.log(`DID ${args[0]} now rings ${args[1]}`);
         return 0;
     }
     console.error(usage);
     return 2;
   } finally {
+    if (storage.kind === 'postgres') await storage.close();
     db.close();
   }
 }

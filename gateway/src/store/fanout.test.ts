@@ -8,10 +8,11 @@ import { FakeCallControl } from '../contactcenter/testing/fakeCallControl.js';
 import { soundDirs } from '../contactcenter/testing/harness.js';
 import type { Principal, Wallboard } from '../contactcenter/supervisor.js';
 import type { AgentView } from '../contactcenter/types.js';
-import { Directory } from '../directory/directory.js';
+import { Directory, joinClusterDirectory, userRow } from '../directory/directory.js';
 import { createLogger } from '../log.js';
 import { PgBus } from './bus.js';
 import { openDb } from './db.js';
+import { openPostgres } from './postgres.js';
 import { startTestPostgres, type TestPostgres } from './testing/postgres.js';
 
 // Live fan-out between cluster nodes (issue 10): two contact centers (two
@@ -162,5 +163,52 @@ describe('cluster fan-out over PostgreSQL LISTEN/NOTIFY', () => {
 
     a.cc.setState('1003', 'available');
     await until('available on B after the reconnect', () => viewsOnB.at(-1)?.state === 'available');
+  }, 30_000);
+
+  it("the directory: a user added on one node can register on the other; the contact center's rows stay", async () => {
+    const url = await server.createDatabase('fanout_directory');
+    const cfg = parseConfig({ log: { level: 'fatal' } });
+    const nodes = [];
+    for (const name of ['edge-a', 'edge-b']) {
+      const storage = await openPostgres(url, { node: name });
+      const bus = await PgBus.connect(url, name);
+      const db = openDb(join(tmp, `directory-${name}.sqlite`));
+      const directory = new Directory(db, cfg.domain);
+      let refreshed = 0;
+      await joinClusterDirectory(directory, storage.directory, bus, cfg, {
+        afterRefresh: () => Promise.resolve(++refreshed),
+      });
+      await bus.ready();
+      cleanup.push(async () => {
+        await bus.close();
+        await storage.close();
+        db.close();
+      });
+      nodes.push({ storage, bus, db, directory, refreshed: () => refreshed });
+    }
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    // The demo users from the config, on both.
+    expect(b.directory.findUser('1001')?.displayName).toBe('Alice (demo)');
+    // An agent row on B that references a user (ON DELETE CASCADE): a refresh must not drop it.
+    b.db.prepare(`INSERT INTO cc_agents (username, since) VALUES ('1002', 'x')`).run();
+
+    // What `npm run users -- add` does in a cluster: the shared row, then the notification.
+    await a.storage.directory.upsertUser(
+      userRow({ username: 'carol', password: 'carol-secret-1', displayName: 'Carol' }, cfg.domain),
+    );
+    await a.storage.directory.setDid('+15550100200', 'carol');
+    a.bus.publish('gw_directory', { why: 'user added' });
+    const carol = await until('carol on B', () => b.directory.findUser('carol'));
+    expect(carol).toEqual(
+      userRow({ username: 'carol', password: 'carol-secret-1', displayName: 'Carol' }, cfg.domain),
+    );
+    expect(b.directory.findDid('+15550100200')).toBe('carol');
+    expect(b.db.prepare('SELECT username FROM cc_agents').all()).toEqual([{ username: '1002' }]);
+
+    await a.storage.directory.removeUser('carol');
+    a.bus.publish('gw_directory', { why: 'user removed' });
+    await until('carol gone from B', () => !b.directory.findUser('carol'));
+    expect(b.directory.findDid('+15550100200')).toBeUndefined();
+    expect(b.refreshed()).toBeGreaterThanOrEqual(2);
   }, 30_000);
 });

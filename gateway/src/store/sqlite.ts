@@ -180,6 +180,22 @@ export class SqliteDirectory {
         );
     })();
   }
+  /**
+   * Make the tables exactly these rows (a cluster node's copy of the shared
+   * directory). Users are upserted, not replaced, so the contact center's rows
+   * that reference them stay; only users gone from the list are deleted.
+   */
+  mirror(users: UserRow[], dids: { number: string; username: string }[], trunks: TrunkRow[]): void {
+    this.db.transaction(() => {
+      const keep = new Set(users.map((u) => u.username));
+      for (const u of this.listUsers()) if (!keep.has(u.username)) this.removeUser(u.username);
+      for (const u of users) this.upsertUser(u);
+      this.db.prepare('DELETE FROM dids').run();
+      for (const d of dids) this.setDid(d.number, d.username);
+      this.replaceTrunks(trunks);
+    })();
+  }
+
   listTrunks(): TrunkRow[] {
     const rows = this.db.prepare('SELECT * FROM trunks ORDER BY name').all() as (Omit<
       TrunkRow,
