@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpEndpoint, sdpAudio } from '../integration/harness/rtp.js';
 import {
@@ -19,6 +20,7 @@ import {
   kamcmd,
   moveFloatingAddress,
   startCluster,
+  startEdge,
   type Cluster,
   type Edge,
 } from './harness/cluster.js';
@@ -119,6 +121,11 @@ async function contactsOn(edge: Edge, user: string): Promise<string> {
 describe('cluster: two edges, two media nodes, Redis, in network namespaces', () => {
   let c: Cluster;
   const phones: Phone[] = [];
+  let alice: Phone;
+  let bob: Phone;
+  let firstCall: Awaited<ReturnType<typeof call>>;
+  /** Every call the test placed that was answered: each must have exactly one record. */
+  const answeredCalls: string[] = [];
 
   beforeAll(async () => {
     c = await startCluster();
@@ -146,8 +153,8 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
   });
 
   it('1. a client on edge A calls a client on edge B: two-way audio through a media node', async () => {
-    const alice = await phone('1001', ADDR.edgeA, TONE_A);
-    const bob = await phone('1002', ADDR.edgeB, TONE_B);
+    alice = await phone('1001', ADDR.edgeA, TONE_A);
+    bob = await phone('1002', ADDR.edgeB, TONE_B);
     phones.push(alice, bob);
     const bobCalls: { callId: string }[] = [];
     answerCalls(bob, bobCalls);
@@ -167,6 +174,8 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     figures.callSetupMs = Date.now() - started;
     expect([ADDR.vip1, ADDR.vip2]).toContain(res.media!.host);
     figures.firstCallMediaNode = res.media!.host === ADDR.vip1 ? 'media-1' : 'media-2';
+    firstCall = res;
+    answeredCalls.push(res.dialog!.callId);
 
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, TALK_MS));
@@ -175,5 +184,217 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     // no crossed or looped media
     expect(alice.rtp.toneFrom(TONE_A, t0).length).toBe(0);
     expect(bob.rtp.toneFrom(TONE_B, t0).length).toBe(0);
+  });
+  it('3. the media node carrying the call dies: the call goes on through the other node', async () => {
+    const carrying = firstCall.media!.host === ADDR.vip1 ? c.media['1'] : c.media['2'];
+    const survivor = carrying === c.media['1'] ? c.media['2'] : c.media['1'];
+    // the call is in the carrying node's Redis database, which the survivor follows
+    await until(
+      'the call in Redis',
+      async () => {
+        const { stdout } = await c.db.exec('redis-cli', [
+          '-h',
+          ADDR.db,
+          '-n',
+          String(carrying.spec.db),
+          'keys',
+          '*',
+        ]);
+        return stdout.includes(firstCall.dialog!.callId);
+      },
+      5000,
+      100,
+    );
+    const killedAt = Date.now();
+    expect(await carrying.host.kill('rtpengine')).toBeGreaterThan(0);
+    // keepalived's part: the dead node's media address moves to the survivor
+    await moveFloatingAddress(c, carrying.vip, carrying.host, survivor.host);
+    const movedMs = Date.now() - killedAt;
+    await new Promise((r) => setTimeout(r, TALK_MS + 2000));
+    const now = Date.now();
+
+    // audio resumed both ways, the right tone each way
+    const resumedAtAlice = alice.rtp.toneFrom(TONE_B, killedAt + movedMs + 100);
+    const resumedAtBob = bob.rtp.toneFrom(TONE_A, killedAt + movedMs + 100);
+    figures.mediaFailover = {
+      deadNode: carrying.name,
+      survivor: survivor.name,
+      addressMovedAfterMs: movedMs,
+      gapAtCallerMs: alice.rtp.longestGap(killedAt - 200, now),
+      gapAtCalleeMs: bob.rtp.longestGap(killedAt - 200, now),
+      packetsAfterAtCaller: resumedAtAlice.length,
+      packetsAfterAtCallee: resumedAtBob.length,
+    };
+    expect(resumedAtAlice.length).toBeGreaterThan(TALK_MS / 20 / 2);
+    expect(resumedAtBob.length).toBeGreaterThan(TALK_MS / 20 / 2);
+    expect(alice.rtp.toneFrom(TONE_A, killedAt).length).toBe(0);
+
+    // the call ends normally through the edges; the survivor frees it
+    alice.rtp.stopSending();
+    bob.rtp.stopSending();
+    const byeStarted = Date.now();
+    const bye = await alice.ua.inDialog(firstCall.dialog!, 'BYE', { timeoutMs: 15_000 });
+    (figures.mediaFailover as Record<string, unknown>).byeStatus = bye.status;
+    (figures.mediaFailover as Record<string, unknown>).byeMs = Date.now() - byeStarted;
+    expect(bye.status).toBe(200);
+  });
+
+  it('2. edge B dies: its client registers again through edge A within seconds and a new call reaches it', async () => {
+    const bobCalls: { callId: string }[] = [];
+    // edge B goes away: its Kamailio killed, its service paused so its supervisor
+    // cannot restart Kamailio during the test (as if the host had died)
+    process.kill(c.edges.b.proc.pid!, 'SIGSTOP');
+    const killedAt = Date.now();
+    expect(await c.edges.b.host.kill('kamailio')).toBeGreaterThan(0);
+
+    // bob's client: keepalive OPTIONS to its edge; no answer -> the next edge
+    let failedOverAt = 0;
+    for (;;) {
+      const ok = await bob.ua
+        .request('OPTIONS', { uri: `sip:${ADDR.edgeB}:${SIP_PORT}`, timeoutMs: 1000 })
+        .then(() => true)
+        .catch(() => false);
+      if (!ok) {
+        failedOverAt = Date.now();
+        break;
+      }
+      if (Date.now() - killedAt > 10_000)
+        throw new Error('edge-b still answers after its Kamailio was killed');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await bob.ua.close();
+    const moved = await phone('1002', ADDR.edgeA, TONE_B, {
+      localPort: bob.localPort,
+      contactUser: bob.ua.contactUser,
+      rtp: bob.rtp,
+    });
+    phones.push(moved);
+    bob = moved;
+    answerCalls(bob, bobCalls);
+    const reg = await bob.ua.register();
+    const registeredMs = Date.now() - killedAt;
+    figures.edgeFailover = {
+      detectedAfterMs: failedOverAt - killedAt,
+      registeredAgainAfterMs: registeredMs,
+    };
+    expect(reg.final.status).toBe(200);
+
+    // a new call from alice (edge A) reaches bob, now on edge A
+    const t0 = Date.now();
+    const res = await call(alice, '1002');
+    expect(res.final.status).toBe(200);
+    answeredCalls.push(res.dialog!.callId);
+    await new Promise((r) => setTimeout(r, TALK_MS));
+    expect(alice.rtp.toneFrom(TONE_B, t0).length).toBeGreaterThan(TALK_MS / 20 / 2);
+    expect(bob.rtp.toneFrom(TONE_A, t0).length).toBeGreaterThan(TALK_MS / 20 / 2);
+    alice.rtp.stopSending();
+    bob.rtp.stopSending();
+    expect((await alice.ua.inDialog(res.dialog!, 'BYE')).status).toBe(200);
+
+    // edge B comes back (its supervisor restarts Kamailio), syncs the registrations from A
+    process.kill(c.edges.b.proc.pid!, 'SIGCONT');
+    const back = Date.now();
+    await until(
+      "edge-b back, with bob's contact (Path to edge-a) synced over DMQ",
+      async () => (await contactsOn(c.edges.b, '1002')).includes(ADDR.edgeA),
+      30_000,
+      250,
+    );
+    (figures.edgeFailover as Record<string, unknown>).edgeBackWithRegistrationsMs =
+      Date.now() - back;
+  });
+
+  it('4. the service on edge A dies: its Kamailio still serves cached answers, a new one is refused with 503 and placed through edge B', async () => {
+    // carol registers through edge B (back since step 2)
+    const carol = await phone('1003', ADDR.edgeB, TONE_B);
+    phones.push(carol);
+    const carolCalls: { callId: string }[] = [];
+    answerCalls(carol, carolCalls);
+    expect((await carol.ua.register()).final.status).toBe(200);
+
+    const t0 = Date.now();
+    process.kill(c.edges.a.proc.pid!, 'SIGKILL');
+    await new Promise((r) => c.edges.a.proc.once('exit', r));
+
+    // alice -> bob was decided before: edge A's Kamailio answers it from its decision cache
+    const cached = await call(alice, '1002');
+    expect(cached.final.status).toBe(200);
+    answeredCalls.push(cached.dialog!.callId);
+    alice.rtp.stopSending();
+    bob.rtp.stopSending();
+    expect((await alice.ua.inDialog(cached.dialog!, 'BYE')).status).toBe(200);
+
+    // alice -> carol was never decided on A: refused at once, with Retry-After
+    const tFirst = Date.now();
+    const first = await call(alice, '1003');
+    expect(first.final.status, first.final.raw).toBe(503);
+    expect(hdr(first.final, 'retry-after')).toBeDefined();
+    // the client's retry: the next edge
+    const viaB = await phone('1001', ADDR.edgeB, TONE_A, {
+      localPort: sipPort(),
+      contactUser: alice.ua.contactUser,
+      rtp: alice.rtp,
+    });
+    phones.push(viaB);
+    const res = await call(viaB, '1003');
+    expect(res.final.status).toBe(200);
+    answeredCalls.push(res.dialog!.callId);
+    figures.serviceFailover = {
+      cachedCallOnDeadServiceEdge: cached.final.status,
+      refusedWith: first.final.status,
+      refusedAfterMs: first.elapsedMs,
+      answeredThroughOtherEdgeAfterMs: Date.now() - tFirst,
+      sinceServiceKilledMs: Date.now() - t0,
+    };
+    const t1 = Date.now();
+    await new Promise((r) => setTimeout(r, TALK_MS));
+    expect(alice.rtp.toneFrom(TONE_B, t1).length).toBeGreaterThan(TALK_MS / 20 / 2);
+    expect(carol.rtp.toneFrom(TONE_A, t1).length).toBeGreaterThan(TALK_MS / 20 / 2);
+    alice.rtp.stopSending();
+    carol.rtp.stopSending();
+    expect((await viaB.ua.inDialog(res.dialog!, 'BYE')).status).toBe(200);
+
+    // edge A's service comes back: it reads what its Kamailio did meanwhile
+    // (the cached call's events) before it replaces that Kamailio
+    const back = Date.now();
+    c.edges.a = await startEdge(c.topo, 'a', true);
+    (figures.serviceFailover as Record<string, unknown>).serviceBackMs = Date.now() - back;
+  });
+
+  it('5. call records: every answered call recorded once, by the node that set it up', async () => {
+    const stores = {
+      'edge-a': join(c.edges.a.dataDir, 'gateway.sqlite'),
+      'edge-b': join(c.edges.b.dataDir, 'gateway.sqlite'),
+    };
+    const read = (file: string) => {
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare('SELECT call_id AS callId, status FROM call_records').all() as {
+          callId: string;
+          status: string;
+        }[];
+      } finally {
+        db.close();
+      }
+    };
+    let rows: { node: string; callId: string; status: string }[] = [];
+    await until(
+      'a final record of every answered call',
+      () => {
+        rows = Object.entries(stores).flatMap(([node, file]) =>
+          read(file).map((r) => ({ node, ...r })),
+        );
+        return answeredCalls.every((id) =>
+          rows.some((r) => r.callId === id && r.status === 'ended'),
+        );
+      },
+      10_000,
+      250,
+      () => JSON.stringify(rows),
+    );
+    figures.callRecords = rows;
+    for (const id of answeredCalls) {
+      expect(rows.filter((r) => r.callId === id)).toHaveLength(1);
+    }
   });
 });

@@ -148,13 +148,14 @@ export function mediaSpec(n: 1 | 2): MediaNodeSpec {
   };
 }
 
-async function startEdge(topo: Topology, which: 'a' | 'b'): Promise<Edge> {
+/** Starts (or, with keepData, restarts over its earlier store and run folder) an edge's service. */
+export async function startEdge(topo: Topology, which: 'a' | 'b', keepData = false): Promise<Edge> {
   const name = which === 'a' ? 'edge-a' : 'edge-b';
   const host = topo.host(name);
   const self = which === 'a' ? ADDR.edgeA : ADDR.edgeB;
   const peer = which === 'a' ? ADDR.edgeB : ADDR.edgeA;
   const dataDir = join(ARTIFACTS, name);
-  rmSync(dataDir, { recursive: true, force: true });
+  if (!keepData) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const input = JSON.stringify({
     name,
@@ -221,13 +222,13 @@ export async function startCluster(): Promise<Cluster> {
     // One after the other: edge-b's DMQ then finds edge-a already listening.
     const a = await startEdge(topo, 'a');
     const b = await startEdge(topo, 'b');
-    return {
+    const cluster: Cluster = {
       topo,
       edges: { a, b },
       media: { '1': m1, '2': m2 },
       db,
       async stop() {
-        for (const e of [a, b]) {
+        for (const e of [cluster.edges.a, cluster.edges.b]) {
           if (e.proc.exitCode === null && e.proc.signalCode === null) {
             e.proc.kill('SIGTERM');
             await Promise.race([
@@ -239,6 +240,7 @@ export async function startCluster(): Promise<Cluster> {
         await topo.destroy();
       },
     };
+    return cluster;
   } catch (err) {
     await topo.destroy();
     throw err;
