@@ -129,7 +129,10 @@ export class CallMedia {
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(work, work);
+    // Work queued behind the delete (an unbridge racing the hang-up) would re-create the call.
+    const guarded = () =>
+      this.deleted ? Promise.reject(new Error('unknown call: media deleted')) : work();
+    const run = this.queue.then(guarded, guarded);
     this.queue = run.catch(() => undefined);
     return run;
   }
