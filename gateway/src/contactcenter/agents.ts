@@ -119,8 +119,8 @@ export class AgentBook {
   }
 
   /**
-   * Another cluster node changed this agent (it saved and logged the change):
-   * take its state, so this node's agent views and wallboards show it. The
+   * Another cluster node changed this agent (it logged the change): take its
+   * state, so this node's agent views and wallboards show it. The
    * runtime links (offer, call) stay this node's own. False: not an agent here.
    */
   applyRemote(r: AgentRow): boolean {
@@ -136,6 +136,8 @@ export class AgentBook {
       r.wrapCallId && r.wrapEndsAt
         ? { callId: r.wrapCallId, queue: a.wrap?.queue ?? '', endsAt: Date.parse(r.wrapEndsAt) }
         : null;
+    // Kept here too (not published again): a restart of this node starts from it.
+    this.store.saveAgent(AgentBook.row(a));
     return true;
   }
 

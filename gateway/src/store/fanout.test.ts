@@ -86,9 +86,9 @@ describe('cluster fan-out over PostgreSQL LISTEN/NOTIFY', () => {
 
   it("an agent's state changed on node A reaches node B's agent stream and wallboard", async () => {
     const url = await server.createDatabase('fanout_agent');
-    const file = join(tmp, 'agent.sqlite');
-    const a = await node('edge-a', url, file);
-    const b = await node('edge-b', url, file);
+    // Each node its own contact-center tables: the state crosses through the bus alone.
+    const a = await node('edge-a', url, join(tmp, 'agent-a.sqlite'));
+    const b = await node('edge-b', url, join(tmp, 'agent-b.sqlite'));
 
     const viewsOnB: AgentView[] = [];
     const boardsOnB: Wallboard[] = [];
@@ -107,8 +107,14 @@ describe('cluster fan-out over PostgreSQL LISTEN/NOTIFY', () => {
       viewsOnB.at(-1)?.state === 'not-ready' ? viewsOnB.at(-1) : undefined,
     );
     expect(v).toMatchObject({ state: 'not-ready', reason: 'Break' });
-    // The same moment on both nodes (B took A's, it did not stamp its own).
+    // The same moment on both nodes (B took A's, it did not stamp its own),
+    // and kept in B's store for B's next start.
     expect(v.since).toBe(a.cc.view('1003').since);
+    expect(b.cc.store.agents()[0]).toMatchObject({
+      state: 'not-ready',
+      reason: 'Break',
+      since: v.since,
+    });
 
     // And back: B's change reaches A; neither echoes the other's change back.
     const viewsOnA: AgentView[] = [];
