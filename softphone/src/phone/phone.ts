@@ -132,7 +132,9 @@ const unescapeXml = (s: string) =>
 export function parseDialogInfo(body: string): LineState {
   let ringing = false;
   let busy = false;
-  for (const m of body.matchAll(/<(?:\w+:)?dialog\b([^>]*)>([\s\S]*?)<\/(?:\w+:)?dialog>/gi)) {
+  for (const m of body.matchAll(
+    /<(?:\w+:)?dialog(?=[\s>])([^>]*)>([\s\S]*?)<\/(?:\w+:)?dialog>/gi,
+  )) {
     const attrs = m[1] ?? '';
     const state = /<(?:\w+:)?state[^>]*>\s*(\w+)\s*</i.exec(m[2] ?? '')?.[1]?.toLowerCase();
     if (state === 'confirmed') busy = true;

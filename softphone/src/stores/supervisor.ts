@@ -18,10 +18,15 @@ import type {
   Wallboard,
   WallboardAgent,
 } from '../phone';
-import { i18n } from '../i18n';
+import { i18n, registerMessages } from '../i18n';
+import en from '../i18n/supervisor.en';
+import zhCN from '../i18n/supervisor.zh-CN';
 import { useAgentStore, formatDuration } from './agent';
 import { coreServices, type SupervisorClientLike } from './core';
 import { useUiStore } from './ui';
+
+// The view's and the announcements' messages travel with this chunk.
+registerMessages({ en, 'zh-CN': zhCN });
 
 export type {
   QueueFigures,

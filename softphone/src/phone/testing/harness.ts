@@ -54,6 +54,7 @@ export function makePhone(
       'callEnded',
       'message',
       'presence',
+      'dialog',
       'error',
     ] as const
   ).forEach((n) => record(n));

@@ -1,0 +1,173 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createPinia, setActivePinia } from 'pinia';
+import { nextTick } from 'vue';
+import { useAccountStore } from './account';
+import { useAgentStore } from './agent';
+import { useBlfStore, blfStatus, ownPresence } from './blf';
+import { useCallsStore } from './calls';
+import { useContactsStore } from './contacts';
+import { useUiStore } from './ui';
+import { resetCoreServices, setCoreServices } from './core';
+import { fakeCore, mockClientConfig, type FakePhone } from '../testing/fake-phone';
+import { AgentClient } from '../phone/agent';
+import { FakeAgentServer } from '../phone/testing/fake-agent-server';
+import { mount } from '@vue/test-utils';
+import { getActivePinia } from 'pinia';
+import { i18n } from '../i18n';
+import TransferStatus from '../components/TransferStatus.vue';
+
+// Presence and BLF in the stores: colleagues (the directory's demo users)
+// watched through the core's dialog and presence subscriptions, their line
+// states live, our own presence published (away while not ready).
+
+let core: ReturnType<typeof fakeCore>;
+let server: FakeAgentServer;
+let phone: FakePhone;
+
+const flush = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+};
+
+async function signIn(user: '1001' | '1003'): Promise<void> {
+  mockClientConfig({
+    domain: 'localhost',
+    wsUrl: 'wss://127.0.0.1:8443/ws',
+    iceServers: [],
+    demoAccounts: [
+      { username: '1001', password: 'demo-1001-pw', displayName: 'Alice' },
+      { username: '1002', password: 'demo-1002-pw', displayName: 'Bob' },
+      { username: '1003', password: 'demo-1003-pw', displayName: 'Carol' },
+    ],
+  });
+  const account = useAccountStore();
+  await account.init();
+  await account.signInDemo(user);
+  phone = core.phones.at(-1)!;
+  await flush();
+}
+
+beforeEach(() => {
+  setActivePinia(createPinia());
+  localStorage.clear();
+  core = fakeCore();
+  server = new FakeAgentServer();
+  setCoreServices({
+    ...core.services,
+    createAgentClient: async (opts) =>
+      new AgentClient({
+        ...opts,
+        baseUrl: server.base,
+        fetch: server.fetch,
+        EventSource: server.EventSource,
+      }),
+  });
+  useCallsStore();
+  useContactsStore();
+});
+afterEach(() => {
+  useAgentStore().stop();
+  resetCoreServices();
+  vi.unstubAllGlobals();
+});
+
+describe('BLF store', () => {
+  it('watches every colleague’s line and presence once registered, and shows idle → ringing → busy → idle', async () => {
+    const blf = useBlfStore();
+    await signIn('1001');
+    expect(phone.subscribeDialog.mock.calls.map((c) => c[0]).sort()).toEqual([
+      'sip:1002@localhost',
+      'sip:1003@localhost',
+    ]);
+    expect(phone.subscribePresence.mock.calls.map((c) => c[0]).sort()).toEqual([
+      'sip:1002@localhost',
+      'sip:1003@localhost',
+    ]);
+    expect(blf.keys.map((k) => k.name)).toEqual(['Bob', 'Carol']);
+    expect(blf.statusOf('1002')).toBe('unknown');
+    const ui = useUiStore();
+    const line = (state: 'idle' | 'ringing' | 'busy') =>
+      phone.emit('dialog', { target: 'sip:1002@localhost', state, subscription: 'active' });
+    line('idle');
+    expect(blf.statusOf('1002')).toBe('idle');
+    line('ringing');
+    expect(blf.statusOf('sip:1002@localhost')).toBe('ringing');
+    expect(ui.announcement).toBe('Bob: Ringing');
+    line('busy');
+    expect(blf.statusOf('1002')).toBe('busy');
+    line('idle');
+    expect(blf.statusOf('1002')).toBe('idle');
+    // presence: away, offline
+    phone.emit('presence', {
+      target: 'sip:1003@localhost',
+      status: 'open',
+      away: true,
+      note: 'Lunch',
+      subscription: 'active',
+    });
+    expect(blf.statusOf('1003')).toBe('away');
+    expect(blf.noteOf('1003')).toBe('Lunch');
+  });
+
+  it('keys added by the user are watched and kept; a watched contact is watched once', async () => {
+    const blf = useBlfStore();
+    await signIn('1001');
+    expect(blf.addKey('sip:2000@localhost', 'Reception')).toBe(true);
+    expect(blf.addKey('2000', 'Again')).toBe(false);
+    await nextTick();
+    expect(phone.subscribeDialog).toHaveBeenCalledWith('sip:2000@localhost');
+    expect(JSON.parse(localStorage.getItem('softphone.blf') ?? '[]')).toEqual([
+      { uri: 'sip:2000@localhost', name: 'Reception' },
+    ]);
+    await useContactsStore().save({ name: 'Bobby', uri: '1002', watchPresence: true });
+    await nextTick();
+    expect(blf.keys.find((k) => k.key === 'sip:1002@localhost')?.name).toBe('Bobby');
+    expect(
+      phone.subscribeDialog.mock.calls.filter((c) => c[0] === 'sip:1002@localhost'),
+    ).toHaveLength(1);
+    blf.removeKey('sip:2000@localhost');
+    await nextTick();
+    expect(blf.keys.some((k) => k.key === 'sip:2000@localhost')).toBe(false);
+  });
+
+  it('publishes our own presence: available, away while the agent is not ready', async () => {
+    useBlfStore();
+    await signIn('1003');
+    const agent = useAgentStore();
+    expect(agent.isAgent).toBe(true);
+    await flush();
+    // the fake gateway's agent starts not ready
+    expect(phone.published).toEqual({ status: 'open', away: true, note: 'Away' });
+    server.update('1003', { state: 'available', reason: null });
+    await nextTick();
+    expect(phone.published).toEqual({ status: 'open' });
+    server.update('1003', { state: 'not-ready', reason: 'Lunch' });
+    await nextTick();
+    expect(phone.published).toEqual({ status: 'open', away: true, note: 'Lunch' });
+  });
+
+  it('the transfer form shows the typed colleague’s line state and offers colleagues as picks', async () => {
+    const blf = useBlfStore();
+    await signIn('1001');
+    phone.emit('dialog', { target: 'sip:1002@localhost', state: 'busy', subscription: 'active' });
+    const wrapper = mount(TransferStatus, {
+      props: { target: '1002' },
+      global: { plugins: [getActivePinia()!, i18n] },
+    });
+    expect(useBlfStore()).toBe(blf);
+    await nextTick();
+    const status = wrapper.get('[data-testid="transfer-target-status"]');
+    expect(status.attributes('data-status')).toBe('busy');
+    expect(status.text()).toBe('Bob is Busy');
+    await wrapper.get('[data-testid="transfer-pick-1003"]').trigger('click');
+    expect(wrapper.emitted('pick')?.[0]).toEqual(['1003']);
+  });
+
+  it('combines line and presence', () => {
+    expect(blfStatus(undefined, undefined)).toBe('unknown');
+    expect(blfStatus('idle', { status: 'closed', away: false })).toBe('offline');
+    expect(blfStatus('busy', { status: 'closed', away: false })).toBe('busy');
+    expect(blfStatus(undefined, { status: 'open', away: false })).toBe('idle');
+    expect(ownPresence('not-ready', null)).toEqual({ status: 'open', away: true, note: 'Away' });
+    expect(ownPresence(undefined, null)).toEqual({ status: 'open' });
+  });
+});
