@@ -299,8 +299,9 @@ function pgCallRecords(exec: Exec, node: string | null): CallRecordStorage {
     },
     async openBefore(before) {
       const r = await exec(
-        `SELECT call_id AS "callId", answered_at AS "answeredAt" FROM call_records WHERE ended_at IS NULL AND started_at < $1`,
-        [before],
+        `SELECT call_id AS "callId", answered_at AS "answeredAt" FROM call_records
+         WHERE ended_at IS NULL AND started_at < $1 AND node IS NOT DISTINCT FROM $2`,
+        [before, node],
       );
       return r.rows as { callId: string; answeredAt: string | null }[];
     },

@@ -71,9 +71,9 @@ export class SqliteCallRecords {
   openBefore(before: string): { callId: string; answeredAt: string | null }[] {
     return this.db
       .prepare(
-        'SELECT call_id AS callId, answered_at AS answeredAt FROM call_records WHERE ended_at IS NULL AND started_at < ?',
+        'SELECT call_id AS callId, answered_at AS answeredAt FROM call_records WHERE ended_at IS NULL AND started_at < ? AND node IS ?',
       )
-      .all(before) as { callId: string; answeredAt: string | null }[];
+      .all(before, this.node) as { callId: string; answeredAt: string | null }[];
   }
   openCount(): number {
     return (

@@ -115,6 +115,19 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
         ),
       ).toBe(true);
       expect(await b.callRecords.openCount()).toBe(0);
+      // A call in progress on B is B's to close after a reconnect, never A's.
+      await b.callRecords.start({
+        callId: 'b-open',
+        fromUser: '1001',
+        toUser: '1002',
+        direction: 'local',
+        trunk: null,
+        startedAt: at(1),
+      });
+      expect(await a.callRecords.openBefore(at(N + 10))).toEqual([]);
+      expect(await b.callRecords.openBefore(at(N + 10))).toEqual([
+        { callId: 'b-open', answeredAt: null },
+      ]);
     });
 
     it('directory: users by realm, DIDs, demo users, trunks', async () => {

@@ -44,7 +44,10 @@ export interface CallRecordStorage {
   ended(callId: string, at: string): Promise<void>;
   failed(callId: string, at: string, code: number | null, reason: string | null): Promise<void>;
   get(callId: string): Promise<CallRecordRow | undefined>;
-  /** Records with no end that started before `before` (ISO). */
+  /**
+   * This node's records with no end that started before `before` (ISO): what
+   * its Kamailio should still know. Another node's open calls are its own.
+   */
   openBefore(before: string): Promise<{ callId: string; answeredAt: string | null }[]>;
   openCount(): Promise<number>;
   /** Newest first. */
