@@ -58,6 +58,7 @@ export const E2E_BLOCKS = {
   'agent-desktop': 3,
   'media-features': 4,
   'transfer-conference': 5,
+  'supervisor-desktop': 6,
   'webrtc-recovery': 7,
 } as const satisfies Record<string, number>;
 
