@@ -37,6 +37,8 @@ import {
 
 const FULL = process.env.CLUSTER_FULL === '1';
 const TALK_MS = FULL ? 3000 : 1500;
+// enough calls that both media nodes get some (the rtpengine module picks by Call-ID hash and weight)
+const SPREAD_CALLS = FULL ? 20 : 12;
 const TONE_A = 440;
 const TONE_B = 1000;
 const figures: Record<string, unknown> = {};
@@ -167,6 +169,21 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
       5000,
       100,
     );
+
+    // calls spread over both media nodes (equal weights)
+    const spread: Record<string, number> = { 'media-1': 0, 'media-2': 0 };
+    for (let i = 0; i < SPREAD_CALLS; i++) {
+      const r = await call(alice, '1002');
+      expect(r.final.status).toBe(200);
+      answeredCalls.push(r.dialog!.callId);
+      spread[r.media!.host === ADDR.vip1 ? 'media-1' : 'media-2']! += 1;
+      alice.rtp.stopSending();
+      bob.rtp.stopSending();
+      expect((await alice.ua.inDialog(r.dialog!, 'BYE')).status).toBe(200);
+    }
+    figures.callsPerMediaNode = spread;
+    expect(spread['media-1']).toBeGreaterThan(0);
+    expect(spread['media-2']).toBeGreaterThan(0);
 
     const started = Date.now();
     const res = await call(alice, '1002');
