@@ -94,6 +94,22 @@ async function inboundCodec(p: Phone): Promise<string[]> {
   });
 }
 
+/** SSRCs of inbound audio that no receiver track plays (inbound-rtp without trackIdentifier). */
+async function unplayedInbound(p: Phone): Promise<number[]> {
+  return p.page.evaluate(async () => {
+    const rec = (window as unknown as { __e2e?: { pcs: RTCPeerConnection[] } }).__e2e;
+    const out: number[] = [];
+    for (const pc of rec?.pcs ?? []) {
+      if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
+      (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'audio' && !s.trackIdentifier)
+          out.push(Number(s.ssrc));
+      });
+    }
+    return out;
+  });
+}
+
 /** Video frames decoded by the page's open RTCPeerConnections (inbound-rtp video). */
 async function framesDecoded(p: Phone): Promise<number> {
   return p.page.evaluate(async () => {
@@ -290,25 +306,25 @@ describe('media features: G.711-only trunk (both ways, transcoding), video, Kama
     await carrier.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 10_000, since);
   });
 
-  // KNOWN BUG (pinned; remove `.fails` when fixed): PCMU -> Opus toward a WebRTC
-  // browser. rtpengine sends ~50 Opus packets/s to the Opus-only browser (its
-  // inbound-rtp packetsReceived rises) but they decode to silence: getStats
-  // audioLevel 0 and the analyser finds no 1000 Hz (hz 0, level 0), while the
-  // other direction (Opus -> PCMU) carries the browser's tone to the carrier.
-  // rtpengine logs "SRTP output wanted, but no crypto suite was negotiated" on
-  // the browser-facing port at the start of each such call.
-  it.fails(
-    'KNOWN BUG: the Opus-only browser hears the PCMU carrier (transcoded to Opus)',
-    async () => {
-      await opusOnlyCall();
-      const heard = await expectTone(opusOnly.page, CARRIER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
-      expect(
-        Math.abs(heard.hz - CARRIER_HZ),
-        `the Opus-only browser hears ${JSON.stringify(heard)}`,
-      ).toBeLessThanOrEqual(TOL);
-      expect(heard.level).toBeGreaterThan(MIN_LEVEL);
-    },
-  );
+  // PCMU -> Opus toward a WebRTC browser. This was silent: rtpengine sent ~50
+  // Opus packets/s that decoded fine in libopus (a 1000 Hz tone) but Chromium
+  // played them nowhere (inbound-rtp without trackIdentifier, audioLevel 0):
+  // rtpengine 10.5 passes the carrier's a=ssrc through to the browser yet sends
+  // its own SSRC once it transcodes, and Chromium ties the receiver to the SSRC
+  // announced. The softphone drops audio a=ssrc from the far end's SDP
+  // (withoutAudioSsrc in softphone/src/phone/media-session.ts).
+  it('the Opus-only browser hears the PCMU carrier (transcoded to Opus)', async () => {
+    await opusOnlyCall();
+    const heard = await expectTone(opusOnly.page, CARRIER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
+    expect(
+      Math.abs(heard.hz - CARRIER_HZ),
+      `the Opus-only browser hears ${JSON.stringify(heard)}`,
+    ).toBeLessThanOrEqual(TOL);
+    expect(heard.level).toBeGreaterThan(MIN_LEVEL);
+    expect(await inboundCodec(opusOnly), 'the browser leg is Opus').toEqual(['audio/opus']);
+    expect(await unplayedInbound(opusOnly), 'inbound audio no track plays').toEqual([]);
+    await hangup(opusOnly.page);
+  });
 
   it('the carrier calls the DID: the browser rings, answers, tones both ways', async () => {
     const before = carrier.recordings().map((r) => r.file);

@@ -145,6 +145,33 @@ export function fitAnswerDirections(answer: string, offer: string): string {
   return parts.join(`${eol}m=`);
 }
 
+/**
+ * The far end's SDP without a=ssrc / a=ssrc-group in its audio m-lines.
+ * Chromium ties an m-line's receiver track to the SSRC announced there and
+ * plays any other SSRC nowhere: packets arrive and decode, the call is silent
+ * (getStats: an inbound-rtp with no trackIdentifier, audioLevel 0). From the
+ * SIP side the SSRC changes without new SDP: rtpengine passes the far end's
+ * a=ssrc through unchanged but sends its own SSRC once it transcodes (e.g.
+ * a PCMU carrier to an Opus-only browser; rtpengine issue 1773), and a leg
+ * moved to another far end inside the same rtpengine call keeps the old SDP.
+ * Without a=ssrc the browser takes the SSRC that arrives on the m-line.
+ * Video keeps its a=ssrc: it is relayed, never transcoded, and its RTX
+ * stream is known by a=ssrc-group:FID.
+ */
+export function withoutAudioSsrc(sdp: string): string {
+  const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
+  const parts = sdp.split(/\r?\nm=/);
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i] ?? '';
+    if (!part.startsWith('audio ')) continue;
+    parts[i] = part
+      .split(/\r?\n/)
+      .filter((line) => !/^a=ssrc(-group)?:/.test(line))
+      .join(eol);
+  }
+  return parts.join(`${eol}m=`);
+}
+
 export class MediaSession implements SessionDescriptionHandler {
   readonly peerConnection: RTCPeerConnection;
   readonly localStream: MediaStream;
@@ -266,7 +293,7 @@ export class MediaSession implements SessionDescriptionHandler {
     this.assertOpen();
     const pc = this.peerConnection;
     const type: RTCSdpType = pc.signalingState === 'have-local-offer' ? 'answer' : 'offer';
-    const description = await this.applyModifiers({ type, sdp }, modifiers);
+    const description = await this.applyModifiers({ type, sdp: withoutAudioSsrc(sdp) }, modifiers);
     if (type === 'answer') {
       await this.applyAnswer(description.sdp ?? '');
       return;
