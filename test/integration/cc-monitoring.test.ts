@@ -270,6 +270,8 @@ interface Supervisor {
   caller: RtpEndpoint;
   agent: RtpEndpoint;
   invites: SipMessage[];
+  /** INVITEs without X-Monitor (refused 486, like a busy softphone). */
+  others: SipMessage[];
   dialog?: Dialog;
   byes: number;
 }
@@ -281,7 +283,7 @@ async function supervisorPhone(): Promise<Supervisor> {
   const caller = await RtpEndpoint.open(ports.clientMedia(4), 0);
   const agent = await RtpEndpoint.open(ports.clientMedia(5), 0);
   for (const ep of [talk, caller, agent]) ep.keepPcm = true;
-  const s: Supervisor = { ua, talk, caller, agent, invites: [], byes: 0 };
+  const s: Supervisor = { ua, talk, caller, agent, invites: [], others: [], byes: 0 };
   ua.onRequest((req) => {
     const m = req.msg;
     if (m.method === 'INVITE' && hdr(m, 'x-monitor')) {
@@ -315,6 +317,9 @@ async function supervisorPhone(): Promise<Supervisor> {
       s.dialog = req.reply(200, 'OK', { body, contentType: 'application/sdp' });
       const host = /^c=IN IP4 (\S+)/m.exec(m.body)?.[1] ?? '127.0.0.1';
       talk.sendTo(host, offered[0]!);
+    } else if (m.method === 'INVITE') {
+      s.others.push(m);
+      req.reply(486, 'Busy Here');
     } else if (m.method === 'BYE') {
       s.byes += 1;
       talk.stopSending();
@@ -333,6 +338,22 @@ describe('listen, whisper, barge through the real stack', () => {
     const agent = await agentPhone();
     const sup = await supervisorPhone();
     cc.setState('1003', 'available');
+
+    // Softphones auto-answer X-Monitor INVITEs: Kamailio removes the header from anyone
+    // but the call-control tier, so a user cannot make a supervisor's phone answer.
+    const spoofer = await udpUser(stack, '1002', 6);
+    const spoof = await spoofer.request('INVITE', {
+      uri: `sip:1001@${stack.cfg.domain}`,
+      headers: ['X-Monitor: listen;id=evil;queue-call=x;agent=1003'],
+      body: plainSdp(ports.clientMedia(6)),
+      contentType: 'application/sdp',
+      timeoutMs: 8000,
+    });
+    expect(spoof.final.status).toBe(486);
+    expect(sup.others).toHaveLength(1);
+    expect(hdr(sup.others[0]!, 'x-monitor')).toBeUndefined();
+    expect(sup.invites).toHaveLength(0);
+    await spoofer.close();
 
     // Requests the carrier receives on the caller's dialog: none may be a re-INVITE.
     const carrierRequests: string[] = [];
