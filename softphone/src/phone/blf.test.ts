@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Phone } from './phone';
-import { parseDialogInfo, parsePidf } from './phone';
+import { parseDialogInfo, parsePidf, plainSubscribeContact } from './phone';
 import { buildPidf } from './publish';
 import { makePhone, until } from './testing/harness';
 import type { FakeSipServer, SipMessage } from './testing/fake-sip-server';
@@ -98,6 +98,28 @@ describe('dialog-info and PIDF documents', () => {
       status: 'open',
       note: undefined,
     });
+  });
+});
+
+describe('the Contact of our SUBSCRIBEs', () => {
+  it('is our plain contact, not the GRUU (the presence server NOTIFYs the Contact directly)', () => {
+    const sub = [
+      'SUBSCRIBE sip:1002@localhost SIP/2.0',
+      'Contact: <sip:1001@localhost;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>',
+      'Event: dialog',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    const plain = 'sip:abcd1234@x.invalid;transport=ws';
+    expect(plainSubscribeContact(sub, plain)).toBe(
+      sub.replace(/^Contact: .*$/m, `Contact: <${plain}>`),
+    );
+    // no GRUU, or not a SUBSCRIBE: unchanged
+    const noGruu = sub.replace(/;gr=[^>]*/, '');
+    expect(plainSubscribeContact(noGruu, plain)).toBe(noGruu);
+    const invite = sub.replace(/^SUBSCRIBE/, 'INVITE');
+    expect(plainSubscribeContact(invite, plain)).toBe(invite);
   });
 });
 

@@ -106,6 +106,18 @@ interface PresenceWatch {
   line: LineState;
 }
 
+/** A SUBSCRIBE whose Contact is a GRUU (`;gr`) gets `contact` instead; anything else is unchanged. */
+export function plainSubscribeContact(message: string, contact: string): string {
+  if (!message.startsWith('SUBSCRIBE ')) return message;
+  const end = message.indexOf('\r\n\r\n');
+  const head = end < 0 ? message : message.slice(0, end);
+  const fixed = head.replace(
+    /^(?:Contact|m)\s*:[^\r\n]*<[^>\r\n]*;gr[=;>][^\r\n]*$/im,
+    `Contact: <${contact}>`,
+  );
+  return fixed === head ? message : fixed + message.slice(head.length);
+}
+
 /** PIDF basic status and note (RFC 3863), and RPID's <away/> (RFC 4480). */
 export function parsePidf(body: string): Pick<PresenceEvent, 'status' | 'note' | 'away'> {
   const basic = /<(?:\w+:)?basic>\s*(open|closed)\s*</i.exec(body)?.[1]?.toLowerCase();
@@ -308,6 +320,15 @@ export class Phone {
       },
     };
     this.ua = new UserAgent(options);
+    // Kamailio's presence server sends NOTIFYs straight to a subscription's
+    // Contact (pointed at our WebSocket connection's address); once registered,
+    // SIP.js puts our GRUU there (RFC 5627), which has no transport=ws, and the
+    // NOTIFYs went nowhere (seen in the e2e test). SUBSCRIBEs, first and
+    // refreshes, carry our plain contact instead; other requests keep the GRUU.
+    const transport = this.ua.transport as SipWebSocketTransport;
+    const send = transport.send.bind(transport);
+    transport.send = (message: string) =>
+      send(plainSubscribeContact(message, this.ua.contact.uri.toString()));
 
     // RFC 5626 §4.1 instance id (unique per tab) so each tab is its own binding;
     // reg-id only where the registrar does outbound (see PBX_PRESETS).

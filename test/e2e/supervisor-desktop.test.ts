@@ -1,0 +1,281 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { e2ePortsFor, startE2eStack, type E2eStack } from './harness/stack.js';
+import {
+  byId,
+  dial,
+  launchPhone,
+  loginDemo,
+  report,
+  sleep,
+  until,
+  waitAttr,
+  waitCallState,
+  type Phone,
+} from './harness/softphone.js';
+import { Baresip } from './harness/baresip.js';
+import {
+  clearFailureShots,
+  ensureSoftphoneBuilt,
+  failureShot,
+  screenshot,
+} from './harness/artifacts.js';
+
+// The supervisor desktop and presence/BLF end to end (issue 8), all in real
+// Chromium against the real gateway (Kamailio with its presence server,
+// rtpengine, the call-control tier):
+//  - 1001 is a supervisor of the sales queue and no agent: the contact-center
+//    sign-in gives the supervisor role and the Supervisor view;
+//  - BLF: 1003 calls 1002; 1001's BLF key for 1002 shows ringing, busy once
+//    1002 answers, idle after the hang-up (NOTIFYs of the dialog package that
+//    Kamailio's pua_dialoginfo publishes); the time from 1002's phone ringing
+//    to 1001's key showing it is printed, never asserted;
+//  - a scripted queue scenario from the carrier (baresip on the trunk's
+//    address): one caller answered by agent 1003, one who hangs up while
+//    waiting; the wallboard shows exactly offered 2, answered 1, abandoned 1,
+//    service level 50 % (1 answered within 20 s / (2 offered − 0 short
+//    abandons)), and the report for today's hour matches;
+//  - the agent's softphone posts its call quality every 5 s: it reaches the
+//    supervisor's wallboard during the call and the call's record.
+
+const PORTS = e2ePortsFor('supervisor-desktop');
+const CARRIER = '127.0.0.2';
+const DID = '+15550100806';
+const CALLER = '+15550106666';
+const BS = { sip: PORTS.endpoints + 10, ctrl: PORTS.endpoints + 20, rtp: PORTS.endpoints + 30 };
+const BLF_1002 = 'blf-status-sip:1002@localhost';
+
+let stack: E2eStack;
+let sup: Phone; // 1001, supervisor
+let callee: Phone; // 1002
+let agent: Phone; // 1003, agent of sales
+let carrier: Baresip;
+
+/** A wallboard queue card's figures as the supervisor's page shows them. */
+async function queueFigures(): Promise<Record<string, string | null>> {
+  const card = byId(sup.page, 'sup-queue-sales');
+  const attrs = ['data-offered', 'data-answered', 'data-abandoned', 'data-service-level'];
+  const out: Record<string, string | null> = {};
+  for (const a of attrs) out[a.replace('data-', '')] = await card.getAttribute(a);
+  return out;
+}
+
+describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () => {
+  beforeAll(async () => {
+    ensureSoftphoneBuilt();
+    clearFailureShots('supervisor-desktop');
+    stack = await startE2eStack('supervisor-desktop', {
+      trunks: [
+        {
+          name: 'carrier',
+          host: CARRIER,
+          port: BS.sip,
+          inboundAddresses: [CARRIER],
+          prefixes: ['+1555'],
+        },
+      ],
+      contactCenter: {
+        port: PORTS.callControl,
+        supervisors: [{ username: '1001', queues: ['sales'] }],
+        qualityMosThreshold: 3.5,
+        queues: [
+          {
+            name: 'sales',
+            displayName: 'Sales',
+            dids: [DID],
+            strategy: 'longest-idle',
+            ringTimeoutSec: 20,
+            wrapUpSec: 300,
+            serviceLevelSec: 20,
+            shortAbandonSec: 2,
+            announce: { everySec: 0 },
+            dispositions: ['Sale', 'No sale'],
+          },
+        ],
+        ivrs: [],
+        agents: [{ username: '1003', queues: [{ name: 'sales', penalty: 0 }] }],
+      },
+    });
+    sup = await launchPhone('1001', 500, stack.baseUrl);
+    callee = await launchPhone('1002', 700, stack.baseUrl);
+    agent = await launchPhone('1003', 600, stack.baseUrl);
+    carrier = new Baresip({
+      user: CALLER,
+      password: '',
+      proxy: stack.sipAddress,
+      sipPort: BS.sip,
+      ctrlPort: BS.ctrl,
+      rtpPort: BS.rtp,
+      toneHz: 1000,
+      carrierAddress: CARRIER,
+    });
+    await carrier.start();
+  });
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') {
+      for (const p of [sup, callee, agent])
+        if (p) await failureShot(p.page, 'supervisor-desktop', ctx.task.name, p.name);
+      process.stderr.write(
+        `\n[e2e] ${ctx.task.name} failed:\n${stack.logs(40)}\n${[sup, callee, agent]
+          .filter(Boolean)
+          .map(report)
+          .join('\n')}\n--- carrier baresip:\n${carrier?.output.slice(-2000)}\n`,
+      );
+    }
+  });
+
+  afterAll(async () => {
+    await carrier?.stop();
+    await sup?.close();
+    await callee?.close();
+    await agent?.close();
+    await stack?.stop();
+  });
+
+  it('a supervisor who is not an agent signs in and lands on the Supervisor view with the live wallboard', async () => {
+    await loginDemo(sup, '1001');
+    await byId(sup.page, 'supervisor-view').waitFor({ timeout: 15_000 });
+    await byId(sup.page, 'sup-queue-sales').waitFor({ timeout: 15_000 });
+    expect(await queueFigures()).toEqual({
+      offered: '0',
+      answered: '0',
+      abandoned: '0',
+      'service-level': '',
+    });
+    // no Agent tab for a supervisor who is no agent
+    expect(await byId(sup.page, 'nav-agent').count()).toBe(0);
+    await loginDemo(callee, '1002');
+    await loginDemo(agent, '1003');
+    await byId(agent.page, 'agent-view').waitFor({ timeout: 15_000 });
+    // the agent's row is there, and the agent sees no Supervisor tab
+    await byId(sup.page, 'sup-agent-1003').waitFor({ timeout: 15_000 });
+    expect(await byId(agent.page, 'nav-supervisor').count()).toBe(0);
+  });
+
+  it('BLF: 1002 rings → 1001’s key shows ringing; answered → busy; hung up → idle', async () => {
+    await byId(sup.page, 'nav-phone').click();
+    await waitAttr(sup.page, BLF_1002, 'data-status', 'idle', 15_000);
+
+    await dial(agent.page, '1002');
+    await byId(callee.page, 'answer-button').waitFor({ timeout: 15_000 });
+    const ringingAt = Date.now();
+    await waitAttr(sup.page, BLF_1002, 'data-status', 'ringing', 10_000);
+    console.log(
+      `BLF in the browser: 1002 shows its ringing call → 1001's key ringing after ${Date.now() - ringingAt} ms`,
+    );
+    await screenshot(sup.page, 'blf-ringing');
+
+    await byId(callee.page, 'answer-button').click();
+    await waitCallState(agent.page, 'established');
+    const answeredAt = Date.now();
+    await waitAttr(sup.page, BLF_1002, 'data-status', 'busy', 10_000);
+    console.log(
+      `BLF in the browser: answered → 1001's key busy after ${Date.now() - answeredAt} ms`,
+    );
+    // 1003 is on that call too: its key is busy as well
+    await waitAttr(sup.page, 'blf-status-sip:1003@localhost', 'data-status', 'busy', 10_000);
+
+    await byId(agent.page, 'hangup-button').click();
+    const hungUpAt = Date.now();
+    await waitAttr(sup.page, BLF_1002, 'data-status', 'idle', 10_000);
+    console.log(`BLF in the browser: hung up → 1001's key idle after ${Date.now() - hungUpAt} ms`);
+  });
+
+  it('a queue call answered by the agent: its live quality reaches the wallboard and the call record', async () => {
+    await byId(sup.page, 'nav-supervisor').click();
+    await byId(agent.page, 'nav-agent').click();
+    await byId(agent.page, 'agent-ready').click();
+    await waitAttr(agent.page, 'agent-state', 'data-state', 'available');
+    await waitAttr(sup.page, 'sup-agent-1003', 'data-state', 'available');
+
+    const since = carrier.events.length;
+    const r = await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
+    expect(r.ok, `baresip dial: ${r.data}`).toBe(true);
+    await carrier.waitEvent(
+      (e) => e.type === 'CALL_ESTABLISHED',
+      'CALL_ESTABLISHED',
+      10_000,
+      since,
+    );
+    await byId(agent.page, 'agent-offer').waitFor({ timeout: 15_000 });
+    const callId = await byId(agent.page, 'agent-offer').getAttribute('data-call-id');
+    expect(callId).toBeTruthy();
+    await byId(agent.page, 'agent-answer').click();
+    await waitAttr(agent.page, 'agent-state', 'data-state', 'on-call');
+    await waitAttr(sup.page, 'sup-agent-1003', 'data-state', 'on-call');
+    expect(await byId(sup.page, 'sup-agent-call-1003').textContent()).toContain(CALLER);
+
+    // samples every 5 s from the agent's getStats: the wallboard shows the latest
+    const quality = byId(sup.page, 'sup-quality-1003');
+    const mos = await until(
+      'the agent’s call quality on the wallboard',
+      async () => Number((await quality.getAttribute('data-mos')) || 0),
+      20_000,
+      250,
+    );
+    expect(mos).toBeGreaterThanOrEqual(1);
+    expect(mos).toBeLessThanOrEqual(5);
+    // a clean loopback call: not flagged (the threshold is 3.5)
+    expect(await quality.getAttribute('data-flagged')).toBe(mos < 3.5 ? 'true' : 'false');
+    await screenshot(sup.page, 'wallboard-on-call');
+    const stored = await until(
+      'the call record’s quality summary',
+      async () => await stack.gateway.contactCenter!.store.quality(callId!),
+      10_000,
+    );
+    expect(stored.samples).toBeGreaterThanOrEqual(1);
+    expect(stored.mosMin).toBeGreaterThanOrEqual(1);
+    console.log(`quality: wallboard MOS ${mos}, record ${JSON.stringify(stored)}`);
+
+    await carrier.command('hangup');
+    await waitAttr(agent.page, 'agent-state', 'data-state', 'wrap-up');
+  });
+
+  it('a second caller hangs up while waiting: the wallboard shows exactly 2 offered, 1 answered, 1 abandoned, SL 50 %; so does the report', async () => {
+    // the agent is in after-call work (300 s): the caller waits, then hangs up
+    const since = carrier.events.length;
+    const r = await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
+    expect(r.ok, `baresip dial: ${r.data}`).toBe(true);
+    await carrier.waitEvent(
+      (e) => e.type === 'CALL_ESTABLISHED',
+      'CALL_ESTABLISHED',
+      10_000,
+      since,
+    );
+    await waitAttr(sup.page, 'sup-queue-sales', 'data-waiting', '1');
+    await byId(sup.page, 'sup-queue-sales').locator('[data-testid^="sup-caller-"]').waitFor();
+    // longer than shortAbandonSec (2 s): a real abandon, counted in the service level
+    await sleep(3000);
+    await carrier.command('hangup');
+    await waitAttr(sup.page, 'sup-queue-sales', 'data-waiting', '0');
+
+    await until(
+      'the wallboard to show the scenario',
+      async () => (await queueFigures()).abandoned === '1',
+      10_000,
+    );
+    expect(await queueFigures()).toEqual({
+      offered: '2',
+      answered: '1',
+      abandoned: '1',
+      'service-level': '50',
+    });
+    expect(await byId(sup.page, 'sup-queue-sales-sl').textContent()).toBe('50 %');
+    expect(await byId(sup.page, 'sup-agent-handled-1003').textContent()).toBe('1');
+    await screenshot(sup.page, 'wallboard-scenario');
+
+    // the report (by hour, today) says the same: sum its rows
+    await byId(sup.page, 'sup-report-interval').selectOption('1h');
+    await byId(sup.page, 'sup-report-load').click();
+    await byId(sup.page, 'sup-report').waitFor({ timeout: 10_000 });
+    const rows = byId(sup.page, 'sup-report-row');
+    const sum = { offered: 0, answered: 0, abandoned: 0 };
+    for (let i = 0; i < (await rows.count()); i++) {
+      for (const k of ['offered', 'answered', 'abandoned'] as const)
+        sum[k] += Number(await rows.nth(i).getAttribute(`data-${k}`));
+    }
+    expect(sum).toEqual({ offered: 2, answered: 1, abandoned: 1 });
+    // and the 15-minute chart has the calls in it
+    await byId(sup.page, 'sup-chart').locator('svg').waitFor();
+  });
+});
