@@ -366,6 +366,15 @@ describe('WebRTC recovery and media features: ICE restart, screen share, recordi
     expect(tag(header(reinvite.text, 'To')), 'the re-INVITE’s To tag (same dialog)').toBe(toTag);
     expect(cseq(reinvite.text).n, 'the re-INVITE’s CSeq').toBeGreaterThan(firstCseq);
 
+    // RTP first (the gap as a listener has it), then the tones both ways
+    await until(
+      'RTP to reach 1001 again once the path is restored',
+      async () => (await packetGrowth(a.page, 200)).delta >= 3,
+      30_000,
+      0,
+    );
+    const rtpBackMs = Date.now() - restoredAt;
+    const rtpGapMs = Date.now() - cutAt;
     // audio comes back, both ways, over the restarted ICE session
     await expectTonesBothWays('after the ICE restart', 30_000);
     const backAfterMs = Date.now() - restoredAt;
@@ -412,7 +421,7 @@ describe('WebRTC recovery and media features: ICE restart, screen share, recordi
     process.stdout.write(
       `[e2e] ICE restart: rtpengine port ${before.remotePort} of 1001's leg cut; no RTP after ${silentAfterMs} ms (${JSON.stringify(silent)}); ` +
         `re-INVITE (ufrag ${before.localUfrag} -> ${iceUfrag(reinvite.text)}) ${restartAfterMs} ms after the cut (ICE ${JSON.stringify(await iceLog(a))}); ` +
-        `path restored, tones both ways ${backAfterMs} ms later (outage ${outageMs} ms); path ${before.localPort} -> ${before.remotePort} became ${after?.localPort} -> ${after?.remotePort}\n`,
+        `path restored, RTP back ${rtpBackMs} ms later (no RTP for ${rtpGapMs} ms in all), tones both ways confirmed ${backAfterMs} ms after the restore (${outageMs} ms after the cut); path ${before.localPort} -> ${before.remotePort} became ${after?.localPort} -> ${after?.remotePort}\n`,
     );
   });
 
