@@ -234,6 +234,11 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       ...(callControl && { callControlCalls: callControl.activeCalls }),
       // A hung rtpengine is still "running" to the supervisor: ask it (ng ping, 1 s at most).
       rtpengineControl: (await rtpengine.ping()) ? 'ready' : 'down',
+      // Cluster: the shared PostgreSQL (call records, directory) and the fan-out's listener.
+      ...(bus && {
+        database: (await storage.ping()) ? 'ready' : 'down',
+        clusterBus: bus.connected ? 'ready' : 'down',
+      }),
     }),
     beforeScrape: async () => metrics.rtpengineSessions.set(await rtpengine.sessionCount()),
     mountContactCenter: contactCenter

@@ -19,6 +19,8 @@ export interface BusMessage {
 
 export interface ClusterBus {
   readonly node: string;
+  /** Listening now (false between a lost connection and its reconnect). */
+  readonly connected: boolean;
   /** Fire and forget: a publish while the connection is down is dropped (and logged). */
   publish(channel: BusChannel, body: Record<string, unknown>): void;
   /** Messages of other nodes on the channel; returns the unsubscribe. */
@@ -49,6 +51,10 @@ export class PgBus implements ClusterBus {
     readonly node: string,
     private readonly onError: (err: unknown, what: string) => void,
   ) {}
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
 
   static async connect(
     url: string,

@@ -768,6 +768,14 @@ export async function openPostgres(
     callRecords: pgCallRecords(serial.exec, opts.node ?? null),
     directory: pgDirectory(serial),
     cc: pgCc(serial.exec, serial),
+    ping: () =>
+      Promise.race([
+        serial.exec('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref()),
+      ]),
     close: () => serial.close(),
   };
 }

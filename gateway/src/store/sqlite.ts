@@ -265,6 +265,7 @@ export function sqliteStorage(db: Db, opts: { node?: string | null } = {}): Stor
       methodsOf(SqliteDirectory.prototype),
     ) as unknown as DirectoryStorage,
     cc: sqliteCcStorage(db),
+    ping: () => Promise.resolve(db.open),
     close: () => {
       db.close();
       return Promise.resolve();

@@ -25,6 +25,7 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
 
     it('call records: a call starts, is answered and ends once; repeats change nothing', async () => {
       const s = await storage('edge-a');
+      expect(await s.ping()).toBe(true);
       const r = s.callRecords;
       const start = {
         callId: 'c1',

@@ -99,5 +99,7 @@ export interface Storage {
   readonly callRecords: CallRecordStorage;
   readonly directory: DirectoryStorage;
   readonly cc: CcStorage;
+  /** Answers within a second (health checks). */
+  ping(): Promise<boolean>;
   close(): Promise<void>;
 }
