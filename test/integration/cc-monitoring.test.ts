@@ -455,6 +455,22 @@ describe('listen, whisper, barge through the real stack', () => {
       );
       expect(row?.call.monitors).toEqual([{ supervisor: '1001', mode: 'listen' }]);
 
+      // The carrier refreshes its session (re-INVITE, same SDP) while the supervisor listens.
+      const refresh = await carrier.inDialog(inv.dialog!, 'INVITE', {
+        body: plainSdp(callerRtp.port),
+        contentType: 'application/sdp',
+      });
+      expect(refresh.status).toBe(200);
+      since = Date.now() + 300;
+      await sleep(1800);
+      t = Date.now();
+      expect({
+        supCaller: tones(sup.caller, since, t),
+        supAgent: tones(sup.agent, since, t),
+        caller: tones(callerRtp, since, t),
+        agent: tones(agent.rtp, since, t),
+      }).toEqual({ supCaller: 'A', supAgent: 'B', caller: 'B', agent: 'A' });
+
       // Delay added: the caller's tone restarts; its onset at the supervisor vs at the agent.
       callerRtp.stopSending();
       await sleep(600);
@@ -665,6 +681,70 @@ describe('listen, whisper, barge through the real stack', () => {
       expect((await api('POST', url, { token: t1001, body: { mode: 'listen' } })).status).toBe(409);
     } finally {
       for (const f of figures) console.log(f);
+      callerRtp.stopSending();
+      agent.rtp.stopSending();
+      agent.coach.stopSending();
+      sup.talk.stopSending();
+    }
+    for (const ep of [callerRtp, agent.rtp, agent.coach, sup.talk, sup.caller, sup.agent])
+      await ep.close();
+    for (const ua of [agent.ua, sup.ua]) {
+      await ua.register({ expires: 0 }).catch(() => undefined);
+      await ua.close();
+    }
+    const left = await noMediaSessions(stack, 5000);
+    expect(left, `rtpengine still has ${(await stack.gw.rtpengine.callIds()).join(', ')}`).toBe(0);
+  });
+
+  it('the caller hangs up while a supervisor whispers: both monitoring legs are ended (call-ended), nothing left in rtpengine', async () => {
+    const agent = await agentPhone();
+    const sup = await supervisorPhone();
+    cc.setState('1003', 'available');
+    carrier.onRequest((req) => {
+      if (req.msg.method !== 'ACK') req.reply(200, 'OK');
+    });
+    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), A);
+    const callId = `mon2-${Date.now()}@carrier`;
+    const inv = await carrier.request('INVITE', {
+      uri: `sip:${DID_SALES}@127.0.0.1:${ports.sip}`,
+      from: `"Caller" <sip:+15550109998@127.0.0.2>`,
+      body: plainSdp(callerRtp.port),
+      contentType: 'application/sdp',
+      authenticate: false,
+      timeoutMs: 15_000,
+      callId,
+    });
+    expect(inv.final.status).toBe(200);
+    const media = sdpAudio(inv.final.body);
+    callerRtp.sendTo(media.host, media.port);
+    try {
+      await until('agent answered', () => agent.call, 8000);
+      await until('bridged', () => cc.view('1003').call, 5000);
+      const queueCallId = cc.store.queueCalls().find((r) => r.callId === callId)!.id;
+      const token = await login('1001');
+      const url = `/api/supervisor/calls/${encodeURIComponent(queueCallId)}/monitor`;
+      const started = await api('POST', url, { token, body: { mode: 'whisper' } });
+      expect(started.status, JSON.stringify(started.json)).toBe(200);
+      const since = Date.now();
+      await until(
+        'supervisor hears the caller',
+        () => sup.caller.toneFrom(A, since).length >= 10,
+        5000,
+      );
+      const mine = await api('GET', '/api/supervisor/monitors', { token });
+      expect(mine.json.monitors).toMatchObject([{ queueCallId, mode: 'whisper', agent: '1003' }]);
+      expect(await carrier.inDialog(inv.dialog!, 'BYE').then((r) => r.status)).toBe(200);
+      await until('supervisor leg ended with the call', () => sup.byes === 1, 5000);
+      await until('whisper leg ended with the call', () => agent.byes.length >= 2, 5000);
+      const end = await until(
+        'monitor-end audited',
+        () =>
+          cc.store.auditLog().find((r) => r.action === 'monitor-end' && r.target === queueCallId),
+        3000,
+      );
+      expect(end.detail).toMatchObject({ reason: 'call-ended', mode: 'whisper' });
+      expect((await api('GET', '/api/supervisor/monitors', { token })).json.monitors).toEqual([]);
+    } finally {
       callerRtp.stopSending();
       agent.rtp.stopSending();
       agent.coach.stopSending();

@@ -404,9 +404,10 @@ export class CallLeg extends EventEmitter implements InboundCall {
     this._state = 'ended';
     this.settlePlay('ended');
     const legs = [...this.ringing_, ...(this.bridged ? [this.bridged] : [])];
-    for (const leg of legs) endLeg(leg.inviter);
+    // before the agent's BYE: its leg ending would otherwise tell monitors 'agent-left'
     this.bridged = undefined;
     this.stopMonitors('call-ended');
+    for (const leg of legs) endLeg(leg.inviter);
     await this.deps.media
       .delete()
       .catch((err: unknown) =>
