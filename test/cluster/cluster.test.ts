@@ -15,6 +15,7 @@ import { until } from '../integration/harness/wait.js';
 import {
   ADDR,
   ARTIFACTS,
+  CARRIER_PORT,
   SIP_PORT,
   USERS,
   kamcmd,
@@ -376,6 +377,66 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     const back = Date.now();
     c.edges.a = await startEdge(c.topo, 'a', true);
     (figures.serviceFailover as Record<string, unknown>).serviceBackMs = Date.now() - back;
+  });
+
+  it('6. a trunk with two carrier gateways: the dead one is found by OPTIONS probing and skipped', async () => {
+    // the live gateway: a SIP endpoint on the clients' host answering edge A
+    const transport = await udpTransport({
+      localHost: ADDR.clients,
+      localPort: CARRIER_PORT,
+      remoteHost: ADDR.edgeA,
+      remotePort: SIP_PORT,
+    });
+    const carrierRtp = await RtpEndpoint.open(rtpPort(), TONE_B, ADDR.clients);
+    const carrier: Phone = {
+      user: '1003',
+      ua: new SipUA(transport, { user: 'carrier', domain: 'carrier.example' }),
+      rtp: carrierRtp,
+      edge: ADDR.edgeA,
+      localPort: CARRIER_PORT,
+    };
+    phones.push(carrier);
+    const carrierCalls: { callId: string }[] = [];
+    answerCalls(carrier, carrierCalls);
+
+    const states = () => kamcmd(c.edges.a, 'dispatcher.list');
+    // Each gateway's state: FLAGS "AP" active, "IP" inactive (probing continues).
+    const flagsOf = (text: string, host: string) =>
+      new RegExp(`URI: sip:${host.replace(/\./g, '\\.')}:\\d+[\\s\\S]*?FLAGS: (\\w+)`).exec(
+        text,
+      )?.[1];
+    let last = '';
+    await until(
+      'the dead gateway inactive and the live one active on edge A',
+      async () => {
+        last = await states();
+        return (
+          flagsOf(last, ADDR.deadCarrier)?.startsWith('I') &&
+          flagsOf(last, ADDR.clients)?.startsWith('A')
+        );
+      },
+      // a silent gateway's probes fail after tm's fr_timer (30 s): ~35 s after edge A started
+      60_000,
+      500,
+      () => last,
+    );
+    figures.dispatcher = {
+      deadGateway: flagsOf(last, ADDR.deadCarrier),
+      liveGateway: flagsOf(last, ADDR.clients),
+    };
+
+    // every call to the trunk reaches the live gateway, though the trunk's own address is the dead one
+    const calls = 4;
+    for (let i = 0; i < calls; i++) {
+      const res = await call(alice, `+1415555010${i}`);
+      expect(res.final.status).toBe(200);
+      answeredCalls.push(res.dialog!.callId);
+      alice.rtp.stopSending();
+      carrier.rtp.stopSending();
+      expect((await alice.ua.inDialog(res.dialog!, 'BYE')).status).toBe(200);
+    }
+    expect(carrierCalls).toHaveLength(calls);
+    (figures.dispatcher as Record<string, unknown>).callsToLiveGateway = carrierCalls.length;
   });
 
   it('5. call records: every answered call recorded once, by the node that set it up', async () => {

@@ -26,7 +26,12 @@ export const ADDR = {
   vip2: `${SUBNET_PREFIX}102`,
   db: `${SUBNET_PREFIX}30`,
   clients: `${SUBNET_PREFIX}50`,
+  /** A carrier gateway that does not exist (nothing answers at this address). */
+  deadCarrier: `${SUBNET_PREFIX}60`,
 } as const;
+
+/** The live carrier gateway: a SIP client on the clients' host. */
+export const CARRIER_PORT = 5070;
 
 export const SIP_PORT = 5060;
 export const NG_PORT = 2223;
@@ -109,18 +114,37 @@ function edgeConfig(name: string, address: string): Record<string, unknown> {
     dataDir: join('test', 'artifacts', 'cluster', name),
     listenAddress: address,
     demo: { enabled: false },
-    users: Object.entries(USERS).map(([username, password]) => ({ username, password })),
+    // a caller ID each: trunk calls need one
+    users: Object.entries(USERS).map(([username, password]) => ({
+      username,
+      password,
+      callerId: `+1555010${username}`,
+    })),
     sip: { children: 2, asyncWorkers: 2, sharedMemoryMb: 128, privateMemoryMb: 16 },
     // the edge's own rtpengine is not used by its Kamailio in cluster mode (the media nodes are)
     rtpengine: { portMin: 30000, portMax: 30049 },
     turn: { enabled: false },
     contactCenter: { enabled: false },
+    // the trunk's own address is the dead gateway: calls reach the live one only through dispatcher
+    trunks: [{ name: 'carrier', host: ADDR.deadCarrier, port: 5060, prefixes: ['+1415'] }],
     log: { level: 'warn', kamailioDebug: 1 },
   };
 }
 
-function clusterSpec(self: string, peer: string): KamailioClusterSpec {
+function clusterSpec(self: string, peer: string, withTrunkGateways: boolean): KamailioClusterSpec {
   return {
+    // edge A probes the carrier's two gateways (the live one answers only edge A)
+    ...(withTrunkGateways && {
+      trunkGateways: [
+        {
+          trunk: 'carrier',
+          gateways: [
+            { host: ADDR.deadCarrier, port: 5060 },
+            { host: ADDR.clients, port: CARRIER_PORT },
+          ],
+        },
+      ],
+    }),
     self: { address: self, port: SIP_PORT },
     peers: [{ address: peer, port: SIP_PORT }],
     rtpengines: [
@@ -160,7 +184,7 @@ export async function startEdge(topo: Topology, which: 'a' | 'b', keepData = fal
   const input = JSON.stringify({
     name,
     config: edgeConfig(name, self),
-    cluster: clusterSpec(self, peer),
+    cluster: clusterSpec(self, peer, which === 'a'),
   });
   const proc = host.spawn(
     process.execPath,
