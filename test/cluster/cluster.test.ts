@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpEndpoint, sdpAudio } from '../integration/harness/rtp.js';
 import {
@@ -16,6 +16,7 @@ import {
   ADDR,
   ARTIFACTS,
   CARRIER_PORT,
+  DATABASE_URL,
   SIP_PORT,
   USERS,
   kamcmd,
@@ -439,40 +440,37 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     (figures.dispatcher as Record<string, unknown>).callsToLiveGateway = carrierCalls.length;
   });
 
-  it('5. call records: every answered call recorded once, by the node that set it up', async () => {
-    const stores = {
-      'edge-a': join(c.edges.a.dataDir, 'gateway.sqlite'),
-      'edge-b': join(c.edges.b.dataDir, 'gateway.sqlite'),
-    };
-    const read = (file: string) => {
-      const db = new Database(file, { readonly: true, fileMustExist: true });
-      try {
-        return db.prepare('SELECT call_id AS callId, status FROM call_records').all() as {
-          callId: string;
-          status: string;
-        }[];
-      } finally {
-        db.close();
-      }
-    };
+  it('5. call records: every answered call recorded once, in the shared PostgreSQL, by the node that set it up', async () => {
+    const db = new pg.Client({ connectionString: DATABASE_URL });
+    await db.connect();
     let rows: { node: string; callId: string; status: string }[] = [];
-    await until(
-      'a final record of every answered call',
-      () => {
-        rows = Object.entries(stores).flatMap(([node, file]) =>
-          read(file).map((r) => ({ node, ...r })),
-        );
-        return answeredCalls.every((id) =>
-          rows.some((r) => r.callId === id && r.status === 'ended'),
-        );
-      },
-      10_000,
-      250,
-      () => JSON.stringify(rows),
-    );
-    figures.callRecords = rows;
+    try {
+      await until(
+        'a final record of every answered call',
+        async () => {
+          rows = (
+            await db.query<{ node: string; callId: string; status: string }>(
+              'SELECT node, call_id AS "callId", status FROM call_records ORDER BY id',
+            )
+          ).rows;
+          return answeredCalls.every((id) =>
+            rows.some((r) => r.callId === id && r.status === 'ended'),
+          );
+        },
+        10_000,
+        250,
+        () => JSON.stringify(rows),
+      );
+    } finally {
+      await db.end();
+    }
+    const perNode: Record<string, number> = {};
+    for (const r of rows) perNode[r.node] = (perNode[r.node] ?? 0) + 1;
+    figures.callRecords = { answeredCalls: answeredCalls.length, rows: rows.length, perNode };
     for (const id of answeredCalls) {
       expect(rows.filter((r) => r.callId === id)).toHaveLength(1);
     }
+    // both edges wrote into the one store
+    expect(Object.keys(perNode).sort()).toEqual(['edge-a', 'edge-b']);
   });
 });

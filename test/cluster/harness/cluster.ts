@@ -1,5 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, createWriteStream } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  rmSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../../gateway/src/paths.js';
 import type { KamailioClusterSpec } from '../../../gateway/src/kamailio/cluster.js';
@@ -36,6 +46,9 @@ export const CARRIER_PORT = 5070;
 export const SIP_PORT = 5060;
 export const NG_PORT = 2223;
 export const REDIS_PORT = 6379;
+export const PG_PORT = 5432;
+/** The cluster's shared store (trust from 192.0.2.0/24 only: a throwaway database inside the namespaces). */
+export const DATABASE_URL = `postgres://postgres@${ADDR.db}:${PG_PORT}/gateway`;
 
 export const USERS = {
   '1001': 'cluster-1001-pw',
@@ -109,8 +122,19 @@ function waitOutput(
   });
 }
 
-function edgeConfig(name: string, address: string): Record<string, unknown> {
+function edgeConfig(
+  name: string,
+  address: string,
+  peer: { name: string; address: string },
+): Record<string, unknown> {
   return {
+    // the shared PostgreSQL: directory, call records (tagged with the node)
+    cluster: {
+      nodeName: name,
+      peers: [{ name: peer.name, address: peer.address, sipPort: SIP_PORT }],
+      databaseUrl: DATABASE_URL,
+      redisUrl: `redis://${ADDR.db}:${REDIS_PORT}/0`,
+    },
     dataDir: join('test', 'artifacts', 'cluster', name),
     listenAddress: address,
     demo: { enabled: false },
@@ -183,7 +207,10 @@ export async function startEdge(topo: Topology, which: 'a' | 'b', keepData = fal
   mkdirSync(dataDir, { recursive: true });
   const input = JSON.stringify({
     name,
-    config: edgeConfig(name, self),
+    config: edgeConfig(name, self, {
+      name: which === 'a' ? 'edge-b' : 'edge-a',
+      address: peer,
+    }),
     cluster: clusterSpec(self, peer, which === 'a'),
   });
   const proc = host.spawn(
@@ -204,6 +231,87 @@ export async function startMediaNode(topo: Topology, n: 1 | 2): Promise<MediaNod
   logTo(proc, join(ARTIFACTS, `${name}.rtpengine.log`));
   await waitOutput(proc, /Startup complete/, `${name} rtpengine`, 30_000);
   return { name, host, proc, vip: spec.own.address, spec };
+}
+
+const PG_DIR = join(tmpdir(), `clu-pg-${process.pid}`);
+const PG_BIN_DIRS = [
+  '/usr/lib/postgresql/17/bin',
+  '/usr/lib/postgresql/16/bin',
+  '/usr/lib/postgresql/15/bin',
+];
+
+/**
+ * PostgreSQL on the db host, listening on its cluster address only, trusting
+ * the test's subnet: initdb into the artifacts folder, run as the `postgres`
+ * system user (root cannot run it), database `gateway` created empty (each
+ * edge migrates it at start, under an advisory lock).
+ */
+async function startPostgres(db: Host): Promise<void> {
+  const bin = PG_BIN_DIRS.find((d) => existsSync(join(d, 'postgres')));
+  if (!bin)
+    throw new Error(
+      `PostgreSQL server binaries not found in ${PG_BIN_DIRS.join(', ')}: apt-get install postgresql`,
+    );
+  // outside the checkout: the postgres user may not traverse it
+  const dir = PG_DIR;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  chownSync(dir, uid, gid);
+  chmodSync(dir, 0o700);
+  const data = join(dir, 'data');
+  const asPostgres = (cmd: string, args: string[]) => ['-u', 'postgres', '--', cmd, ...args];
+  await db.exec(
+    'runuser',
+    asPostgres(join(bin, 'initdb'), [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--locale=C',
+    ]),
+  );
+  appendFileSync(join(data, 'pg_hba.conf'), `host all all ${SUBNET_PREFIX}0/24 trust\n`);
+  const pg = db.spawn(
+    'runuser',
+    asPostgres(join(bin, 'postgres'), [
+      '-D',
+      data,
+      '-p',
+      String(PG_PORT),
+      '-k',
+      dir,
+      '-c',
+      `listen_addresses=${ADDR.db}`,
+      // a throwaway database: durability is not what is tested
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+    ]),
+  );
+  logTo(pg, join(ARTIFACTS, 'db.postgres.log'));
+  await waitOutput(pg, /ready to accept connections/, 'postgres', 30_000);
+  await db.exec(
+    'runuser',
+    asPostgres('psql', [
+      '-h',
+      dir,
+      '-p',
+      String(PG_PORT),
+      '-U',
+      'postgres',
+      '-qc',
+      'CREATE DATABASE gateway',
+    ]),
+  );
 }
 
 /** Builds the hosts and starts every component; torn down by `stop()` (and on exit). */
@@ -230,6 +338,7 @@ export async function startCluster(): Promise<Cluster> {
     );
     logTo(redis, join(ARTIFACTS, 'db.redis.log'));
     await waitOutput(redis, /Ready to accept connections/, 'redis-server', 15_000);
+    await startPostgres(db);
 
     // Each media node owns one floating address; both may bind the other's
     // (for the calls they copy) before it moves to them.
@@ -262,6 +371,7 @@ export async function startCluster(): Promise<Cluster> {
           }
         }
         await topo.destroy();
+        rmSync(PG_DIR, { recursive: true, force: true });
       },
     };
     return cluster;
