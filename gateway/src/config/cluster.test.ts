@@ -16,6 +16,7 @@ function problemsOf(fn: () => unknown): string[] {
 
 const good = {
   nodeName: 'edge-a',
+  address: '10.0.0.11',
   peers: [{ name: 'edge-b', address: '10.0.0.12' }],
   databaseUrl: 'postgres://gateway:s3cret@10.0.0.5:5432/gateway',
   redisUrl: 'redis://10.0.0.5:6379/0',
@@ -29,7 +30,10 @@ describe('cluster config', () => {
   it('takes node name, peers, database and Redis URLs, with defaults', () => {
     expect(parseConfig({ cluster: good }).cluster).toEqual({
       ...good,
+      sipPort: 5060,
       peers: [{ name: 'edge-b', address: '10.0.0.12', sipPort: 5060 }],
+      rtpengines: [],
+      trunkGateways: [],
     });
   });
 
@@ -48,6 +52,7 @@ describe('cluster config', () => {
       parseConfig({
         cluster: {
           nodeName: 'Edge_A',
+          address: '10.0.0.11',
           peers: [{ name: 'edge-b', address: 'not-an-ip' }],
           redisUrl: 'http://10.0.0.5:6379',
         },
@@ -68,6 +73,7 @@ describe('cluster config', () => {
             { name: 'edge-a', address: '10.0.0.11' },
             { name: 'edge-b', address: '10.0.0.12' },
             { name: 'edge-b', address: '10.0.0.13' },
+            { name: 'edge-c', address: '10.0.0.11' },
           ],
         },
       }),
@@ -76,6 +82,9 @@ describe('cluster config', () => {
       `cluster.peers.0.name: "edge-a" is this node's own nodeName; list only the other nodes`,
     );
     expect(problems).toContain('cluster.peers.2.name: duplicate peer "edge-b"');
+    expect(problems).toContain(
+      "cluster.peers.3.address: 10.0.0.11:5060 is this node's own address and port",
+    );
   });
 
   it('refuses an unknown key with its spelling fix', () => {
@@ -84,10 +93,61 @@ describe('cluster config', () => {
     expect(problems.join('\n')).toContain('remove databaseURL');
   });
 
+  it('media nodes and trunk gateways, a trunk gateway list naming a configured trunk', () => {
+    const trunks = [{ name: 'carrier', host: '192.0.2.10' }];
+    const cfg = parseConfig({
+      trunks,
+      cluster: {
+        ...good,
+        rtpengines: [{ address: '10.0.0.21' }, { address: '10.0.0.22', ngPort: 2224, weight: 2 }],
+        trunkGateways: [
+          { trunk: 'carrier', gateways: [{ host: '192.0.2.10' }, { host: '192.0.2.11' }] },
+        ],
+      },
+    }).cluster!;
+    expect(cfg.rtpengines).toEqual([
+      { address: '10.0.0.21', ngPort: 2223, weight: 1 },
+      { address: '10.0.0.22', ngPort: 2224, weight: 2 },
+    ]);
+    expect(cfg.trunkGateways[0]!.gateways[1]).toEqual({
+      host: '192.0.2.11',
+      port: 5060,
+      transport: 'udp',
+    });
+    const shape = problemsOf(() =>
+      parseConfig({
+        trunks,
+        cluster: {
+          ...good,
+          rtpengines: [{ address: 'media-1' }],
+          trunkGateways: [{ trunk: 'carrier', gateways: [] }],
+        },
+      }),
+    ).join('\n');
+    expect(shape).toContain('cluster.rtpengines.0.address: an IPv4 or IPv6 address');
+    expect(shape).toContain('cluster.trunkGateways.0.gateways: at least one gateway');
+    // Cross-references are checked once every field is well formed.
+    const reference = problemsOf(() =>
+      parseConfig({
+        trunks,
+        cluster: {
+          ...good,
+          trunkGateways: [{ trunk: 'other', gateways: [{ host: '192.0.2.10' }] }],
+        },
+      }),
+    );
+    expect(reference).toEqual([
+      expect.stringContaining(
+        'cluster.trunkGateways.0.trunk: no trunk named "other" in trunks; use one of: carrier',
+      ) as string,
+    ]);
+  });
+
   it('takes the database URL from the environment (no password in the file)', () => {
     const cfg = loadConfig({
       env: {
         GATEWAY_CLUSTER__NODE_NAME: 'edge-b',
+        GATEWAY_CLUSTER__ADDRESS: '10.0.0.12',
         GATEWAY_CLUSTER__DATABASE_URL: 'postgresql://gw:pw@127.0.0.1:5432/gw',
       },
     });

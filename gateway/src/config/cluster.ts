@@ -33,21 +33,58 @@ function urlWithScheme(schemes: string[], example: string) {
   });
 }
 
+const ipAddress = z.union([z.ipv4(), z.ipv6()], 'an IPv4 or IPv6 address, e.g. 10.0.0.12');
+const port = z.number().int().min(1).max(65535);
+
 const peerSchema = z.strictObject({
   /** The peer's cluster.nodeName. */
   name: nodeName,
   /** Where the peer's Kamailio and service are reached (its cluster address). */
-  address: z.union([z.ipv4(), z.ipv6()], 'an IPv4 or IPv6 address, e.g. 10.0.0.12'),
+  address: ipAddress,
   /** The peer's SIP port (Kamailio DMQ talks SIP between nodes). */
-  sipPort: z.number().int().min(1).max(65535).default(5060),
+  sipPort: port.default(5060),
+});
+
+const mediaNodeSchema = z.strictObject({
+  /** Where this media node's rtpengine takes ng commands. */
+  address: ipAddress,
+  ngPort: port.default(2223),
+  /** Calls are spread over media nodes by weight. */
+  weight: z.number().int().min(1).max(100).default(1),
+});
+
+const trunkGatewaysSchema = z.strictObject({
+  /** A trunk of the `trunks:` section. */
+  trunk: z.string().min(1),
+  /** Its carrier's gateways, probed with OPTIONS; a dead one is skipped. */
+  gateways: z
+    .array(
+      z.strictObject({
+        host: z.string().min(1),
+        port: port.default(5060),
+        transport: z.enum(['udp', 'tcp']).default('udp'),
+      }),
+    )
+    .min(1, 'at least one gateway'),
 });
 
 export const clusterSchema = z
   .strictObject({
     /** This node's name, unique in the cluster (call records and logs say which node). */
     nodeName,
+    /**
+     * This node's address as its peers reach it (an IP: Kamailio's Path hops
+     * compare it). Default: listenAddress.
+     */
+    address: ipAddress.optional(),
+    /** This node's SIP port as its peers reach it. */
+    sipPort: port.default(5060),
     /** The other nodes (not this one). */
     peers: z.array(peerSchema).default([]),
+    /** The media nodes (rtpengine) Kamailio spreads calls over; empty: this node's own only. */
+    rtpengines: z.array(mediaNodeSchema).default([]),
+    /** Trunks reached through several carrier gateways (Kamailio dispatcher). */
+    trunkGateways: z.array(trunkGatewaysSchema).default([]),
     /**
      * The shared PostgreSQL: directory, call records, queue and agent state, and
      * LISTEN/NOTIFY for live fan-out. Give it through GATEWAY_CLUSTER__DATABASE_URL
@@ -74,7 +111,29 @@ export const clusterSchema = z
         });
       }
       seen.add(p.name);
+      if (c.address && p.address === c.address && p.sipPort === c.sipPort) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['peers', i, 'address'],
+          message: `${p.address}:${p.sipPort} is this node's own address and port; list only the other nodes`,
+        });
+      }
     });
   });
+
+/** Cross-references to the rest of the config (called from schema.ts). */
+export function checkCluster(
+  c: ClusterConfig | undefined,
+  trunkNames: Set<string>,
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  c?.trunkGateways.forEach((t, i) => {
+    if (!trunkNames.has(t.trunk))
+      issue(
+        ['cluster', 'trunkGateways', i, 'trunk'],
+        `no trunk named "${t.trunk}" in trunks; use one of: ${[...trunkNames].join(', ') || '(none configured)'}`,
+      );
+  });
+}
 
 export type ClusterConfig = z.infer<typeof clusterSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { contactCenterSchema, checkContactCenter } from './contactCenter.js';
-import { clusterSchema } from './cluster.js';
+import { checkCluster, clusterSchema } from './cluster.js';
 
 // The gateway's one typed configuration. Every port, path and policy of the
 // stack (Kamailio, rtpengine, coturn, the built-in test destinations) derives
@@ -282,6 +282,9 @@ export const configSchema = z
     const knownUsers = new Set(cfg.users.map((u) => u.username));
     if (cfg.demo.enabled) ['1001', '1002', '1003', '1004'].forEach((u) => knownUsers.add(u));
     checkContactCenter(cfg.contactCenter, knownUsers, (path, message) =>
+      ctx.addIssue({ code: 'custom', path, message }),
+    );
+    checkCluster(cfg.cluster, new Set(cfg.trunks.map((t) => t.name)), (path, message) =>
       ctx.addIssue({ code: 'custom', path, message }),
     );
     const names = new Set<string>();
