@@ -72,3 +72,42 @@ describe('PostgreSQL storage when the connection is cut', () => {
     }
   }, 30_000);
 });
+
+describe('PostgreSQL migrations', () => {
+  it('nodes starting together on an empty database migrate it once (advisory lock)', async () => {
+    const url = await server.createDatabase('migrate_together');
+    const nodes = await Promise.all(
+      ['edge-a', 'edge-b', 'edge-c'].map((node) => openPostgres(url, { node })),
+    );
+    const again = await openPostgres(url, { node: 'edge-a' });
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const v = await c.query<{ version: number }>('SELECT version FROM gateway_schema');
+      expect(v.rows).toEqual([{ version: 1 }]);
+      await nodes[1]!.callRecords.start({
+        callId: 'm1',
+        fromUser: 'a',
+        toUser: 'b',
+        direction: 'local',
+        trunk: null,
+        startedAt: '2026-11-30T10:00:00.000Z',
+      });
+      expect((await again.callRecords.get('m1'))?.node).toBe('edge-b');
+      // The audit trail refuses changes in PostgreSQL too.
+      await nodes[0]!.cc.audit({
+        at: '2026-11-30T10:00:00.000Z',
+        actor: 'x',
+        action: 'y',
+        allowed: true,
+      });
+      await expect(c.query(`UPDATE cc_audit SET actor = 'z'`)).rejects.toThrow(
+        'cc_audit is append-only',
+      );
+      await expect(c.query('DELETE FROM cc_audit')).rejects.toThrow('cc_audit is append-only');
+    } finally {
+      await c.end();
+      for (const s of [...nodes, again]) await s.close();
+    }
+  }, 30_000);
+});
