@@ -51,6 +51,12 @@ export interface CallContext {
 
 /** How long to wait for the NOTIFY that ends a transfer before giving up on knowing its outcome. */
 const TRANSFER_TIMEOUT_MS = 32_000;
+/**
+ * A selected candidate pair younger than this is still settling (the browser
+ * may switch to a better pair early in a call); also the shortest time between
+ * two ICE restarts made because the browser moved the media by itself.
+ */
+const PAIR_SETTLE_MS = 5_000;
 
 let callSeq = 0;
 
@@ -108,6 +114,10 @@ export class Call implements CallHandle, MediaObserver {
   private sessionTimer: ReturnType<typeof setTimeout> | undefined;
   private sessionTimerConfig: { seconds: number; weRefresh: boolean } | undefined;
   private iceRecoveryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The media's candidate pair (onSelectedPairChange), since when, and the last restart it caused. */
+  private selectedPair: string | undefined;
+  private pairSince = 0;
+  private pairRestartAt = 0;
 
   constructor(
     private readonly ctx: CallContext,
@@ -245,6 +255,27 @@ export class Call implements CallHandle, MediaObserver {
     };
     if (state === 'failed') recover();
     else if (state === 'disconnected') this.iceRecoveryTimer = setTimeout(recover, 3000);
+  }
+
+  onSelectedPairChange(pair: string): void {
+    const before = this.selectedPair;
+    this.selectedPair = pair;
+    const now = Date.now();
+    // The first pair, and the browser's own early switches to a better pair,
+    // are the baseline.
+    if (before === undefined || now - this.pairSince < PAIR_SETTLE_MS) {
+      if (before === undefined) this.pairSince = now;
+      return;
+    }
+    // Later, the browser moved the media to another pair by itself while ICE
+    // stayed up (its host path died, a relay pair works). rtpengine 10.5 keeps
+    // sending to the old pair's address, so restart ICE (a re-INVITE with new
+    // credentials) to make the far end follow; at most once per PAIR_SETTLE_MS.
+    if (before === pair || now - this.pairRestartAt < PAIR_SETTLE_MS) return;
+    if ((this._state !== 'established' && this._state !== 'held') || !this.ctx.isConnected())
+      return;
+    this.pairRestartAt = now;
+    this.iceRestart().catch(() => undefined);
   }
 
   private changed(): void {
@@ -512,6 +543,8 @@ export class Call implements CallHandle, MediaObserver {
     if (this._state !== 'established' && this._state !== 'held') {
       throw new CallStateError('restart ICE on', this._state);
     }
+    // The pair chosen after the restart is the new baseline.
+    this.selectedPair = undefined;
     await this.reinvite({ offerOptions: { iceRestart: true } });
   }
 

@@ -29,6 +29,8 @@ export interface MediaObserver {
   /** The far end's offer put us on hold (sendonly/inactive) or took us off it. */
   onRemoteHold(held: boolean): void;
   onIceConnectionState(state: RTCIceConnectionState): void;
+  /** The ICE transport's selected candidate pair changed (`local → remote`, for logs). */
+  onSelectedPairChange(pair: string): void;
   /** getUserMedia or an offer/answer step failed; SIP.js ends the session next. */
   onMediaError(error: Error): void;
 }
@@ -174,6 +176,7 @@ export function withoutAudioSsrc(sdp: string): string {
 
 export class MediaSession implements SessionDescriptionHandler {
   readonly peerConnection: RTCPeerConnection;
+  private watchedIce: RTCIceTransport | undefined;
   readonly localStream: MediaStream;
   readonly remoteStream: MediaStream;
   observer: MediaObserver | undefined;
@@ -211,7 +214,30 @@ export class MediaSession implements SessionDescriptionHandler {
       this.observer?.onMediaChange();
     });
     this.peerConnection.addEventListener('iceconnectionstatechange', () => {
+      this.watchSelectedPair();
       this.observer?.onIceConnectionState(this.peerConnection.iceConnectionState);
+    });
+  }
+
+  /**
+   * Reports changes of the selected candidate pair: the browser may move the
+   * media to another pair by itself while ICE stays connected (its host path
+   * died, a relay pair still works), which the far end must then be told of.
+   * RTCIceTransport's event, where the browser has it.
+   */
+  private watchSelectedPair(): void {
+    const ice = this.peerConnection
+      .getTransceivers()
+      .map((t) => t.sender.transport ?? t.receiver.transport)
+      .find(Boolean)?.iceTransport;
+    if (!ice || ice === this.watchedIce || typeof ice.getSelectedCandidatePair !== 'function')
+      return;
+    this.watchedIce = ice;
+    ice.addEventListener('selectedcandidatepairchange', () => {
+      const p = ice.getSelectedCandidatePair();
+      if (!p?.local || !p.remote) return;
+      const end = (c: RTCIceCandidate) => `${c.address}:${c.port} ${c.type}`;
+      this.observer?.onSelectedPairChange(`${end(p.local)} → ${end(p.remote)}`);
     });
   }
 

@@ -120,6 +120,31 @@ describe('media recovery', () => {
     expect(pc?.offerOptions.at(-1)).toEqual({ iceRestart: true });
   });
 
+  it('restarts ICE when the browser moves the media to another pair by itself (ICE still connected)', async () => {
+    const h = await started();
+    const call = h.phone.call('1002');
+    await tick(50);
+    expect(call.state).toBe('established');
+    const pc = FakeRTCPeerConnection.instances.find((p) => p.localDescription)!;
+    pc.setIceConnectionState('connected');
+    pc.iceTransport.selectPair(50000);
+    // An early switch to a better pair is the browser settling: no restart.
+    await tick(1000);
+    pc.iceTransport.selectPair(50002);
+    await tick(50);
+    expect(h.server.requests('INVITE')).toHaveLength(1);
+    // Later, its host path died and it moved to a relay pair: the far end must follow.
+    await tick(10_000);
+    pc.iceTransport.selectPair(50004, 'relay');
+    await tick(50);
+    expect(h.server.requests('INVITE')).toHaveLength(2);
+    expect(pc.offerOptions.at(-1)).toEqual({ iceRestart: true });
+    // The pair chosen after the restart is the new baseline, not another move.
+    pc.iceTransport.selectPair(50006, 'relay');
+    await tick(50);
+    expect(h.server.requests('INVITE')).toHaveLength(2);
+  });
+
   it('waits out a short ICE disconnection before restarting', async () => {
     const h = await started();
     const call = h.phone.call('1002');

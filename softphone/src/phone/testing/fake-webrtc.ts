@@ -95,8 +95,25 @@ export class FakeDtmfSender {
   }
 }
 
+/** The ICE transport under a call's media: its selected pair can be moved by a test. */
+export class FakeIceTransport extends FakeEventTarget {
+  private pair: { local: Partial<RTCIceCandidate>; remote: Partial<RTCIceCandidate> } | null = null;
+  getSelectedCandidatePair() {
+    return this.pair;
+  }
+  /** The browser selects another candidate pair (by itself, e.g. its host path died). */
+  selectPair(localPort: number, type: RTCIceCandidateType = 'host'): void {
+    this.pair = {
+      local: { address: '192.0.2.1', port: localPort, type },
+      remote: { address: '127.0.0.1', port: 40000, type: 'host' },
+    };
+    this.dispatch('selectedcandidatepairchange');
+  }
+}
+
 class FakeSender {
   readonly dtmf: FakeDtmfSender | null;
+  transport: { iceTransport: FakeIceTransport } | null = null;
   constructor(
     public track: FakeTrack | null,
     kind: string,
@@ -112,7 +129,7 @@ class FakeTransceiver {
   direction: RTCRtpTransceiverDirection;
   currentDirection: RTCRtpTransceiverDirection | null = null;
   readonly sender: FakeSender;
-  readonly receiver: { track: FakeTrack };
+  readonly receiver: { track: FakeTrack; transport: null };
   constructor(
     readonly kind: 'audio' | 'video',
     readonly mid: string,
@@ -121,7 +138,7 @@ class FakeTransceiver {
   ) {
     this.direction = direction;
     this.sender = new FakeSender(track, kind);
-    this.receiver = { track: new FakeTrack(kind, 'remote') };
+    this.receiver = { track: new FakeTrack(kind, 'remote'), transport: null };
   }
 }
 
@@ -291,8 +308,12 @@ export class FakeRTCPeerConnection extends FakeEventTarget {
     this.signalingState = desc.type === 'offer' ? 'have-remote-offer' : 'stable';
   }
 
+  /** The ICE transport the senders share (there once media is negotiated, as in a browser). */
+  readonly iceTransport = new FakeIceTransport();
+
   setIceConnectionState(state: RTCIceConnectionState): void {
     this.iceConnectionState = state;
+    for (const t of this.transceivers) t.sender.transport = { iceTransport: this.iceTransport };
     this.dispatch('iceconnectionstatechange');
   }
 
