@@ -44,6 +44,14 @@ export default {
     apply: 'Apply',
     logout: 'Log out',
     ringing: 'Ringing: {caller}',
+    monitor: {
+      label: 'Monitor the call of {agent}',
+      listen: 'Listen',
+      whisper: 'Whisper',
+      barge: 'Barge',
+      stop: 'Stop',
+      active: 'You: {mode}',
+    },
     chart: {
       title: 'Today by 15 minutes',
       empty: 'No calls today yet.',
@@ -82,6 +90,8 @@ export default {
       forced: '{agent} set to {state}',
       loggedOut: '{agent} logged out',
       sent: 'Caller sent to {agent}',
+      monitor: '{mode}: {agent}',
+      monitorEnd: 'Monitoring ended',
     },
   },
 };

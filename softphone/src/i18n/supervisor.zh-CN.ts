@@ -42,6 +42,14 @@ export default {
     apply: '应用',
     logout: '签出',
     ringing: '振铃：{caller}',
+    monitor: {
+      label: '监听 {agent} 的通话',
+      listen: '监听',
+      whisper: '耳语',
+      barge: '强插',
+      stop: '停止',
+      active: '您：{mode}',
+    },
     chart: {
       title: '今日每 15 分钟',
       empty: '今天还没有来电。',
@@ -80,6 +88,8 @@ export default {
       forced: '{agent} 已设为 {state}',
       loggedOut: '{agent} 已签出',
       sent: '来电已转给 {agent}',
+      monitor: '{mode}：{agent}',
+      monitorEnd: '监听已结束',
     },
   },
 };

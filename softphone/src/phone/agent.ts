@@ -238,6 +238,36 @@ export function parseQueueHeaders(
   };
 }
 
+export type MonitorMode = 'listen' | 'whisper' | 'barge';
+
+/**
+ * A monitoring leg from the call-control tier (API.md "Listen, whisper,
+ * barge"): `X-Monitor: <mode>;id=…;queue-call=…;agent=…` on the supervisor's
+ * INVITE, `…;supervisor=…` on the agent's whisper leg. Kamailio strips the
+ * header from anyone else's INVITE. `mode` follows INFO mode changes.
+ */
+export interface MonitorLeg {
+  mode: MonitorMode;
+  id: string;
+  queueCall: string;
+  agent?: string;
+  supervisor?: string;
+}
+
+export function parseMonitorHeader(value: string | undefined): MonitorLeg | undefined {
+  const [mode, ...params] = (value ?? '').split(';').map((p) => p.trim());
+  const p = Object.fromEntries(params.map((x) => x.split('=').map((y) => y.trim())));
+  if (!['listen', 'whisper', 'barge'].includes(mode ?? '') || !p.id || !p['queue-call'])
+    return undefined;
+  return {
+    mode: mode as MonitorMode,
+    id: p.id,
+    queueCall: p['queue-call'],
+    ...(p.agent ? { agent: p.agent } : {}),
+    ...(p.supervisor ? { supervisor: p.supervisor } : {}),
+  };
+}
+
 // --- the client -------------------------------------------------------------------------
 
 interface Token {
@@ -435,9 +465,7 @@ export class AgentClient {
     if (!isObj(body) || typeof body.token !== 'string')
       throw new AgentError('agent sign-in: bad answer');
     // An older gateway sends no roles: only agents could sign in there.
-    const roles = (Array.isArray(body.roles) ? body.roles : ['agent']).filter(
-      (r): r is ContactCenterRole => ['agent', 'supervisor', 'admin'].includes(r as string),
-    );
+    const roles = (Array.isArray(body.roles) ? body.roles : ['agent']) as ContactCenterRole[];
     this._roles = roles;
     this._supervises = Array.isArray(body.supervises)
       ? body.supervises.filter((q): q is string => typeof q === 'string')

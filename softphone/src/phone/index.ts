@@ -37,6 +37,7 @@ export {
   digestHa1,
   parseAgentView,
   parseDigestChallenge,
+  parseMonitorHeader,
   parseQueueHeaders,
 } from './agent';
 export type {
@@ -52,6 +53,8 @@ export type {
   DigestChallenge,
   EventSourceConstructor,
   EventSourceLike,
+  MonitorLeg,
+  MonitorMode,
   QualitySample,
   QualityVerdict,
   QueueCallInfo,
@@ -64,6 +67,7 @@ export type {
   AgentFigures,
   BearerSource,
   CallQualitySummary,
+  MonitorView,
   LiveQuality,
   Party,
   QueueFigures,

@@ -16,6 +16,7 @@ import {
   type AgentState,
   type EventSourceConstructor,
   type EventSourceLike,
+  type MonitorMode,
   type SelectableAgentState,
 } from './agent';
 
@@ -100,6 +101,8 @@ export interface WallboardAgentCall {
   durationSec: number;
   recorded: boolean;
   quality: LiveQuality | null;
+  /** Every supervisor's monitoring session on this call. */
+  monitors?: { supervisor: string; mode: MonitorMode }[];
 }
 
 export interface WallboardAgent {
@@ -166,6 +169,19 @@ export interface RecordingEntry {
   answeredAt: string | null;
   endedAt: string | null;
   url: string;
+}
+
+/** A monitoring session of this supervisor (API.md MonitorView). */
+export interface MonitorView {
+  id: string;
+  queueCallId: string;
+  queue: string;
+  agent: string;
+  caller: Party;
+  supervisor: string;
+  mode: MonitorMode;
+  startedAt: string;
+  modeSince: string;
 }
 
 export interface SupervisorEvents {
@@ -263,7 +279,7 @@ export class SupervisorClient {
 
   /** One authorized request; a 401 signs in again and retries once. */
   private async send(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     url: URL,
     body?: unknown,
     accept = 'application/json',
@@ -285,7 +301,11 @@ export class SupervisorClient {
     return res;
   }
 
-  private async json(method: 'GET' | 'POST', url: URL, body?: unknown): Promise<unknown> {
+  private async json(
+    method: 'GET' | 'POST' | 'DELETE',
+    url: URL,
+    body?: unknown,
+  ): Promise<unknown> {
     const res = await this.send(method, url, body);
     const v: unknown = await res.json().catch(() => undefined);
     if (v === undefined) throw new AgentError('bad answer from the supervisor API', res.status);
@@ -402,6 +422,27 @@ export class SupervisorClient {
   /** Offers this waiting caller to this (available) agent next. */
   sendCaller(queueCallId: string, agent: string): Promise<Wallboard | undefined> {
     return this.action(`calls/${encodeURIComponent(queueCallId)}/send`, { agent });
+  }
+
+  /**
+   * Starts monitoring the call (the gateway calls this user's softphone and
+   * answers once it answered) or changes the mode of the session at once.
+   */
+  async monitor(queueCallId: string, mode: MonitorMode): Promise<MonitorView> {
+    const v = await this.json(
+      'POST',
+      this.url(`calls/${encodeURIComponent(queueCallId)}/monitor`),
+      {
+        mode,
+      },
+    );
+    if (!isObj(v) || !isObj(v.monitor)) throw new AgentError('bad answer from the supervisor API');
+    return v.monitor as unknown as MonitorView;
+  }
+
+  /** Ends this supervisor's monitoring of the call. */
+  async stopMonitor(queueCallId: string): Promise<void> {
+    await this.send('DELETE', this.url(`calls/${encodeURIComponent(queueCallId)}/monitor`));
   }
 
   // --- reports, calls, recordings ------------------------------------------------------

@@ -1,6 +1,6 @@
 // Public types of the telephony core. Nothing here mentions SIP.js: the UI codes
 // against these shapes only, so the SIP stack can change without touching it.
-import type { QueueCallInfo } from './agent';
+import type { MonitorLeg, QueueCallInfo } from './agent';
 
 /** Which kind of server sits behind the WebSocket; see PBX_PRESETS for what each changes. */
 export type PbxPreset = 'kamailio' | 'asterisk' | 'freeswitch' | 'generic';
@@ -234,6 +234,8 @@ export interface CallHandle {
   readonly videoOffered: boolean;
   /** Incoming: a queue call offered to this agent (X-Queue, X-Queue-Call, X-Caller-Waited). */
   readonly queueCall?: Readonly<QueueCallInfo>;
+  /** Incoming: a monitoring leg (X-Monitor); its mode follows the INFO mode changes. */
+  readonly monitor?: Readonly<MonitorLeg>;
   readonly transfer?: TransferProgress;
   readonly remoteStream?: MediaStream;
   readonly localStream?: MediaStream;

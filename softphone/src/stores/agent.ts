@@ -106,8 +106,6 @@ export const useAgentStore = defineStore('agent', () => {
   const roles = ref<ContactCenterRole[]>([]);
   /** The gateway's answer to the last quality sample sent for the current call. */
   const lastQuality = ref<QualityVerdict | undefined>();
-  let stopReporting: (() => void) | undefined;
-  let qualitySeq = 0;
   let ticker: ReturnType<typeof setInterval> | undefined;
   let off: (() => void)[] = [];
   let generation = 0;
@@ -216,41 +214,27 @@ export const useAgentStore = defineStore('agent', () => {
     status.value = 'none';
     busy.value = undefined;
     roles.value = [];
-    stopQuality();
   }
 
-  // --- call quality to the gateway (the supervisor's wallboard) ------------------------
+  // --- while signed in as an agent: quality posts, whisper/barge legs -----------------
 
-  function stopQuality(): void {
-    qualitySeq++;
-    stopReporting?.();
-    stopReporting = undefined;
+  // agent-live.ts (a chunk of its own, loaded at the agent sign-in)
+  let undoLive: (() => void) | undefined;
+  watch(isAgent, (yes) => {
+    undoLive?.();
+    undoLive = undefined;
     lastQuality.value = undefined;
-  }
-
-  // While on an answered queue call, its quality goes to the gateway (agent-quality.ts).
-  watch(
-    () =>
-      view.value?.call && callLine.value?.state === 'established' ? view.value.call.callId : '',
-    (callId) => {
-      stopQuality();
-      const c = client.value;
-      if (!callId || !c) return;
-      const seq = qualitySeq;
-      void import('./agent-quality').then((m) => {
-        if (seq !== qualitySeq) return;
-        stopReporting = m.reportQuality({
-          client: c,
-          callId,
-          samples: () =>
-            callLine.value?.state === 'established' ? callLine.value.samples : undefined,
-          onVerdict: (v) => {
-            if (seq === qualitySeq) lastQuality.value = v;
-          },
-        });
+    if (yes)
+      void import('./agent-live').then((m) => {
+        if (isAgent.value && !undoLive)
+          undoLive = m.install({
+            client: () => client.value,
+            view: () => view.value,
+            callLine: () => callLine.value,
+            onVerdict: (v) => (lastQuality.value = v),
+          });
       });
-    },
-  );
+  });
 
   function onView(next: AgentView): void {
     const before = view.value;

@@ -19,6 +19,8 @@ import type {
   SupervisorClientOptions,
   SupervisorEvents,
   Wallboard,
+  MonitorMode,
+  MonitorView,
   CallHandle,
   DeviceLists,
   DeviceSelection,
@@ -96,8 +98,13 @@ export interface SupervisorClientLike {
   reportCsv(q?: ReportQuery): Promise<Blob>;
   recordings(q?: { from?: string; to?: string; queue?: string }): Promise<RecordingEntry[]>;
   recording(queueCallId: string, download?: boolean): Promise<Blob>;
+  monitor(queueCallId: string, mode: MonitorMode): Promise<MonitorView>;
+  stopMonitor(queueCallId: string): Promise<void>;
   stop(): void;
 }
+
+/** Listen/whisper/barge in the browser: a chunk of the core of its own. */
+export const loadMonitor = () => import('../phone/monitor');
 
 /** What the stores use of the core's Conference mixer. */
 export interface ConferenceLike {

@@ -9,6 +9,8 @@ import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef, watch } from 'vue';
 import type {
   AgentConnectionState,
+  CallHandle,
+  MonitorMode,
   AgentState,
   QueueFigures,
   RecordingEntry,
@@ -22,7 +24,8 @@ import { i18n, registerMessages } from '../i18n';
 import en from '../i18n/supervisor.en';
 import zhCN from '../i18n/supervisor.zh-CN';
 import { useAgentStore, formatDuration } from './agent';
-import { coreServices, type SupervisorClientLike } from './core';
+import { coreServices, loadMonitor, type SupervisorClientLike } from './core';
+import { useSessionStore } from './session';
 import { useUiStore } from './ui';
 
 // The view's and the announcements' messages travel with this chunk.
@@ -93,6 +96,13 @@ export const useSupervisorStore = defineStore('supervisor', () => {
   let off: (() => void)[] = [];
   let generation = 0;
   let announcedFlags = new Set<string>();
+  /** This supervisor's monitoring: the queue call, the mode, and our leg once answered. */
+  const monitoring = ref<
+    { queueCallId: string; mode: MonitorMode; answered: boolean } | undefined
+  >();
+  /** A POST …/monitor waits for our softphone to answer: only then is its INVITE auto-answered. */
+  const pendingMonitor = new Set<string>();
+  let monitorLeg: CallHandle | undefined;
 
   const t = (key: string, params?: Record<string, unknown>) =>
     params ? i18n.global.t(key, params) : i18n.global.t(key);
@@ -157,6 +167,9 @@ export const useSupervisorStore = defineStore('supervisor', () => {
     for (const url of Object.values(playing.value)) URL.revokeObjectURL(url);
     playing.value = {};
     announcedFlags = new Set();
+    monitoring.value = undefined;
+    pendingMonitor.clear();
+    monitorLeg = undefined;
   }
 
   let lastIntervalLoad = 0;
@@ -231,6 +244,74 @@ export const useSupervisorStore = defineStore('supervisor', () => {
     if (ok) useUiStore().announce(t('supervisor.announce.sent', { agent: agentName(to) }));
     return ok;
   }
+
+  // --- listen, whisper, barge --------------------------------------------------------
+
+  /** Plays the m-lines of the mode on our monitoring leg (core/monitor.ts). */
+  async function applyMode(): Promise<void> {
+    const leg = monitorLeg;
+    const m = monitoring.value;
+    if (!leg || !m || leg.state !== 'established') return;
+    (await loadMonitor()).playMonitorLegs(leg, m.mode);
+  }
+
+  /**
+   * Listen to, whisper to or barge into an agent's call. The first time, the
+   * gateway calls our softphone (auto-answered: the INVITE carries X-Monitor
+   * for this queue call while the request is pending); after that the mode
+   * changes at once, without re-dialling.
+   */
+  async function monitor(queueCallId: string, mode: MonitorMode): Promise<boolean> {
+    const first = monitoring.value?.queueCallId !== queueCallId;
+    if (first && monitoring.value) await stopMonitor();
+    if (first) pendingMonitor.add(queueCallId);
+    const ok = await act('monitor', async (c) => {
+      const v = await c.monitor(queueCallId, mode);
+      monitoring.value = { queueCallId, mode: v.mode, answered: true };
+    });
+    pendingMonitor.delete(queueCallId);
+    if (ok) {
+      await applyMode();
+      const a = wallboard.value?.agents.find((x) => x.call?.queueCallId === queueCallId);
+      useUiStore().announce(
+        t('supervisor.announce.monitor', {
+          mode: t(`supervisor.monitor.${mode}`),
+          agent: a ? agentName(a.username) : '',
+        }),
+      );
+    } else if (first) monitoring.value = undefined;
+    return ok;
+  }
+
+  async function stopMonitor(): Promise<boolean> {
+    const m = monitoring.value;
+    if (!m) return false;
+    const ok = await act('monitor', (c) => c.stopMonitor(m.queueCallId));
+    monitoring.value = undefined;
+    monitorLeg = undefined;
+    if (ok) useUiStore().announce(t('supervisor.announce.monitorEnd'));
+    return ok;
+  }
+
+  useSessionStore().listen({
+    attach: (p) => [
+      p.on('incomingCall', (call) => {
+        const q = call.monitor?.queueCall;
+        if (!q || !pendingMonitor.has(q)) return;
+        monitorLeg = call;
+        call.answer().catch((e: unknown) => fail(e));
+      }),
+      p.on('callUpdated', (call) => {
+        if (call === monitorLeg) void applyMode();
+      }),
+      p.on('callEnded', (call) => {
+        // The call ended, the agent left or the gateway ended it: so has our session.
+        if (call !== monitorLeg) return;
+        monitorLeg = undefined;
+        monitoring.value = undefined;
+      }),
+    ],
+  });
 
   // --- reports, charts, recordings ----------------------------------------------------
 
@@ -312,6 +393,9 @@ export const useSupervisorStore = defineStore('supervisor', () => {
     forceState,
     logoutAgent,
     sendCaller,
+    monitoring,
+    monitor,
+    stopMonitor,
     loadIntervals,
     loadReport,
     downloadReport,
