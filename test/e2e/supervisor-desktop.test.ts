@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { e2ePortsFor, startE2eStack, type E2eStack } from './harness/stack.js';
 import {
+  anyRemoteTone,
   byId,
   dial,
   launchPhone,
@@ -13,6 +14,7 @@ import {
   type Phone,
 } from './harness/softphone.js';
 import { Baresip } from './harness/baresip.js';
+import { dominantFrequency } from './harness/browser.js';
 import {
   clearFailureShots,
   ensureSoftphoneBuilt,
@@ -226,6 +228,55 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     expect(stored.samples).toBeGreaterThanOrEqual(1);
     expect(stored.mosMin).toBeGreaterThanOrEqual(1);
     console.log(`quality: wallboard MOS ${mos}, record ${JSON.stringify(stored)}`);
+  });
+
+  it('listen, then whisper, then barge on that call from the wallboard, without re-dialling; then stop', async () => {
+    // the supervisor's monitoring leg: three audio m-lines (0 agent's raw mic, 1 caller, 2 agent's leg)
+    const mline = (i: number) =>
+      `(() => { const pc = (window.__e2e?.pcs ?? []).filter((p) => p.connectionState === 'connected').at(-1);
+        const t = pc?.getTransceivers().filter((x) => x.mid !== null && x.receiver.track?.kind === 'audio') ?? [];
+        return t[${i}] ? new MediaStream([t[${i}].receiver.track]) : null; })()`;
+    const hears = async (i: number, hz: number) =>
+      until(
+        `the supervisor to hear ${hz} Hz on m-line ${i}`,
+        async () => {
+          const r = await dominantFrequency(sup.page, mline(i), 1000);
+          return Math.abs(r.hz - hz) <= 30 && r.level > 0.003 ? r : undefined;
+        },
+        15_000,
+        100,
+      );
+
+    await byId(sup.page, 'sup-monitor-listen-1003').click();
+    await waitAttr(sup.page, 'sup-monitor-listen-1003', 'aria-pressed', 'true', 25_000);
+    console.log(
+      `listen: caller ${JSON.stringify(await hears(1, 1000))}, agent ${JSON.stringify(await hears(2, 600))}`,
+    );
+    // the agent's softphone got nothing in listen
+    expect(await byId(agent.page, 'agent-state').getAttribute('data-state')).toBe('on-call');
+
+    await byId(sup.page, 'sup-monitor-whisper-1003').click();
+    await waitAttr(sup.page, 'sup-monitor-whisper-1003', 'aria-pressed', 'true', 25_000);
+    // the agent hears the supervisor (500 Hz) on the whisper leg its softphone answered by itself
+    const whisper = await anyRemoteTone(agent.page, 500, { timeoutMs: 15_000, minLevel: 0.003 });
+    expect(
+      Math.abs(whisper.hz - 500),
+      `agent hears ${JSON.stringify(whisper)}`,
+    ).toBeLessThanOrEqual(30);
+    console.log(`whisper: agent hears the supervisor ${JSON.stringify(whisper)}`);
+
+    await byId(sup.page, 'sup-monitor-barge-1003').click();
+    await waitAttr(sup.page, 'sup-monitor-barge-1003', 'aria-pressed', 'true', 25_000);
+    // barge: the supervisor plays the caller (m-line 1) and the agent's raw microphone (m-line 0)
+    console.log(
+      `barge: caller ${JSON.stringify(await hears(1, 1000))}, agent's mic ${JSON.stringify(await hears(0, 600))}`,
+    );
+    await waitAttr(sup.page, 'sup-monitoring-1003', 'data-mode', 'barge', 10_000);
+
+    await byId(sup.page, 'sup-monitor-stop-1003').click();
+    await byId(sup.page, 'sup-monitor-stop-1003').waitFor({ state: 'detached', timeout: 10_000 });
+    // the queue call goes on
+    expect(await byId(agent.page, 'agent-state').getAttribute('data-state')).toBe('on-call');
 
     await carrier.command('hangup');
     await waitAttr(agent.page, 'agent-state', 'data-state', 'wrap-up');
