@@ -14,7 +14,7 @@ import {
   dtmfInfoBody,
   parseDtmfInfo,
 } from './dtmf';
-import type { QueueCallInfo } from './agent';
+import type { MonitorLeg, QueueCallInfo } from './agent';
 import { Emitter } from './emitter';
 import type { Unsubscribe } from './emitter';
 import type { MediaObserver, MediaSession, MediaSessionOptions } from './media-session';
@@ -93,6 +93,7 @@ export class Call implements CallHandle, MediaObserver {
   readonly autoAnswerRequested: boolean;
   readonly videoOffered: boolean;
   readonly queueCall?: Readonly<QueueCallInfo>;
+  monitor?: MonitorLeg;
 
   private _state: CallState;
   private readonly _timestamps: CallTimestamps;
@@ -127,6 +128,7 @@ export class Call implements CallHandle, MediaObserver {
       autoAnswerRequested?: boolean;
       videoOffered?: boolean;
       queueCall?: QueueCallInfo;
+      monitor?: MonitorLeg;
     },
   ) {
     this.id = `call-${++callSeq}-${Math.floor(ctx.random() * 1e9).toString(36)}`;
@@ -140,6 +142,7 @@ export class Call implements CallHandle, MediaObserver {
     this.autoAnswerRequested = options.autoAnswerRequested ?? false;
     this.videoOffered = options.videoOffered ?? false;
     if (options.queueCall) this.queueCall = { ...options.queueCall };
+    if (options.monitor) this.monitor = { ...options.monitor };
     this._state = this.direction === 'outgoing' ? 'idle' : 'incoming';
     this._timestamps = { createdAt: ctx.now() };
     if (this.direction === 'incoming') this._timestamps.ringingAt = ctx.now();
@@ -637,6 +640,16 @@ export class Call implements CallHandle, MediaObserver {
     if (dtmf) {
       void info.accept();
       this.emitter.emit('dtmf', dtmf);
+      return;
+    }
+    // A monitoring leg's mode change (whisper ⇄ barge), API.md.
+    const mode = this.monitor
+      ? /"mode"\s*:\s*"(listen|whisper|barge)"/.exec(info.request.body ?? '')?.[1]
+      : undefined;
+    if (this.monitor && mode) {
+      void info.accept();
+      this.monitor = { ...this.monitor, mode: mode as MonitorLeg['mode'] };
+      this.emitter.emit('updated', this);
       return;
     }
     // RFC 6086: an INFO package we do not know gets 469 Bad Info Package.
