@@ -3,12 +3,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.js';
 import { REPO_ROOT } from '../paths.js';
 import {
   CLUSTER_DEFINES_FILE,
+  kamailioClusterSpec,
   renderClusterDefines,
   renderDispatcherList,
   renderKamailioCluster,
+  rtpengineSocketList,
   type KamailioClusterSpec,
 } from './cluster.js';
 
@@ -109,5 +112,41 @@ describe('kamailio cluster config', () => {
     });
     expect(check.stderr).not.toMatch(/ERROR: bad config/);
     expect(check.status).toBe(0);
+    // out of the cluster again: the files go, the single-machine config is back
+    renderKamailioCluster(undefined, dirs);
+    expect(cfgPrint(TEMPLATE, dirs.run)).not.toContain('dmq_usrloc');
+  });
+
+  it("maps the config's cluster section (media nodes, peers, trunk gateways)", () => {
+    const base = {
+      listenAddress: '192.0.2.11',
+      demo: { enabled: false },
+      trunks: [{ name: 'carrier', host: '192.0.2.41' }],
+    };
+    const cluster = {
+      nodeName: 'edge-a',
+      peers: [{ name: 'edge-b', address: '192.0.2.12' }],
+      databaseUrl: 'postgres://gateway@192.0.2.30:5432/gateway',
+    };
+    expect(kamailioClusterSpec(parseConfig(base))).toBeUndefined();
+    const spec = kamailioClusterSpec(
+      parseConfig({
+        ...base,
+        cluster: {
+          ...cluster,
+          rtpengines: [{ address: '192.0.2.21', weight: 3 }],
+          trunkGateways: [
+            { trunk: 'carrier', gateways: [{ host: '192.0.2.41' }, { host: '192.0.2.42' }] },
+          ],
+        },
+      }),
+    )!;
+    expect(spec.self).toEqual({ address: '192.0.2.11', port: 5060 });
+    expect(spec.peers).toEqual([{ address: '192.0.2.12', port: 5060 }]);
+    expect(rtpengineSocketList(spec)).toBe('udp:192.0.2.21:2223=3');
+    expect(renderDispatcherList(spec)).toContain('1 sip:192.0.2.42:5060 0 0');
+    // no media nodes listed: this node's own rtpengine
+    const own = kamailioClusterSpec(parseConfig({ ...base, cluster }))!;
+    expect(rtpengineSocketList(own)).toBe('udp:192.0.2.11:2223');
   });
 });

@@ -1,5 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { GatewayConfig } from '../config/schema.js';
 import type { RuntimeDirs } from '../supervisor/types.js';
 
 // Cluster mode of one edge node: kamailio.cfg imports `kamailio-cluster-defines.cfg`
@@ -127,11 +128,45 @@ export function renderClusterDefines(spec: KamailioClusterSpec, dirs: RuntimeDir
   return lines.join('\n') + '\n';
 }
 
-/** Writes the cluster defines (and dispatcher list) into dirs.run, before Kamailio starts. */
-export function renderKamailioCluster(spec: KamailioClusterSpec, dirs: RuntimeDirs): void {
+/**
+ * The spec from the config's `cluster:` section (undefined: a single machine).
+ * No media nodes listed: this node's own rtpengine is the set.
+ */
+export function kamailioClusterSpec(cfg: GatewayConfig): KamailioClusterSpec | undefined {
+  const c = cfg.cluster;
+  if (!c) return undefined;
+  return {
+    self: { address: c.address ?? cfg.listenAddress, port: c.sipPort },
+    peers: c.peers.map((p) => ({ address: p.address, port: p.sipPort })),
+    rtpengines:
+      c.rtpengines.length > 0
+        ? c.rtpengines.map((r) => ({ address: r.address, ngPort: r.ngPort, weight: r.weight }))
+        : [{ address: cfg.listenAddress, ngPort: cfg.rtpengine.ngPort }],
+    trunkGateways: c.trunkGateways.map((t) => ({
+      trunk: t.trunk,
+      gateways: t.gateways.map((g) => ({ host: g.host, port: g.port, transport: g.transport })),
+    })),
+  };
+}
+
+/**
+ * Writes the cluster defines (and dispatcher list) into dirs.run, before
+ * Kamailio starts; with no spec (no `cluster:` section) removes them, so a node
+ * taken out of a cluster is a single machine again at its next start.
+ */
+export function renderKamailioCluster(
+  spec: KamailioClusterSpec | undefined,
+  dirs: RuntimeDirs,
+): void {
   mkdirSync(dirs.run, { recursive: true });
-  writeFileSync(join(dirs.run, CLUSTER_DEFINES_FILE), renderClusterDefines(spec, dirs));
-  if ((spec.trunkGateways ?? []).length > 0) {
-    writeFileSync(join(dirs.run, DISPATCHER_LIST_FILE), renderDispatcherList(spec));
+  const defines = join(dirs.run, CLUSTER_DEFINES_FILE);
+  const list = join(dirs.run, DISPATCHER_LIST_FILE);
+  if (!spec) {
+    rmSync(defines, { force: true });
+    rmSync(list, { force: true });
+    return;
   }
+  writeFileSync(defines, renderClusterDefines(spec, dirs));
+  if ((spec.trunkGateways ?? []).length > 0) writeFileSync(list, renderDispatcherList(spec));
+  else rmSync(list, { force: true });
 }

@@ -12,7 +12,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../../gateway/src/paths.js';
-import type { KamailioClusterSpec } from '../../../gateway/src/kamailio/cluster.js';
 import {
   mediaNodeArgs,
   redisArgs,
@@ -122,18 +121,39 @@ function waitOutput(
   });
 }
 
+/**
+ * An edge's gateway config: its `cluster:` section is what the Kamailio cluster
+ * defines are rendered from (gateway/src/kamailio/cluster.ts kamailioClusterSpec).
+ */
 function edgeConfig(
   name: string,
   address: string,
   peer: { name: string; address: string },
+  withTrunkGateways: boolean,
 ): Record<string, unknown> {
   return {
-    // the shared PostgreSQL: directory, call records (tagged with the node)
     cluster: {
       nodeName: name,
       peers: [{ name: peer.name, address: peer.address, sipPort: SIP_PORT }],
+      // the shared PostgreSQL: directory, call records (tagged with the node)
       databaseUrl: DATABASE_URL,
       redisUrl: `redis://${ADDR.db}:${REDIS_PORT}/0`,
+      rtpengines: [
+        { address: ADDR.media1, ngPort: NG_PORT, weight: 1 },
+        { address: ADDR.media2, ngPort: NG_PORT, weight: 1 },
+      ],
+      // edge A probes the carrier's two gateways (the live one answers edge A only)
+      trunkGateways: withTrunkGateways
+        ? [
+            {
+              trunk: 'carrier',
+              gateways: [
+                { host: ADDR.deadCarrier, port: 5060 },
+                { host: ADDR.clients, port: CARRIER_PORT },
+              ],
+            },
+          ]
+        : [],
     },
     dataDir: join('test', 'artifacts', 'cluster', name),
     listenAddress: address,
@@ -152,29 +172,6 @@ function edgeConfig(
     // the trunk's own address is the dead gateway: calls reach the live one only through dispatcher
     trunks: [{ name: 'carrier', host: ADDR.deadCarrier, port: 5060, prefixes: ['+1415'] }],
     log: { level: 'warn', kamailioDebug: 1 },
-  };
-}
-
-function clusterSpec(self: string, peer: string, withTrunkGateways: boolean): KamailioClusterSpec {
-  return {
-    // edge A probes the carrier's two gateways (the live one answers only edge A)
-    ...(withTrunkGateways && {
-      trunkGateways: [
-        {
-          trunk: 'carrier',
-          gateways: [
-            { host: ADDR.deadCarrier, port: 5060 },
-            { host: ADDR.clients, port: CARRIER_PORT },
-          ],
-        },
-      ],
-    }),
-    self: { address: self, port: SIP_PORT },
-    peers: [{ address: peer, port: SIP_PORT }],
-    rtpengines: [
-      { address: ADDR.media1, ngPort: NG_PORT, weight: 1 },
-      { address: ADDR.media2, ngPort: NG_PORT, weight: 1 },
-    ],
   };
 }
 
@@ -207,11 +204,12 @@ export async function startEdge(topo: Topology, which: 'a' | 'b', keepData = fal
   mkdirSync(dataDir, { recursive: true });
   const input = JSON.stringify({
     name,
-    config: edgeConfig(name, self, {
-      name: which === 'a' ? 'edge-b' : 'edge-a',
-      address: peer,
-    }),
-    cluster: clusterSpec(self, peer, which === 'a'),
+    config: edgeConfig(
+      name,
+      self,
+      { name: which === 'a' ? 'edge-b' : 'edge-a', address: peer },
+      which === 'a',
+    ),
   });
   const proc = host.spawn(
     process.execPath,
