@@ -6,8 +6,8 @@ source "$(dirname "$0")/lib.sh"
 
 what="${1:-}"
 case "$what" in
-  gateway | softphone | contactcenter | endurance) ;;
-  *) die "usage: bash infra/scripts/bench.sh gateway|softphone|contactcenter|endurance" ;;
+  gateway | softphone | contactcenter | endurance | transcoding) ;;
+  *) die "usage: bash infra/scripts/bench.sh gateway|softphone|contactcenter|endurance|transcoding" ;;
 esac
 check_node
 ensure_debian_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"

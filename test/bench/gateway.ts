@@ -6,7 +6,12 @@
 // each the highest calls/s held for 30 s with zero failed calls, post-dial
 // delay p50/p99 at half that rate, REGISTER/s with auth for (b), and the
 // ratios (b)/(a) and (b)/(c): (b)/(c) isolates what auth, the decision round
-// trip and the call events cost. Loopback only; every run is bounded.
+// trip and the call events cost. (b0) is (b) with Kamailio's decision cache
+// off (decision.cacheSeconds: 0) in the same run: the cache's cut as ratios.
+// CPU per call at one fixed rate every configuration holds is measured too:
+// on a shared machine it compares where held rates drift with the load.
+// BENCH_ONLY=cache runs only rounds of (c), (b0), (b) interleaved
+// (gateway-cache.json/.md). Loopback only; every run is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -91,6 +96,36 @@ async function searchRate(
   return { probes, heldRate: 0 };
 }
 
+const CPU_RATE = Number(process.env.BENCH_CPU_RATE ?? 150);
+const CPU_REGISTER_RATE = Number(process.env.BENCH_CPU_REGISTER_RATE ?? 300);
+const CPU_SECONDS = 10;
+
+interface FixedRate {
+  rate: number;
+  successful: number;
+  failed: number;
+  cpuMsPerCall: Record<string, number>;
+}
+
+/**
+ * CPU ms per call (or REGISTER) of every part at one moderate rate that every
+ * configuration holds: comparable between configurations on a shared machine,
+ * where held rates move with other work's load.
+ */
+async function atFixedRate(
+  rate: number,
+  run: (rate: number, seconds: number) => Promise<SippResult>,
+): Promise<FixedRate> {
+  await settle();
+  const before = cpuSnapshot();
+  const r = await run(rate, CPU_SECONDS);
+  const cpuMsPerCall = cpuPerCall(before, cpuSnapshot(), r.successful);
+  log(
+    `  fixed ${rate}/s for ${CPU_SECONDS}s: ${r.successful} ok, ${r.failed} failed, CPU ms each: ${JSON.stringify(cpuMsPerCall)}`,
+  );
+  return { rate, successful: r.successful, failed: r.failed, cpuMsPerCall };
+}
+
 /** Let transactions and rtpengine sessions of the previous run drain. */
 const settle = () => new Promise((r) => setTimeout(r, 3000));
 
@@ -143,7 +178,7 @@ async function benchBare(): Promise<{ search: RateSearch; pdd: Pdd }> {
 }
 
 /** (c): Kamailio + rtpengine offer/answer/delete, nothing of the gateway's own work. */
-async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd }> {
+async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd; fixed: FixedRate }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-media-'));
   // The gateway's own rtpengine command line, on this baseline's ng port.
   const rtpCfg = parseConfig({
@@ -178,21 +213,31 @@ async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd }> {
         seconds,
         localPort: UAC_PORT,
       });
+    const fixed = await atFixedRate(CPU_RATE, run);
     const search = await searchRate(MEDIA_RATES, run);
     await settle();
     const pdd = await measurePdd(search.heldRate / 2, run);
-    return { search, pdd };
+    return { search, pdd, fixed };
   } finally {
     if (kamailio) await stopProcess(kamailio);
     await stopProcess(rtpengine);
   }
 }
 
-async function benchGateway(): Promise<{
+async function benchGateway(
+  opts: {
+    /** Kamailio's decision cache (decision.cacheSeconds); 0 = a round trip per REGISTER and call. */
+    cacheSeconds?: number;
+    /** Also the concurrent-calls-with-media steps. */
+    withMedia?: boolean;
+  } = {},
+): Promise<{
   search: RateSearch;
   pdd: Pdd;
   register: RateSearch;
-  media: Awaited<ReturnType<typeof mediaCapacity>>;
+  fixed: FixedRate;
+  fixedRegister: FixedRate;
+  media?: Awaited<ReturnType<typeof mediaCapacity>>;
   gateway: Gateway['cfg'];
 }> {
   const users = Array.from({ length: BENCH_USERS }, (_, i) => ({
@@ -203,7 +248,7 @@ async function benchGateway(): Promise<{
     dataDir: mkdtempSync(join(tmpdir(), 'bench-gateway-')),
     http: { port: 25443 },
     sip: { port: GATEWAY_SIP_PORT, wsPort: 25166 },
-    decision: { port: 25181, eventsPort: 25182 },
+    decision: { port: 25181, eventsPort: 25182, cacheSeconds: opts.cacheSeconds ?? 300 },
     rtpengine: { ngPort: 25223, portMin: 40000, portMax: 49999 },
     turn: { enabled: false },
     services: { echoPort: 25190, tonePort: 25192, mediaPortBase: 25300 },
@@ -242,12 +287,13 @@ async function benchGateway(): Promise<{
           seconds,
           localPort: UAC_PORT,
         });
+      const fixed = await atFixedRate(CPU_RATE, run);
       const search = await searchRate(GATEWAY_RATES, run);
       await settle();
       const pdd = await measurePdd(search.heldRate / 2, run);
       log(`REGISTER with digest auth`);
       const registrant = { username: benchUser(2), password: benchPassword(2) };
-      const register = await searchRate(REGISTER_RATES, (rate, seconds) =>
+      const registerRun = (rate: number, seconds: number) =>
         runSipp({
           target,
           scenario: join(HERE, 'sipp', 'register-auth.xml'),
@@ -256,8 +302,11 @@ async function benchGateway(): Promise<{
           rate,
           seconds,
           localPort: UAC_PORT + 5,
-        }),
-      );
+        });
+      const fixedRegister = await atFixedRate(CPU_REGISTER_RATE, registerRun);
+      const register = await searchRate(REGISTER_RATES, registerRun);
+      if (opts.withMedia === false)
+        return { search, pdd, register, fixed, fixedRegister, gateway: cfg };
       log(`concurrent calls with media (plain RTP both sides)`);
       const media = await mediaCapacity({
         target,
@@ -271,7 +320,7 @@ async function benchGateway(): Promise<{
           .map(Number),
         log,
       });
-      return { search, pdd, register, media, gateway: cfg };
+      return { search, pdd, register, fixed, fixedRegister, media, gateway: cfg };
     } finally {
       await stopProcess(uas);
     }
@@ -416,6 +465,189 @@ async function benchWss(): Promise<Wss> {
   }
 }
 
+interface GatewaySummary {
+  heldCallsPerSecond: number;
+  registersPerSecond: number;
+  cpuMsPerCall?: Record<string, number>;
+  cpuMsPerRegister?: Record<string, number>;
+  /** At CPU_RATE calls/s and CPU_REGISTER_RATE REGISTER/s (comparable under load). */
+  fixed: FixedRate;
+  fixedRegister: FixedRate;
+  pdd: Pdd;
+}
+
+function summary(g: Awaited<ReturnType<typeof benchGateway>>): GatewaySummary {
+  return {
+    heldCallsPerSecond: g.search.heldRate,
+    registersPerSecond: g.register.heldRate,
+    cpuMsPerCall: g.search.cpuMsPerCall,
+    cpuMsPerRegister: g.register.cpuMsPerCall,
+    fixed: g.fixed,
+    fixedRegister: g.fixedRegister,
+    pdd: g.pdd,
+  };
+}
+
+const total = (c?: Record<string, number>) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
+const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
+
+/** What the decision cache changes, cached over uncached (same run). */
+function cut(cached: GatewaySummary, uncached: GatewaySummary) {
+  return {
+    callsPerSecond: ratio(cached.heldCallsPerSecond, uncached.heldCallsPerSecond),
+    registersPerSecond: ratio(cached.registersPerSecond, uncached.registersPerSecond),
+    /** CPU per call and per REGISTER at the fixed rates, all parts. */
+    cpuPerCall: ratio(total(cached.fixed.cpuMsPerCall), total(uncached.fixed.cpuMsPerCall)),
+    cpuPerRegister: ratio(
+      total(cached.fixedRegister.cpuMsPerCall),
+      total(uncached.fixedRegister.cpuMsPerCall),
+    ),
+    pddP50: ratio(cached.pdd.p50Ms, uncached.pdd.p50Ms),
+  };
+}
+
+/**
+ * `BENCH_ONLY=cache`: the decision cache's cut alone, interleaved so a machine
+ * whose load changes (other work on it) weighs on each configuration alike:
+ * each round measures (c), (b0) cache off and (b) cache on, one after the other.
+ */
+async function cacheOnly(): Promise<void> {
+  const started = new Date();
+  const loadBefore = loadavg()[0]!;
+  const rounds = Number(process.env.BENCH_CACHE_ROUNDS ?? 2);
+  const results: {
+    round: number;
+    media: number;
+    mediaFixed: FixedRate;
+    uncached: GatewaySummary;
+    cached: GatewaySummary;
+  }[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    log(`round ${round}: (c) Kamailio + rtpengine`);
+    const uas = startUas();
+    let media;
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      media = await benchMedia();
+    } finally {
+      await stopProcess(uas);
+    }
+    await settle();
+    log(`round ${round}: (b0) full gateway, cache off`);
+    const uncached = summary(await benchGateway({ cacheSeconds: 0, withMedia: false }));
+    await settle();
+    log(`round ${round}: (b) full gateway, cache on`);
+    const cached = summary(await benchGateway({ withMedia: false }));
+    await settle();
+    results.push({
+      round,
+      media: media.search.heldRate,
+      mediaFixed: media.fixed,
+      uncached,
+      cached,
+    });
+  }
+  const result = {
+    date: started.toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version },
+    holdSeconds: HOLD_SECONDS,
+    probeSeconds: PROBE_SECONDS,
+    cpuRate: CPU_RATE,
+    cpuRegisterRate: CPU_REGISTER_RATE,
+    loadAverage1mBefore: loadBefore,
+    loadAverage1mAfter: loadavg()[0]!,
+    rounds: results.map((r) => ({
+      ...r,
+      cut: cut(r.cached, r.uncached),
+      cachedToMedia: ratio(r.cached.heldCallsPerSecond, r.media),
+      uncachedToMedia: ratio(r.uncached.heldCallsPerSecond, r.media),
+      // the rate a configuration holds on given cores goes as 1 / its CPU per call
+      cachedToMediaByCpu: ratio(
+        total(r.mediaFixed.cpuMsPerCall),
+        total(r.cached.fixed.cpuMsPerCall),
+      ),
+      uncachedToMediaByCpu: ratio(
+        total(r.mediaFixed.cpuMsPerCall),
+        total(r.uncached.fixed.cpuMsPerCall),
+      ),
+    })),
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'gateway-cache.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(RESULTS, 'gateway-cache.md'), cacheMarkdown(result));
+  log(`written ${join(RESULTS, 'gateway-cache.json')} and gateway-cache.md`);
+  process.stdout.write(cacheMarkdown(result));
+}
+
+function cacheMarkdown(r: {
+  date: string;
+  machine: { cores: number; cpu: string };
+  holdSeconds: number;
+  cpuRate: number;
+  cpuRegisterRate: number;
+  loadAverage1mBefore: number;
+  loadAverage1mAfter: number;
+  rounds: {
+    round: number;
+    media: number;
+    mediaFixed: FixedRate;
+    uncached: GatewaySummary;
+    cached: GatewaySummary;
+    cut: ReturnType<typeof cut>;
+    cachedToMedia: number | null;
+    uncachedToMedia: number | null;
+    cachedToMediaByCpu: number | null;
+    uncachedToMediaByCpu: number | null;
+  }[];
+}): string {
+  const n = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '—');
+  const cpu = (c?: Record<string, number>) =>
+    Object.entries(c ?? {})
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ');
+  const rows = (line: (x: (typeof r.rounds)[number]) => string) => r.rounds.map(line).join('\n');
+  return `# Gateway benchmark: Kamailio's decision cache (\`BENCH_ONLY=cache\`)
+
+${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · 1-minute load ${r.loadAverage1mBefore.toFixed(2)} at the start, ${r.loadAverage1mAfter.toFixed(2)} at the end (other work shared the machine: compare within a round, not absolute rates)
+
+Each round measures, one after the other: (c) Kamailio + rtpengine with no
+auth and no decision service, (b0) the full gateway with \`decision.cacheSeconds: 0\`
+(every REGISTER and call asks the TypeScript service over HTTP, as before the
+cache), (b) the full gateway as shipped (users' HA1 and routing answers kept in
+Kamailio's htables, emptied when the directory changes).
+
+CPU per call of every part (sipp caller, Kamailio, rtpengine, the service's
+Node process) at ${r.cpuRate} calls/s, and per REGISTER at ${r.cpuRegisterRate}/s, rates every
+configuration holds: on a shared machine this is the comparable figure, and the
+rate a configuration holds on given cores goes as 1 / its CPU per call, so the
+"by CPU" columns are the capacity ratios that CPU implies.
+
+| round | CPU ms per call (c) | (b0) | (b) | (b)/(b0) per call | (b0)/(c) by CPU | **(b)/(c) by CPU** | CPU ms per REGISTER (b0) | (b) | (b)/(b0) per REGISTER |
+|---|---|---|---|---|---|---|---|---|---|
+${rows((x) => `| ${x.round} | ${f(total(x.mediaFixed.cpuMsPerCall))} | ${f(total(x.uncached.fixed.cpuMsPerCall))} | ${f(total(x.cached.fixed.cpuMsPerCall))} | **${n(x.cut.cpuPerCall)}** | ${n(x.uncachedToMediaByCpu)} | **${n(x.cachedToMediaByCpu)}** | ${f(total(x.uncached.fixedRegister.cpuMsPerCall))} | ${f(total(x.cached.fixedRegister.cpuMsPerCall))} | **${n(x.cut.cpuPerRegister)}** |`)}
+
+Held rates (${r.holdSeconds} s with zero failed calls; they move with the machine's load):
+
+| round | (c) calls/s | (b0) calls/s | (b) calls/s | (b0)/(c) | (b)/(c) | (b)/(b0) calls | (b0) REGISTER/s | (b) REGISTER/s | (b)/(b0) REGISTER | PDD p50 (b0) → (b) ms |
+|---|---|---|---|---|---|---|---|---|---|---|
+${rows((x) => `| ${x.round} | ${x.media} | ${x.uncached.heldCallsPerSecond} | ${x.cached.heldCallsPerSecond} | ${n(x.uncachedToMedia)} | ${n(x.cachedToMedia)} | ${n(x.cut.callsPerSecond)} | ${x.uncached.registersPerSecond} | ${x.cached.registersPerSecond} | ${n(x.cut.registersPerSecond)} | ${f(x.uncached.pdd.p50Ms)} → ${f(x.cached.pdd.p50Ms)} |`)}
+
+CPU ms per call at ${r.cpuRate}/s, by part:
+
+| round | (c) | (b0) cache off | (b) cache on |
+|---|---|---|---|
+${rows((x) => `| ${x.round} | ${cpu(x.mediaFixed.cpuMsPerCall)} | ${cpu(x.uncached.fixed.cpuMsPerCall)} | ${cpu(x.cached.fixed.cpuMsPerCall)} |`)}
+
+CPU ms per REGISTER at ${r.cpuRegisterRate}/s, by part:
+
+| round | (b0) cache off | (b) cache on |
+|---|---|---|
+${rows((x) => `| ${x.round} | ${cpu(x.uncached.fixedRegister.cpuMsPerCall)} | ${cpu(x.cached.fixedRegister.cpuMsPerCall)} |`)}
+`;
+}
+
 /** SIGKILL a child, and its whole process group when it was spawned detached. */
 async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.pid === undefined) return;
@@ -523,6 +755,10 @@ async function main(): Promise<void> {
   await settle();
   log(`(b) full gateway`);
   const full = await benchGateway();
+  if (!full.media) throw new Error('media capacity not measured');
+  await settle();
+  log(`(b0) full gateway with Kamailio's decision cache off (a round trip per REGISTER and call)`);
+  const uncached = await benchGateway({ cacheSeconds: 0, withMedia: false });
   await settle();
   log(`registered WebSocket clients over WSS`);
   const wss = await benchWss();
@@ -556,12 +792,15 @@ async function main(): Promise<void> {
       cpuMsPerCall: full.search.cpuMsPerCall,
       registersPerSecond: full.register.heldRate,
       mediaCapacity: full.media,
+      decisionCacheSeconds: full.gateway.decision.cacheSeconds,
       registerProbes: full.register.probes,
       children: full.gateway.sip.children,
       asyncWorkers: full.gateway.sip.asyncWorkers,
     },
     ratio: bare.search.heldRate ? full.search.heldRate / bare.search.heldRate : null,
     ratioToMedia: media.search.heldRate ? full.search.heldRate / media.search.heldRate : null,
+    uncached: summary(uncached),
+    cacheCut: cut(summary(full), summary(uncached)),
     wss,
     loadAverage1mBefore: loadBefore,
   };
@@ -584,11 +823,14 @@ function markdown(r: {
     cpuMsPerCall?: Record<string, number>;
     registersPerSecond: number;
     mediaCapacity: Awaited<ReturnType<typeof mediaCapacity>>;
+    decisionCacheSeconds: number;
     children: number;
     asyncWorkers: number;
   };
   ratio: number | null;
   ratioToMedia: number | null;
+  uncached: GatewaySummary;
+  cacheCut: ReturnType<typeof cut>;
   loadAverage1mBefore: number;
   wss: Wss;
 }): string {
@@ -628,6 +870,15 @@ does with rtpengine (offer, answer, delete per call, the gateway's flags toward 
 and nothing else, so (b)/(c) is what auth, the decision round trip and the call
 events cost.
 
+Kamailio's decision cache (users' HA1 and routing answers in htables, emptied
+when the directory changes; \`gateway/src/kamailio/DECISIONS.md\` "Cache"): (b) runs
+with it, (b0) is the same gateway in the same run with \`decision.cacheSeconds: 0\`
+(a round trip to the service per REGISTER and call): (b0) held
+**${r.uncached.heldCallsPerSecond}** calls/s and **${r.uncached.registersPerSecond}** REGISTER/s; cached over
+uncached: calls/s ×${r.cacheCut.callsPerSecond ?? 'n/a'}, REGISTER/s ×${r.cacheCut.registersPerSecond ?? 'n/a'}, CPU per
+call ×${r.cacheCut.cpuPerCall ?? 'n/a'}, CPU per REGISTER ×${r.cacheCut.cpuPerRegister ?? 'n/a'}, post-dial delay p50
+×${r.cacheCut.pddP50 ?? 'n/a'}. Rounds of (c)/(b0)/(b) interleaved: \`gateway-cache.md\`.
+
 These calls carry no RTP and last zero seconds (INVITE, 200, ACK, BYE at once):
 the figure is signalling capacity, with rtpengine opening and closing four media
 ports per call. With media flowing, rtpengine's per-packet work is added per
@@ -653,7 +904,8 @@ ${r.gateway.mediaCapacity.steps
   )
   .join('\n')}
 
-Opus ↔ G.711 transcoding with real Opus endpoints is not measured yet.
+Opus ↔ G.711 transcoding with real Opus endpoints (baresip): \`transcoding.md\`
+(\`npm run bench:transcoding\`).
 
 Registered WebSocket clients over WSS through the TLS terminator (the service's
 HTTPS server, then Kamailio's plain WS listener), each its own TLS connection and
@@ -697,7 +949,7 @@ per call.
 `;
 }
 
-main().catch((err: unknown) => {
+(process.env.BENCH_ONLY === 'cache' ? cacheOnly() : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

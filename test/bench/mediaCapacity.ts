@@ -36,19 +36,29 @@ const WINDOW_SECONDS = 6;
 
 interface Stream {
   arrivals: { t: number; seq: number; ts: number }[];
+  /** RTP clock rate (Hz) of the stream's payload type. */
+  clock: number;
 }
 
-function analyse(rows: string[][]): {
+/**
+ * Loss and RFC 3550 jitter per stream from captured RTP rows (udp.srcport,
+ * udp.dstport, rtp.seq, rtp.timestamp, frame.time_epoch[, rtp.p_type]);
+ * `clockHz` gives a payload type's clock (G.711: 8000, Opus: 48000).
+ */
+export function analyse(
+  rows: string[][],
+  clockHz: (payloadType: number) => number = () => 8000,
+): {
   streams: number;
   packets: number;
   lossPct: number;
   maxJitterMs: number;
 } {
   const streams = new Map<string, Stream>();
-  for (const [src, dst, seq, ts, time] of rows) {
+  for (const [src, dst, seq, ts, time, pt] of rows) {
     const key = `${src}>${dst}`;
     let s = streams.get(key);
-    if (!s) streams.set(key, (s = { arrivals: [] }));
+    if (!s) streams.set(key, (s = { arrivals: [], clock: clockHz(Number(pt ?? 0)) }));
     s.arrivals.push({ t: Number(time), seq: Number(seq), ts: Number(ts) });
   }
   let expected = 0;
@@ -75,13 +85,13 @@ function analyse(rows: string[][]): {
         const p = s.arrivals[i - 1]!;
         let dts = a.ts - p.ts;
         if (dts < -(2 ** 31)) dts += 2 ** 32; // 32-bit RTP timestamp wrapped
-        const D = (a.t - p.t) * 8000 - dts;
+        const D = (a.t - p.t) * s.clock - dts;
         jitter += (Math.abs(D) - jitter) / 16;
       }
     }
     expected += max - min + 1;
     received += s.arrivals.length;
-    maxJitter = Math.max(maxJitter, jitter / 8);
+    maxJitter = Math.max(maxJitter, jitter / (s.clock / 1000));
   }
   return {
     streams: streams.size,

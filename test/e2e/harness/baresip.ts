@@ -27,6 +27,12 @@ export interface BaresipOptions {
    * address (a trunk's inboundAddresses), never register, no credentials.
    */
   carrierAddress?: string;
+  /** Audio codecs it offers (default G.711: PCMU, PCMA); 'opus' offers Opus only. */
+  codecs?: 'g711' | 'opus';
+  /** Calls at once (default 4); the RTP range grows to fit (benchmarks). */
+  maxCalls?: number;
+  /** Record both directions to WAV with sndfile (default true). */
+  record?: boolean;
 }
 
 export interface BaresipEvent {
@@ -61,7 +67,7 @@ export class Baresip {
         'poll_method epoll',
         `sip_listen ${opts.carrierAddress ?? '127.0.0.1'}:${opts.sipPort}`,
         'call_local_timeout 120',
-        'call_max_calls 4',
+        `call_max_calls ${opts.maxCalls ?? 4}`,
         // ausine is the microphone; aufile as the "speaker" is not a player in 1.0,
         // so decoded audio goes nowhere audible: sndfile records it on the way.
         `audio_source ausine,${opts.toneHz}`,
@@ -73,14 +79,15 @@ export class Baresip {
         'ausrc_channels 2',
         'auplay_channels 1',
         'audio_buffer 20-160',
-        `rtp_ports ${opts.rtpPort}-${opts.rtpPort + 9}`,
+        `rtp_ports ${opts.rtpPort}-${opts.rtpPort + Math.max(9, (opts.maxCalls ?? 4) * 2 + 1)}`,
         'rtcp_mux no',
         'jitter_buffer_delay 1-10',
         'module_path /usr/lib/baresip/modules',
         'module g711.so',
+        ...(opts.codecs === 'opus' ? ['module opus.so'] : []),
         'module ausine.so',
         'module aubridge.so',
-        'module sndfile.so',
+        ...(opts.record === false ? [] : ['module sndfile.so']),
         'module_tmp account.so',
         'module_app menu.so',
         'module_app ctrl_tcp.so',
@@ -91,11 +98,12 @@ export class Baresip {
       ].join('\n'),
     );
     // PCMU first: the gateway's plain-SIP side is G.711; the account asks for answer mode manual.
+    const codecs = opts.codecs === 'opus' ? 'opus/48000/2' : 'PCMU/8000/1,PCMA/8000/1';
     writeFileSync(
       join(this.dir, 'accounts'),
       opts.carrierAddress
-        ? `<sip:${opts.user}@${opts.carrierAddress}>;outbound="sip:${opts.proxy};transport=udp";regint=0;audio_codecs=PCMU/8000/1,PCMA/8000/1;answermode=manual\n`
-        : `<sip:${opts.user}@${domain}>;auth_user=${opts.user};auth_pass=${opts.password};outbound="sip:${opts.proxy};transport=udp";regint=300;audio_codecs=PCMU/8000/1,PCMA/8000/1;answermode=manual\n`,
+        ? `<sip:${opts.user}@${opts.carrierAddress}>;outbound="sip:${opts.proxy};transport=udp";regint=0;audio_codecs=${codecs};answermode=manual\n`
+        : `<sip:${opts.user}@${domain}>;auth_user=${opts.user};auth_pass=${opts.password};outbound="sip:${opts.proxy};transport=udp";regint=300;audio_codecs=${codecs};answermode=manual\n`,
     );
     writeFileSync(join(this.dir, 'contacts'), '');
   }
