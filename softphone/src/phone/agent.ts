@@ -255,17 +255,15 @@ export interface MonitorLeg {
 }
 
 export function parseMonitorHeader(value: string | undefined): MonitorLeg | undefined {
-  const [mode, ...params] = (value ?? '').split(';').map((p) => p.trim());
-  const p = Object.fromEntries(params.map((x) => x.split('=').map((y) => y.trim())));
-  if (!['listen', 'whisper', 'barge'].includes(mode ?? '') || !p.id || !p['queue-call'])
-    return undefined;
-  return {
-    mode: mode as MonitorMode,
-    id: p.id,
-    queueCall: p['queue-call'],
-    ...(p.agent ? { agent: p.agent } : {}),
-    ...(p.supervisor ? { supervisor: p.supervisor } : {}),
-  };
+  const m = /^\s*(listen|whisper|barge)\s*;(.*)$/.exec(value ?? '');
+  const p = new URLSearchParams(m?.[2]?.trim().replace(/\s*;\s*/g, '&'));
+  const id = p.get('id');
+  const queueCall = p.get('queue-call');
+  if (!m || !id || !queueCall) return undefined;
+  const leg: MonitorLeg = { mode: m[1] as MonitorMode, id, queueCall };
+  if (p.get('agent')) leg.agent = p.get('agent')!;
+  if (p.get('supervisor')) leg.supervisor = p.get('supervisor')!;
+  return leg;
 }
 
 // --- the client -------------------------------------------------------------------------
@@ -618,7 +616,8 @@ export class AgentClient {
 
   // --- actions ---------------------------------------------------------------------
 
-  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<AgentView> {
+  /** An authorized JSON request (a 401 signs in again, once); the answer's body. */
+  private async json(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     const send = async (token: string) =>
       this.fetchFn(this.url(path).href, {
         method,
@@ -631,14 +630,14 @@ export class AgentClient {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     let res = await send(await this.bearer());
-    if (res.status === 401) {
-      const t = await this.obtainToken(true);
-      if (!t) throw new AgentError('not an agent', 403);
-      res = await send(t.token);
-    }
+    if (res.status === 401) res = await send(await this.bearerToken(true));
     if (!res.ok) throw new AgentError(await errorText(res), res.status);
-    const view = parseAgentView(await res.json().catch(() => undefined));
-    if (!view) throw new AgentError('bad answer from the agent API', res.status);
+    return res.json().catch(() => undefined);
+  }
+
+  private async request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<AgentView> {
+    const view = parseAgentView(await this.json(method, path, body));
+    if (!view) throw new AgentError('bad answer from the agent API');
     this.setView(view);
     return view;
   }
@@ -664,30 +663,18 @@ export class AgentClient {
 
   /** Sends a call-quality sample for the queue call the agent is on (2 decimals). */
   async postQuality(sample: QualitySample): Promise<QualityVerdict> {
-    const body = Object.fromEntries(
-      Object.entries(sample).map(([k, v]) => [
-        k,
-        typeof v === 'number' ? Math.round(v * 100) / 100 : v,
-      ]),
-    );
-    const send = async (token: string) =>
-      this.fetchFn(this.url('quality').href, {
-        method: 'POST',
-        cache: 'no-store',
-        headers: {
-          Authorization: `Bearer ${token}`,
-          Accept: 'application/json',
-          'Content-Type': 'application/json',
-        },
-        body: JSON.stringify(body),
-      });
-    let res = await send(await this.bearer());
-    if (res.status === 401) res = await send(await this.bearerToken(true));
-    if (!res.ok) throw new AgentError(await errorText(res), res.status);
-    const v: unknown = await res.json().catch(() => undefined);
-    if (!isObj(v) || typeof v.mos !== 'number')
-      throw new AgentError('bad answer from the agent API', res.status);
-    return v as unknown as QualityVerdict;
+    const v = (await this.json(
+      'POST',
+      'quality',
+      Object.fromEntries(
+        Object.entries(sample).map(([k, v]) => [
+          k,
+          typeof v === 'number' ? Math.round(v * 100) / 100 : v,
+        ]),
+      ),
+    )) as QualityVerdict | undefined;
+    if (typeof v?.mos !== 'number') throw new AgentError('bad answer from the agent API');
+    return v;
   }
 
   /** Closes the stream and stops refreshing; the token simply expires. */

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Phone } from './phone';
-import { parseDialogInfo, parsePidf, plainSubscribeContact } from './phone';
-import { buildPidf } from './publish';
+import { buildPidf, parseDialogInfo, parsePidf, plainSubscribeContact } from './presence';
 import { makePhone, until } from './testing/harness';
 import type { FakeSipServer, SipMessage } from './testing/fake-sip-server';
 

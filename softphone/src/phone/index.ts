@@ -2,7 +2,7 @@
 // type or object crosses this boundary.
 
 export type * from './types';
-export { Phone, RegistrationError, parseDialogInfo, parsePidf } from './phone';
+export { Phone, RegistrationError } from './phone';
 export type { PhoneDependencies, WebSocketConstructor } from './phone';
 export { PBX_PRESETS, ConfigError, normalizeTarget, parseSipUri } from './config';
 export {

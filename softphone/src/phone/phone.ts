@@ -104,58 +104,8 @@ interface PresenceWatch {
   subscriber?: Subscriber;
   status: Pick<PresenceEvent, 'status' | 'note' | 'away'>;
   line: LineState;
-}
-
-/** A SUBSCRIBE whose Contact is a GRUU (`;gr`) gets `contact` instead; anything else is unchanged. */
-export function plainSubscribeContact(message: string, contact: string): string {
-  if (!message.startsWith('SUBSCRIBE ')) return message;
-  const end = message.indexOf('\r\n\r\n');
-  const head = end < 0 ? message : message.slice(0, end);
-  const fixed = head.replace(
-    /^(?:Contact|m)\s*:[^\r\n]*<[^>\r\n]*;gr[=;>][^\r\n]*$/im,
-    `Contact: <${contact}>`,
-  );
-  return fixed === head ? message : fixed + message.slice(head.length);
-}
-
-/** PIDF basic status and note (RFC 3863), and RPID's <away/> (RFC 4480). */
-export function parsePidf(body: string): Pick<PresenceEvent, 'status' | 'note' | 'away'> {
-  const basic = /<(?:\w+:)?basic>\s*(open|closed)\s*</i.exec(body)?.[1]?.toLowerCase();
-  const note = /<(?:\w+:)?note[^>]*>([^<]*)</i.exec(body)?.[1]?.trim();
-  const away = /<(?:\w+:)?activities>[\s\S]*<(?:\w+:)?away\s*\/?>/i.test(body);
-  return {
-    status: basic === 'open' || basic === 'closed' ? basic : 'unknown',
-    note: note ? unescapeXml(note) : undefined,
-    ...(away ? { away } : {}),
-  };
-}
-
-const unescapeXml = (s: string) =>
-  s.replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) =>
-    e === 'lt' ? '<' : e === 'gt' ? '>' : e === 'quot' ? '"' : e === 'apos' ? "'" : '&',
-  );
-
-/**
- * A line's state from a dialog-info document (RFC 4235): a confirmed dialog
- * is busy; an early one (trying, proceeding, early) rings when the watched
- * user is its recipient and is busy (dialling out) when they started it;
- * no dialog, or only terminated ones, is idle.
- */
-export function parseDialogInfo(body: string): LineState {
-  let ringing = false;
-  let busy = false;
-  for (const m of body.matchAll(
-    /<(?:\w+:)?dialog(?=[\s>])([^>]*)>([\s\S]*?)<\/(?:\w+:)?dialog>/gi,
-  )) {
-    const attrs = m[1] ?? '';
-    const state = /<(?:\w+:)?state[^>]*>\s*(\w+)\s*</i.exec(m[2] ?? '')?.[1]?.toLowerCase();
-    if (state === 'confirmed') busy = true;
-    else if (state === 'trying' || state === 'proceeding' || state === 'early') {
-      if (/direction\s*=\s*"recipient"/i.test(attrs)) ringing = true;
-      else busy = true;
-    }
-  }
-  return busy ? 'busy' : ringing ? 'ringing' : 'idle';
+  /** The presence chunk is loading for it. */
+  starting?: boolean;
 }
 
 const LOG_RANK: Record<LogLevel, number> = { error: 0, warn: 1, log: 2, debug: 3 };
@@ -173,9 +123,10 @@ export class Phone {
   private readonly recorderEnv: () => RecorderEnvironment;
   private readonly liveCalls = new Map<string, Call>();
   private readonly presenceWatches = new Set<PresenceWatch>();
-  /** The publisher chunk (publish.ts), loaded with the first PUBLISH. */
-  private publisher: Promise<import('./publish').PresencePublisher> | undefined;
+  /** The presence chunk's publisher (presence.ts), loaded with the first PUBLISH. */
+  private publisher: Promise<import('./presence').PresencePublisher> | undefined;
   private ownPresence: OwnPresence | undefined;
+  private presenceModule: Promise<typeof import('./presence')> | undefined;
   private publishedBody: string | undefined;
   private readonly random: () => number;
   private readonly now: () => number;
@@ -320,16 +271,6 @@ export class Phone {
       },
     };
     this.ua = new UserAgent(options);
-    // Kamailio's presence server sends NOTIFYs straight to a subscription's
-    // Contact (pointed at our WebSocket connection's address); once registered,
-    // SIP.js puts our GRUU there (RFC 5627), which has no transport=ws, and the
-    // NOTIFYs went nowhere (seen in the e2e test). SUBSCRIBEs, first and
-    // refreshes, carry our plain contact instead; other requests keep the GRUU.
-    const transport = this.ua.transport as SipWebSocketTransport;
-    const send = transport.send.bind(transport);
-    transport.send = (message: string) =>
-      send(plainSubscribeContact(message, this.ua.contact.uri.toString()));
-
     // RFC 5626 §4.1 instance id (unique per tab) so each tab is its own binding;
     // reg-id only where the registrar does outbound (see PBX_PRESETS).
     this.registerer = new Registerer(this.ua, {
@@ -937,7 +878,36 @@ export class Phone {
     }
   }
 
+  /**
+   * The presence chunk (document parsers, publisher), loaded before the first
+   * SUBSCRIBE or PUBLISH. Kamailio's presence server sends NOTIFYs straight to
+   * a subscription's Contact (pointed at our WebSocket connection's address);
+   * once registered, SIP.js puts our GRUU there (RFC 5627), which has no
+   * transport=ws, and the NOTIFYs went nowhere (seen in the e2e test): from
+   * then on our SUBSCRIBEs, first and refreshes, carry our plain contact;
+   * other requests keep the GRUU.
+   */
+  private presenceChunk(): Promise<typeof import('./presence')> {
+    return (this.presenceModule ??= import('./presence').then((m) => {
+      const transport = this.ua.transport as SipWebSocketTransport;
+      const send = transport.send.bind(transport);
+      transport.send = (message: string) =>
+        send(m.plainSubscribeContact(message, this.ua.contact.uri.toString()));
+      return m;
+    }));
+  }
+
   private startPresenceWatch(watch: PresenceWatch): void {
+    if (watch.starting) return;
+    watch.starting = true;
+    void this.presenceChunk().then((m) => {
+      watch.starting = false;
+      if (this.presenceWatches.has(watch) && !watch.subscriber && this.ua.isConnected())
+        this.subscribeWatch(watch, m);
+    });
+  }
+
+  private subscribeWatch(watch: PresenceWatch, m: typeof import('./presence')): void {
     const subscriber = new Subscriber(this.ua, watch.uri, watch.event, {
       expires: 600,
       extraHeaders: [
@@ -956,8 +926,8 @@ export class Phone {
         const subscription =
           stateHeader === 'pending' || stateHeader === 'terminated' ? stateHeader : 'active';
         if (request.body) {
-          if (watch.event === 'presence') watch.status = parsePidf(request.body);
-          else watch.line = parseDialogInfo(request.body);
+          if (watch.event === 'presence') watch.status = m.parsePidf(request.body);
+          else watch.line = m.parseDialogInfo(request.body);
         } else if (subscription === 'active' && watch.event === 'presence') {
           // An active NOTIFY without a document: nothing is published (e.g. signed out).
           watch.status = { status: 'unknown' };
@@ -1001,7 +971,7 @@ export class Phone {
     const key = JSON.stringify(p);
     if (key === this.publishedBody) return;
     this.publishedBody = key;
-    const publisher = (this.publisher ??= import('./publish').then(
+    const publisher = (this.publisher ??= this.presenceChunk().then(
       (m) => new m.PresencePublisher(this.ua, this.makeUri(this.aor)),
     ));
     publisher
@@ -1023,6 +993,9 @@ export class Phone {
     this.publishedBody = undefined;
     const pub = publisher && (await bounded(publisher));
     if (pub)
-      await (pub as import('./publish').PresencePublisher).withdraw(this.ua.isConnected(), bounded);
+      await (pub as import('./presence').PresencePublisher).withdraw(
+        this.ua.isConnected(),
+        bounded,
+      );
   }
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AgentClient, digestHa1 } from './agent';
+import { AgentClient, digestHa1, parseMonitorHeader } from './agent';
 import { SupervisorClient, parseWallboard } from './supervisor';
 import { FakeAgentServer, REALM, sampleWallboard } from './testing/fake-agent-server';
 import type { Wallboard } from './supervisor';
@@ -98,6 +98,26 @@ describe('roles at sign-in', () => {
     await expect(
       auth.postQuality({ callId: 'qc-2', mos: 4, jitterMs: 1, lossPct: 0, rttMs: 1 }),
     ).rejects.toMatchObject({ status: 409 });
+  });
+});
+
+describe('monitoring legs', () => {
+  it('reads X-Monitor (mode, id, queue call, agent or supervisor); anything else is no monitoring leg', () => {
+    expect(parseMonitorHeader('listen;id=m1;queue-call=qc-1;agent=1003')).toEqual({
+      mode: 'listen',
+      id: 'm1',
+      queueCall: 'qc-1',
+      agent: '1003',
+    });
+    expect(parseMonitorHeader(' barge ; id=m2 ; queue-call=qc-2 ; supervisor=1001')).toEqual({
+      mode: 'barge',
+      id: 'm2',
+      queueCall: 'qc-2',
+      supervisor: '1001',
+    });
+    expect(parseMonitorHeader(undefined)).toBeUndefined();
+    expect(parseMonitorHeader('spy;id=m1;queue-call=qc-1')).toBeUndefined();
+    expect(parseMonitorHeader('listen;queue-call=qc-1')).toBeUndefined();
   });
 });
 
