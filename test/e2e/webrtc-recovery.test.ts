@@ -425,67 +425,83 @@ describe('WebRTC recovery and media features: ICE restart, screen share, recordi
     );
   });
 
-  // KNOWN BUG (pinned; remove `.fails` when fixed): only 1001's own host port
-  // is cut, so a path through coturn is left. Chromium moves to its relay
-  // candidate by itself (no restart: the pair through coturn is selected and
-  // nominated, STUN keeps answering, ICE stays 'connected'), and rtpengine
-  // keeps receiving 1001's RTP over it, but rtpengine 10.5 goes on sending
-  // toward the old, cut host address (its stream endpoint does not follow the
-  // newly nominated pair): 1001 hears nothing, for good. The softphone restarts
-  // ICE only on 'disconnected'/'failed', so it never recovers: one-way audio.
-  // (rtpengine's `media-handover` flag on the browser-facing offer/answer made
-  // this pass in a scratch copy; see the README's known limits.)
-  it.fails(
-    'KNOWN BUG: 1001’s host port alone is cut (coturn still reachable): 1001 hears 1002 again over the relay',
-    async () => {
-      const aSip = sip.get(a)!;
-      const aFrom = aSip.length;
-      await connect(a, b, '1002');
-      await expectTonesBothWays('before the cut');
-      const invite = aSip.slice(aFrom).find((f) => f.dir === 'sent' && /^INVITE /.test(f.text));
-      const callId = header(invite?.text ?? '', 'Call-ID');
-      const before = await until('1001 to have a selected candidate pair', async () => {
-        const p = await mediaPath(a);
-        return p && p.localPort > 0 && p.state === 'connected' ? p : undefined;
-      });
-      cutUdpPort(before.localPort);
-      // Chromium's own failover: a nominated pair on another local port (its relay candidate)
-      const moved = await until(
-        '1001 to select and nominate a pair on another local candidate',
-        async () => {
-          const p = await mediaPath(a);
-          return p && p.localPort > 0 && p.localPort !== before.localPort && p.nominated
-            ? p
-            : undefined;
-        },
-        20_000,
-        200,
-      );
-      const heard = await expectTone(a.page, B_HZ, {
-        tol: TOL,
-        minLevel: MIN_LEVEL,
-        timeoutMs: 10_000,
-      });
-      // what rtpengine sends 1001's leg to, for the failure message
-      const q = (await stack.gateway.rtpengine.query(callId)) as {
-        tags?: Record<string, { medias?: { streams?: Record<string, unknown>[] }[] }>;
-      };
-      const endpoints = Object.values(q.tags ?? {}).flatMap((t) =>
-        (t.medias ?? []).flatMap((m) =>
-          (m.streams ?? []).map(
-            (st) => `${String(st['local port'])} -> ${JSON.stringify(st.endpoint)}`,
+  // A break ICE itself does not report: only 1001's own host port is cut, so a
+  // path through coturn is left. Chromium moves to its relay candidate by
+  // itself and ICE stays 'connected', but rtpengine 10.5 goes on sending toward
+  // the old host address (its stream endpoint does not follow a newly
+  // nominated pair): without more, 1001 hears nothing for good. The softphone
+  // restarts ICE when the browser switches pairs after the call settled, and
+  // rtpengine follows the new credentials.
+  it('1001’s host port alone is cut (coturn still reachable): Chromium moves to another pair, the softphone restarts ICE in the same dialog, rtpengine follows, tones both ways again', async () => {
+    const aSip = sip.get(a)!;
+    const aFrom = aSip.length;
+    await connect(a, b, '1002');
+    await expectTonesBothWays('before the cut');
+    const invite = aSip.slice(aFrom).find((f) => f.dir === 'sent' && /^INVITE /.test(f.text));
+    expect(invite, '1001 sent an INVITE').toBeDefined();
+    const callId = header(invite!.text, 'Call-ID');
+    const before = await until('1001 to have a selected candidate pair', async () => {
+      const p = await mediaPath(a);
+      return p && p.localPort > 0 && p.state === 'connected' ? p : undefined;
+    });
+    await watchIce(a);
+    const cutAt = Date.now();
+    const mark = aSip.length;
+    cutUdpPort(before.localPort);
+
+    const reinvite = await until(
+      '1001 to re-INVITE with new ICE credentials after its host path died',
+      async () =>
+        aSip
+          .slice(mark)
+          .find(
+            (f) =>
+              f.dir === 'sent' &&
+              /^INVITE /.test(f.text) &&
+              header(f.text, 'Call-ID') === callId &&
+              iceUfrag(f.text) !== '' &&
+              iceUfrag(f.text) !== before.localUfrag,
           ),
-        ),
+      30_000,
+      200,
+    ).catch(async (err: Error) => {
+      throw new Error(
+        `${err.message}; 1001's path now ${JSON.stringify(await mediaPath(a))}, ICE ${JSON.stringify(await iceLog(a))}`,
       );
-      const seen = JSON.stringify({ before, moved, heard, rtpengineStreams: endpoints });
-      process.stdout.write(`[e2e] host port cut, relay left: ${seen}\n`);
-      expect(
-        Math.abs(heard.hz - B_HZ),
-        `1001 hears 1002 over the relay: ${seen}`,
-      ).toBeLessThanOrEqual(TOL);
-      expect(heard.level, seen).toBeGreaterThan(MIN_LEVEL);
-    },
-  );
+    });
+    // the cut stays: audio must come back over another path
+    await expectTonesBothWays('after the restart, host port still cut', 30_000);
+    const backAfterMs = Date.now() - cutAt;
+    const after = await mediaPath(a);
+
+    // what rtpengine now sends 1001's leg to: not the cut port
+    const q = (await stack.gateway.rtpengine.query(callId)) as {
+      tags?: Record<string, { medias?: { streams?: Record<string, unknown>[] }[] }>;
+    };
+    const streams = Object.values(q.tags ?? {}).flatMap((t) =>
+      (t.medias ?? []).flatMap((m) => m.streams ?? []),
+    );
+    const toA = streams.find((st) => Number(st['local port']) === before.remotePort);
+    const endpoint = toA?.endpoint as { port?: number } | undefined;
+    const seen = JSON.stringify({ before, after, rtpengineEndpoint: endpoint });
+    expect(after?.pc, `the same RTCPeerConnection carries the call: ${seen}`).toBe(before.pc);
+    expect(after?.localUfrag, `new local ICE credentials: ${seen}`).toBe(iceUfrag(reinvite.text));
+    expect(after?.localPort, `1001 left its cut port: ${seen}`).not.toBe(before.localPort);
+    expect(
+      endpoint?.port,
+      `rtpengine sends 1001's leg elsewhere than the cut port: ${seen}`,
+    ).not.toBe(before.localPort);
+    expect(
+      aSip.slice(mark).filter((f) => /^BYE /.test(f.text)).length,
+      'no BYE on 1001 during the recovery',
+    ).toBe(0);
+    expect(await waitCallState(a.page, 'established', 1000)).toBe('established');
+    expect(await waitCallState(b.page, 'established', 1000)).toBe('established');
+    process.stdout.write(
+      `[e2e] host port cut, relay left: re-INVITE ${reinvite.at - cutAt} ms after the cut (ICE ${JSON.stringify(await iceLog(a))}), ` +
+        `tones both ways ${backAfterMs} ms after the cut; ${seen}\n`,
+    );
+  });
 
   it('screen share: 1001 shares its screen on an audio call; 1002 decodes 16:9 screen frames (not the 4:3 camera), and they stop when sharing stops', async () => {
     await connect(a, b, '1002');
