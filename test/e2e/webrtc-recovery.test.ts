@@ -5,7 +5,9 @@
 //   inside this test's own network namespace); the softphone sees ICE
 //   disconnected, re-INVITEs in the same dialog with new ICE credentials, the
 //   path is restored, and audio comes back both ways over the restarted ICE
-//   session, in the same RTCPeerConnection. The outage is measured.
+//   session, in the same RTCPeerConnection. The outage is measured. Then a
+//   break ICE does not report (only 1001's host port cut, coturn left): the
+//   softphone still restarts ICE and rtpengine follows.
 // - Screen share: 1001 shares its screen (Chromium's fake screen capture) on an
 //   audio call; 1002 decodes 16:9 frames (the fake camera is 4:3).
 // - In-browser recording: 1001 records the call, mutes half-way, stops; the
