@@ -8,6 +8,8 @@ import {
   hdr,
   plainSdp,
   udpTransport,
+  webrtcAnswer,
+  wsTransport,
   type Dialog,
   type IncomingRequest,
 } from '../integration/harness/sipua.js';
@@ -17,6 +19,7 @@ import {
   ARTIFACTS,
   CARRIER_PORT,
   DATABASE_URL,
+  HTTPS_PORT,
   SIP_PORT,
   USERS,
   kamcmd,
@@ -167,7 +170,7 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     // bob's registration reached edge A over DMQ, with the Path to edge B
     await until(
       "bob's contact with Path to edge-b on edge-a",
-      async () => (await contactsOn(c.edges.a, '1002')).includes(ADDR.edgeB),
+      async () => (await contactsOn(c.edges.a, '1002')).includes(`Path: <sip:${ADDR.edgeB}:`),
       5000,
       100,
     );
@@ -315,7 +318,7 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     const back = Date.now();
     await until(
       "edge-b back, with bob's contact (Path to edge-a) synced over DMQ",
-      async () => (await contactsOn(c.edges.b, '1002')).includes(ADDR.edgeA),
+      async () => (await contactsOn(c.edges.b, '1002')).includes(`Path: <sip:${ADDR.edgeA}:`),
       30_000,
       250,
     );
@@ -445,6 +448,49 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
       setupMs,
     };
     (figures.dispatcher as Record<string, unknown>).callsToLiveGateway = carrierCalls.length;
+  });
+
+  it('7. a WebSocket client held by edge B is called from edge A: the offer it gets is WebRTC (ICE, DTLS-SRTP)', async () => {
+    // dave's "browser": SIP over secure WebSocket through edge B's terminator
+    const origin = `https://${ADDR.edgeB}:${HTTPS_PORT}`;
+    const transport = await wsTransport(`wss://${ADDR.edgeB}:${HTTPS_PORT}/ws`, { origin });
+    const dave = new SipUA(transport, {
+      user: '1004',
+      password: USERS['1004'],
+      domain: 'localhost',
+    });
+    let offer = '';
+    dave.onRequest((req: IncomingRequest) => {
+      if (req.msg.method === 'INVITE') {
+        offer = req.msg.body;
+        req.reply(200, 'OK', { body: webrtcAnswer(offer), contentType: 'application/sdp' });
+      } else if (req.msg.method !== 'ACK') {
+        req.reply(200, 'OK');
+      }
+    });
+    try {
+      const reg = await dave.register();
+      expect(reg.final.status, reg.final.raw).toBe(200);
+      await until(
+        "dave's WebSocket contact on edge A (Path to edge B)",
+        async () => (await contactsOn(c.edges.a, '1004')).includes(`Path: <sip:${ADDR.edgeB}:`),
+        5000,
+        100,
+      );
+      const res = await call(alice, '1004');
+      expect(res.final.status, res.final.raw).toBe(200);
+      answeredCalls.push(res.dialog!.callId);
+      // toward the browser: WebRTC media, although the call was set up on edge A
+      expect(offer).toMatch(/m=audio \d+ UDP\/TLS\/RTP\/SAVPF/);
+      expect(offer).toMatch(/a=ice-ufrag:/);
+      expect(offer).toMatch(/a=fingerprint:/);
+      // toward the plain SIP caller: plain RTP
+      expect(res.final.body).toMatch(/m=audio \d+ RTP\/AVP /);
+      alice.rtp.stopSending();
+      expect((await alice.ua.inDialog(res.dialog!, 'BYE')).status).toBe(200);
+    } finally {
+      await dave.close();
+    }
   });
 
   it('5. call records: every answered call recorded once, in the shared PostgreSQL, by the node that set it up', async () => {

@@ -53,7 +53,11 @@ export const USERS = {
   '1001': 'cluster-1001-pw',
   '1002': 'cluster-1002-pw',
   '1003': 'cluster-1003-pw',
+  '1004': 'cluster-1004-pw',
 } as const;
+
+/** The HTTPS/WSS terminator's port on each edge (the gateway's default). */
+export const HTTPS_PORT = 8443;
 
 export const ARTIFACTS = join(REPO_ROOT, 'test', 'artifacts', 'cluster');
 
