@@ -15,6 +15,7 @@ import {
 } from './harness/softphone.js';
 import { Baresip } from './harness/baresip.js';
 import { dominantFrequency } from './harness/browser.js';
+import { readWav, toneAmplitudes, wavState } from './harness/audio.js';
 import {
   clearFailureShots,
   ensureSoftphoneBuilt,
@@ -51,6 +52,26 @@ let sup: Phone; // 1001, supervisor
 let callee: Phone; // 1002
 let agent: Phone; // 1003, agent of sales
 let carrier: Baresip;
+/** The carrier's recordings before the answered queue call (its own is the new -dec.wav). */
+const recordedBefore: string[] = [];
+
+/** What the carrier (the caller) received, as tone amplitudes, from `fromSec` of its recording on. */
+function callerHears(fromSec: number): { at: number; amps: Record<number, number> } {
+  const f = carrier
+    .recordings()
+    .find((x) => !recordedBefore.includes(x.file) && x.file.endsWith('-dec.wav'));
+  if (!f) throw new Error('no recording of what the carrier received');
+  const wav = readWav(f.file);
+  const at = wav.samples.length / wav.rate;
+  // 500 supervisor, 600 agent, 1000 the caller itself, 777 no one (the floor)
+  return { at, amps: toneAmplitudes(wav, [500, 600, 777], fromSec, at) };
+}
+const recordedSeconds = () => {
+  const f = carrier
+    .recordings()
+    .find((x) => !recordedBefore.includes(x.file) && x.file.endsWith('-dec.wav'));
+  return f ? wavState(f.file).seconds : 0;
+};
 
 /** A wallboard queue card's figures as the supervisor's page shows them. */
 async function queueFigures(): Promise<Record<string, string | null>> {
@@ -254,6 +275,13 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     );
     // the agent's softphone got nothing in listen
     expect(await byId(agent.page, 'agent-state').getAttribute('data-state')).toBe('on-call');
+    // ... and the caller hears the agent and not the supervisor
+    let from = recordedSeconds();
+    await sleep(2500);
+    const listenCaller = callerHears(from + 0.5);
+    console.log(`listen: the caller receives ${JSON.stringify(listenCaller.amps)}`);
+    expect(listenCaller.amps[600]).toBeGreaterThan(10 * listenCaller.amps[777]!);
+    expect(listenCaller.amps[500]).toBeLessThan(3 * listenCaller.amps[777]! + 0.002);
 
     await byId(sup.page, 'sup-monitor-whisper-1003').click();
     await waitAttr(sup.page, 'sup-monitor-whisper-1003', 'aria-pressed', 'true', 25_000);
@@ -264,6 +292,11 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
       `agent hears ${JSON.stringify(whisper)}`,
     ).toBeLessThanOrEqual(30);
     console.log(`whisper: agent hears the supervisor ${JSON.stringify(whisper)}`);
+    from = recordedSeconds();
+    await sleep(2500);
+    const whisperCaller = callerHears(from + 0.5);
+    console.log(`whisper: the caller receives ${JSON.stringify(whisperCaller.amps)}`);
+    expect(whisperCaller.amps[500]).toBeLessThan(3 * whisperCaller.amps[777]! + 0.002);
 
     await byId(sup.page, 'sup-monitor-barge-1003').click();
     await waitAttr(sup.page, 'sup-monitor-barge-1003', 'aria-pressed', 'true', 25_000);
@@ -272,6 +305,19 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
       `barge: caller ${JSON.stringify(await hears(1, 1000))}, agent's mic ${JSON.stringify(await hears(0, 600))}`,
     );
     await waitAttr(sup.page, 'sup-monitoring-1003', 'data-mode', 'barge', 10_000);
+    // the caller now hears the supervisor too (mixed in by the agent's softphone)
+    const bargeCaller = await until(
+      'the caller to hear the supervisor (500 Hz) in barge',
+      async () => {
+        const f = recordedSeconds();
+        await sleep(1500);
+        const h = callerHears(f + 0.2);
+        return h.amps[500]! > 10 * h.amps[777]! && h.amps[600]! > 10 * h.amps[777]! ? h : undefined;
+      },
+      15_000,
+      0,
+    );
+    console.log(`barge: the caller receives ${JSON.stringify(bargeCaller.amps)}`);
 
     await byId(sup.page, 'sup-monitor-stop-1003').click();
     await byId(sup.page, 'sup-monitor-stop-1003').waitFor({ state: 'detached', timeout: 10_000 });
