@@ -30,7 +30,7 @@ function netns(pid: string): string | undefined {
   }
 }
 
-/** CPU seconds by part: live kamailio/rtpengine/sipp processes, this Node process, and its reaped children (sipp callers). */
+/** CPU seconds by part: live kamailio/rtpengine/sipp/baresip processes, this Node process, and its reaped children (sipp callers). */
 export function cpuSnapshot(): Record<string, number> {
   // Only this benchmark's processes: it runs in its own network namespace, and
   // other stacks on the machine (tests, `npm start`) run the same binaries.
@@ -42,7 +42,7 @@ export function cpuSnapshot(): Record<string, number> {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     if (pid === String(process.pid)) continue;
     const t = statTimes(pid);
-    if (!t || !['kamailio', 'rtpengine', 'sipp'].includes(t.comm)) continue;
+    if (!t || !['kamailio', 'rtpengine', 'sipp', 'baresip'].includes(t.comm)) continue;
     if (netns(pid) !== ours) continue;
     totals[t.comm] = (totals[t.comm] ?? 0) + t.own;
   }

@@ -12,8 +12,8 @@
 // CPU. N rises until loss reaches 0.1 %, jitter 20 ms, or a call is not set up.
 // Ports 31000-35999 (its own loopback namespace, like every benchmark).
 // Bounded: at most the steps given, each a few seconds of calls.
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,20 @@ const CARRIER_NUMBER = '+15559990000';
 const ECHO_MEDIA_PORT = 31100;
 const BARESIP_RTP = 35000;
 
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** Busy CPU seconds of the whole machine so far (every process, other work included). */
+function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return (user + nice + system + irq + softirq + steal) / TICKS;
+}
+
 const log = (msg: string) => process.stdout.write(`[bench] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -54,6 +68,10 @@ export interface TranscodingStep {
   /** Every part's CPU (kamailio, rtpengine, the echo sipp, node) per call-second per direction. */
   cpuMsPerCallSecondPerDirection: Record<string, number>;
   captureDropped: number;
+  /** Cores this benchmark's processes kept busy in the window (baresip, rtpengine, Kamailio, sipp, Node). */
+  coresBusy: number;
+  /** Cores busy on the whole machine in the window, other work included (2 = saturated). */
+  machineCoresBusy: number;
   /** rtpengine sessions left 5 s after the calls ended. */
   sessionsLeft: number;
   ok: boolean;
@@ -105,9 +123,11 @@ async function step(gw: Gateway, mode: Mode, n: number, index: number): Promise<
     const dumpcapExit = new Promise((r) => dumpcap.once('exit', r));
     for (let i = 0; i < 80 && !/Capturing on/i.test(dumpcapErr); i++) await sleep(100);
     const before = cpuSnapshot();
+    const machineBefore = machineBusySeconds();
     const t0 = Date.now();
     await sleep(WINDOW_SECONDS * 1000);
     const after = cpuSnapshot();
+    const machineBusy = machineBusySeconds() - machineBefore;
     const seconds = (Date.now() - t0) / 1000;
     const up = established();
     await sleep(300);
@@ -137,8 +157,10 @@ async function step(gw: Gateway, mode: Mode, n: number, index: number): Promise<
     // G.711 payload types 0 and 8 run an 8 kHz clock; Opus (dynamic) 48 kHz
     const a = analyse(rows, (pt) => (pt === 0 || pt === 8 ? 8000 : 48000));
     const cpu: Record<string, number> = {};
+    let busy = 0;
     for (const [part, value] of Object.entries(after)) {
       const s = value - (before[part] ?? 0);
+      busy += s;
       cpu[part] = Math.round(((s * 1000) / (Math.max(1, up) * 2 * seconds)) * 1000) / 1000;
     }
     await phone.stop();
@@ -153,11 +175,13 @@ async function step(gw: Gateway, mode: Mode, n: number, index: number): Promise<
       rtpengineMsPerCallSecondPerDirection: cpu.rtpengine ?? 0,
       cpuMsPerCallSecondPerDirection: cpu,
       captureDropped,
+      coresBusy: Math.round((busy / seconds) * 100) / 100,
+      machineCoresBusy: Math.round((machineBusy / seconds) * 100) / 100,
       sessionsLeft,
       ok,
     };
     log(
-      `  ${mode} ${n} calls: ${up} up, ${a.streams} streams, loss ${a.lossPct.toFixed(3)} %, max jitter ${a.maxJitterMs} ms, rtpengine ${result.rtpengineMsPerCallSecondPerDirection} ms CPU per call-second per direction, ${sessionsLeft} sessions left`,
+      `  ${mode} ${n} calls: ${up} up, ${a.streams} streams, loss ${a.lossPct.toFixed(3)} %, max jitter ${a.maxJitterMs} ms, rtpengine ${result.rtpengineMsPerCallSecondPerDirection} ms CPU per call-second per direction, baresip ${cpu.baresip ?? 0} ms, ${result.coresBusy} cores busy (machine ${result.machineCoresBusy}), ${sessionsLeft} sessions left`,
     );
     return result;
   } finally {
@@ -210,6 +234,7 @@ export async function runTranscodingBench(steps = STEPS) {
               : transcoded.maxJitterMs >= 20
                 ? `jitter ${transcoded.maxJitterMs} ms at ${n} transcoded calls`
                 : `only ${transcoded.streams} of ${n * 2} streams at ${n} transcoded calls`;
+        limit += ` (machine ${transcoded.machineCoresBusy} of ${cpus().length} cores busy, ${transcoded.coresBusy} of them this benchmark's processes; rtpengine ${Math.round(transcoded.rtpengineMsPerCallSecondPerDirection * n * 2) / 1000} cores)`;
         break;
       }
       maxCalls = n;
@@ -228,6 +253,10 @@ function markdown(r: {
   windowSeconds: number;
   maxCalls: number;
   limit: string;
+  rtpengineMsTranscoded: number;
+  rtpengineMsRelayed: number;
+  transcodedCallsPerCore: number;
+  relayedCallsPerCore: number;
   rows: {
     calls: number;
     transcoded: TranscodingStep;
@@ -236,7 +265,7 @@ function markdown(r: {
   }[];
 }): string {
   const line = (s: TranscodingStep) =>
-    `${s.established}/${s.calls} | ${s.streams} | ${s.lossPct.toFixed(3)} | ${s.maxJitterMs} | ${s.rtpengineMsPerCallSecondPerDirection}`;
+    `${s.established}/${s.calls} | ${s.streams} | ${s.lossPct.toFixed(3)} | ${s.maxJitterMs} | ${s.rtpengineMsPerCallSecondPerDirection} | ${s.cpuMsPerCallSecondPerDirection.baresip ?? 0} | ${s.coresBusy} / ${s.machineCoresBusy}`;
   return `# Opus ↔ G.711 transcoding capacity
 
 ${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · 1-minute load ${r.loadAverage1mBefore.toFixed(2)} at the start, ${r.loadAverage1mAfter.toFixed(2)} at the end (other work shared the machine: read the ratios, not absolute CPU)
@@ -252,13 +281,19 @@ packet rtpengine sends captured (loss from sequence numbers, RFC 3550 jitter at
 Most transcoded calls with loss under 0.1 % and jitter under 20 ms on every
 stream: **${r.maxCalls}** (limit: ${r.limit}).
 
-| N | transcoded: up | streams | loss % | max jitter ms | rtpengine ms CPU per call-second per direction | relayed: up | streams | loss % | max jitter ms | rtpengine ms CPU per call-second per direction | transcoded / relayed CPU |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+CPU in ms per call-second per direction; cores busy: this benchmark's processes / the whole machine (other work included).
+
+| N | transcoded: up | streams | loss % | max jitter ms | rtpengine CPU | baresip CPU | cores busy | relayed: up | streams | loss % | max jitter ms | rtpengine CPU | baresip CPU | cores busy | rtpengine transcoded / relayed |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${r.rows.map((x) => `| ${x.calls} | ${line(x.transcoded)} | ${line(x.relayed)} | **${x.cpuRatio ?? 'n/a'}** |`).join('\n')}
 
 baresip itself encodes and decodes Opus for every call on the same two cores
-(its CPU is not in these figures), so on this machine the endpoint competes with
-rtpengine for the CPU; on a real gateway the endpoints are elsewhere.
+(its CPU is in the table), so on this machine the endpoint and any other work
+compete with rtpengine for the CPU; on a real gateway the endpoints are
+elsewhere. What rtpengine's own CPU implies (an estimate from the figures, not a
+measured limit): at ${r.rtpengineMsTranscoded} ms per transcoded call-second per direction, one
+core carries about **${r.transcodedCallsPerCore}** transcoded calls (both directions), against
+about ${r.relayedCallsPerCore} relayed ones at ${r.rtpengineMsRelayed} ms.
 `;
 }
 
@@ -266,7 +301,23 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = loadavg()[0]!;
   const r = await runTranscodingBench();
+  // mean over the steps, weighted by calls
+  const mean = (pick: (x: (typeof r.rows)[number]) => number) => {
+    const calls = r.rows.reduce((a, x) => a + x.calls, 0);
+    return calls
+      ? Math.round((r.rows.reduce((a, x) => a + pick(x) * x.calls, 0) / calls) * 100) / 100
+      : 0;
+  };
+  const msT = mean((x) => x.transcoded.rtpengineMsPerCallSecondPerDirection);
+  const msR = mean((x) => x.relayed.rtpengineMsPerCallSecondPerDirection);
+  const estimate = {
+    rtpengineMsTranscoded: msT,
+    rtpengineMsRelayed: msR,
+    transcodedCallsPerCore: msT ? Math.round(1000 / (2 * msT)) : 0,
+    relayedCallsPerCore: msR ? Math.round(1000 / (2 * msR)) : 0,
+  };
   const result = {
+    ...estimate,
     date: started.toISOString(),
     machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? '', node: process.version },
     loadAverage1mBefore: loadBefore,
