@@ -168,6 +168,50 @@ describe('supervisor store', () => {
   });
 });
 
+describe('listen, whisper, barge', () => {
+  it('the monitoring INVITE is answered by itself while the request is pending; the mode then changes without re-dialling', async () => {
+    const sup = useSupervisorStore();
+    await signIn('1002');
+    let leg: ReturnType<FakePhone['ring']> | undefined;
+    server.callSupervisor = async (queueCallId, mode) => {
+      // the gateway calls the supervisor's softphone and waits for the answer
+      leg = phone.ring('sip:callcontrol@localhost', undefined, undefined, {
+        mode: mode as 'listen',
+        id: 'm-1',
+        queueCall: queueCallId,
+        agent: '1003',
+      });
+      await vi.waitFor(() => expect(leg!.answer).toHaveBeenCalled());
+    };
+    // a monitoring INVITE nobody asked for is not answered
+    const stray = phone.ring('sip:callcontrol@localhost', undefined, undefined, {
+      mode: 'listen',
+      id: 'm-0',
+      queueCall: 'qc-1',
+    });
+    expect(await sup.monitor('qc-1', 'listen')).toBe(true);
+    expect(stray.answer).not.toHaveBeenCalled();
+    expect(leg!.answer).toHaveBeenCalledTimes(1);
+    expect(sup.monitoring).toEqual({ queueCallId: 'qc-1', mode: 'listen', answered: true });
+    expect(useUiStore().announcement).toBe('Listen: Carol');
+    const rings = phone.calls.length;
+    expect(await sup.monitor('qc-1', 'barge')).toBe(true);
+    expect(phone.calls.length).toBe(rings); // no new call
+    expect(sup.monitoring?.mode).toBe('barge');
+    expect(await sup.stopMonitor()).toBe(true);
+    expect(server.monitors.size).toBe(0);
+    expect(sup.monitoring).toBeUndefined();
+  });
+
+  it('a refused monitoring request (softphone did not answer) is a toast and leaves no session', async () => {
+    const sup = useSupervisorStore();
+    await signIn('1002');
+    expect(await sup.monitor('qc-1', 'whisper')).toBe(false);
+    expect(useUiStore().toasts.at(-1)?.text).toContain('not registered');
+    expect(sup.monitoring).toBeUndefined();
+  });
+});
+
 describe('agent call quality to the gateway', () => {
   it('the mean of the last interval’s samples', () => {
     expect(qualityOf([])).toBeUndefined();

@@ -20,7 +20,7 @@ import type {
   QueueCallInfo,
   TransferProgress,
 } from '../phone';
-import { digestHa1 } from '../phone/agent';
+import { digestHa1, type MonitorLeg } from '../phone/agent';
 import type { ConferenceLike, CoreServices, DeviceManagerLike, PhoneLike } from '../stores/core';
 
 type Listener = (payload: never) => void;
@@ -64,6 +64,7 @@ export function sampleStats(over: Partial<CallStats> = {}): CallStats {
 export class FakeCall implements CallHandle {
   readonly id: string;
   queueCall?: QueueCallInfo;
+  monitor?: MonitorLeg;
   state: CallState;
   timestamps: CallTimestamps;
   endCause?: CallEndCause;
@@ -233,10 +234,16 @@ export class FakePhone implements PhoneLike {
   setIceServers = vi.fn();
 
   /** A call arrives, as the core announces it: callAdded, then incomingCall. */
-  ring(from = 'sip:1002@localhost', name?: string, queueCall?: QueueCallInfo): FakeCall {
+  ring(
+    from = 'sip:1002@localhost',
+    name?: string,
+    queueCall?: QueueCallInfo,
+    monitor?: MonitorLeg,
+  ): FakeCall {
     const c = new FakeCall(this, 'incoming', from);
     c.remoteDisplayName = name;
     c.queueCall = queueCall;
+    c.monitor = monitor;
     this.calls.push(c);
     this.emit('callAdded', c);
     this.emit('incomingCall', c);

@@ -194,6 +194,13 @@ export class FakeAgentServer {
   ]);
   /** The supervisors' wallboard (what GET wallboard and the stream send). */
   wallboard: Wallboard = sampleWallboard();
+  /**
+   * The gateway calling the supervisor's softphone for a new monitoring
+   * session (resolves once it answered; rejects: 409). Unset: always 409.
+   */
+  callSupervisor: ((queueCallId: string, mode: string) => Promise<void>) | undefined;
+  /** Monitoring sessions by queue call. */
+  readonly monitors = new Map<string, string>();
   /** Quality samples posted by agents. */
   readonly quality: { username: string; body: Record<string, unknown> }[] = [];
   readonly tokens = new Map<string, { username: string; expiresAt: number }>();
@@ -273,7 +280,7 @@ export class FakeAgentServer {
     return this.wallboard;
   }
 
-  private supervisorRoute(method: string, url: URL, username: string, body: unknown): Response {
+  private supervisorRoute(method: string, url: URL, username: string, body: unknown): Response | Promise<Response> {
     const user = this.users.get(username);
     if (!user?.supervises) return json(403, { error: 'not a supervisor' });
     const path = url.pathname.replace(/^\/api\/supervisor\//, '');
@@ -309,6 +316,36 @@ export class FakeAgentServer {
         })),
       });
       return ok();
+    }
+    if ((m = /^calls\/([^/]+)\/monitor$/.exec(path))) {
+      const id = decodeURIComponent(m[1]!);
+      if (method === 'DELETE')
+        return this.monitors.delete(id)
+          ? Promise.resolve(json(200, { ok: true }))
+          : Promise.resolve(json(404, { error: 'no session' }));
+      const mode = (body as { mode?: string }).mode ?? '';
+      const view = (modeNow: string) =>
+        json(200, {
+          monitor: {
+            id: `m-${id}`,
+            queueCallId: id,
+            agent: '1003',
+            supervisor: username,
+            mode: modeNow,
+          },
+        });
+      if (this.monitors.has(id)) {
+        this.monitors.set(id, mode);
+        return Promise.resolve(view(mode));
+      }
+      if (!this.callSupervisor) return Promise.resolve(json(409, { error: 'not registered' }));
+      return this.callSupervisor(id, mode).then(
+        () => {
+          this.monitors.set(id, mode);
+          return view(mode);
+        },
+        (e: unknown) => json(409, { error: String(e) }),
+      );
     }
     if (method === 'GET' && path === 'reports') {
       const q = Object.fromEntries(url.searchParams);
