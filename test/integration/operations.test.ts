@@ -137,7 +137,9 @@ describe('/metrics', () => {
     const decisions = [...r.body.matchAll(/^gateway_decisions_total\{[^}]*\} (\d+(?:\.\d+)?)$/gm)]
       .map((m) => Number(m[1]))
       .reduce((a, b) => a + b, 0);
-    expect(decisions, 'the REGISTERs above were decided').toBeGreaterThanOrEqual(2);
+    // the first REGISTER was decided by the service; the one removing the binding
+    // was checked with the HA1 Kamailio kept (decision cache), so it is not counted
+    expect(decisions, 'the first REGISTER above was decided').toBeGreaterThanOrEqual(1);
   });
 });
 
