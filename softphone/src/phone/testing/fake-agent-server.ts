@@ -280,7 +280,12 @@ export class FakeAgentServer {
     return this.wallboard;
   }
 
-  private supervisorRoute(method: string, url: URL, username: string, body: unknown): Response | Promise<Response> {
+  private supervisorRoute(
+    method: string,
+    url: URL,
+    username: string,
+    body: unknown,
+  ): Response | Promise<Response> {
     const user = this.users.get(username);
     if (!user?.supervises) return json(403, { error: 'not a supervisor' });
     const path = url.pathname.replace(/^\/api\/supervisor\//, '');
