@@ -15,6 +15,16 @@ import {
 } from '../integration/harness/sipua.js';
 import { until } from '../integration/harness/wait.js';
 import {
+  answer,
+  byId,
+  goView,
+  launchPhone,
+  remoteTone,
+  report,
+  waitAttr,
+  waitCallState,
+} from '../e2e/harness/softphone.js';
+import {
   ADDR,
   ARTIFACTS,
   CARRIER_PORT,
@@ -490,6 +500,56 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
       expect((await alice.ua.inDialog(res.dialog!, 'BYE')).status).toBe(200);
     } finally {
       await dave.close();
+    }
+  });
+
+  it('8. a browser (Chromium softphone) on edge B called from edge A: two-way audio across the edges', async () => {
+    const tone = 1000;
+    const browser = await launchPhone('1004', tone, `https://${ADDR.edgeB}:${HTTPS_PORT}`);
+    let dialog: Dialog | undefined;
+    try {
+      const { page } = browser;
+      await page.goto('/');
+      await goView(page, 'settings');
+      await byId(page, 'settings-ws-url').fill(`wss://${ADDR.edgeB}:${HTTPS_PORT}/ws`);
+      await byId(page, 'settings-sip-uri').fill('sip:1004@localhost');
+      await byId(page, 'settings-auth-user').fill('1004');
+      await byId(page, 'settings-password').fill(USERS['1004']);
+      await byId(page, 'settings-save-signin').click();
+      await waitAttr(page, 'registration-status', 'data-state', 'registered', 20_000);
+      await goView(page, 'phone');
+
+      const callP = call(alice, '1004');
+      await byId(page, 'answer-button').waitFor({ state: 'visible', timeout: 15_000 });
+      await answer(page);
+      const res = await callP;
+      expect(res.final.status, report(browser)).toBe(200);
+      answeredCalls.push(res.dialog!.callId);
+      dialog = res.dialog;
+      await waitCallState(page, 'established', 15_000).catch((err: Error) => {
+        throw new Error(`${err.message}\n${report(browser)}`);
+      });
+      const t0 = Date.now();
+      // the browser hears the caller's tone; the caller gets the browser's
+      const heard = await remoteTone(page, 2000);
+      figures.browserCall = { browserHeardHz: Math.round(heard.hz), level: heard.level };
+      expect(Math.abs(heard.hz - TONE_A)).toBeLessThan(60);
+      await until(
+        'the browser tone at the caller',
+        () => alice.rtp.toneFrom(tone, t0).length > 25,
+        5000,
+        100,
+      );
+      (figures.browserCall as Record<string, unknown>).callerPacketsOfBrowserTone =
+        alice.rtp.toneFrom(tone, t0).length;
+      alice.rtp.stopSending();
+      expect((await alice.ua.inDialog(res.dialog!, 'BYE')).status).toBe(200);
+      dialog = undefined;
+    } finally {
+      // a failed check still ends the call, so the records step sees it ended
+      if (dialog) await alice.ua.inDialog(dialog, 'BYE').catch(() => undefined);
+      alice.rtp.stopSending();
+      await browser.close();
     }
   });
 
