@@ -30,16 +30,15 @@ export { DTMF_TONES, dtmfInfoBody, parseDtmfInfo } from './dtmf';
 export { Emitter } from './emitter';
 export { warmUpCode } from './warm';
 export {
-  AgentClient,
   AgentError,
-  boundedFetch,
   digestAuthorization,
   digestHa1,
-  parseAgentView,
   parseDigestChallenge,
   parseMonitorHeader,
   parseQueueHeaders,
-} from './agent';
+} from './agent-sip';
+/** The agent API's client is a chunk of its own (only contact-center users load it). */
+export const loadAgentClient = () => import('./agent').then((m) => m.AgentClient);
 export type {
   AgentClientOptions,
   AgentConnectionState,

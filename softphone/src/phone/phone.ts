@@ -13,7 +13,7 @@ import {
   UserAgent,
 } from 'sip.js';
 import type { LogLevel, Referral, Session, URI, UserAgentOptions } from 'sip.js';
-import { digestHa1, parseMonitorHeader, parseQueueHeaders } from './agent';
+import { digestHa1, parseMonitorHeader, parseQueueHeaders } from './agent-sip';
 import type { AgentCredentials } from './agent';
 import { backoffDelay } from './backoff';
 import { Call } from './call';

@@ -5,7 +5,7 @@
 // and the page is otherwise idle; builds a Phone that never starts (no
 // socket, no timers, no listeners outside itself) and parses two responses.
 import { Core } from 'sip.js';
-import { digestHa1 } from './agent';
+import { digestHa1 } from './agent-sip';
 import { DeviceManager } from './media-devices';
 import { Phone } from './phone';
 

@@ -184,8 +184,8 @@ export const realCoreServices: CoreServices = {
     return (await loadCore()).PBX_PRESETS;
   },
   async createAgentClient(options) {
-    const core = await loadCore();
-    return new core.AgentClient(options);
+    const AgentClient = await (await loadCore()).loadAgentClient();
+    return new AgentClient(options);
   },
   async createSupervisorClient(options) {
     const SupervisorClient = await (await loadCore()).loadSupervisorClient();
