@@ -159,6 +159,11 @@ export class Topology {
    * a veth pair, and (`self`) the test process's own namespace as one more host.
    */
   static async create(opts: { hosts: HostSpec[]; self?: HostSpec }): Promise<Topology> {
+    if (process.getuid?.() !== 0) {
+      throw new Error(
+        'cluster harness: creating network namespaces (ip netns) needs root; run the cluster test as root (npm run test:cluster, or npm test as root)',
+      );
+    }
     if (opts.self && inRootNamespace()) {
       throw new Error(
         'cluster harness: the test process is in the machine root network namespace; run it inside `unshare -n` (npm run test:cluster does)',
