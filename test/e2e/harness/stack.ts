@@ -13,16 +13,16 @@ import { createLogger } from '../../../gateway/src/log.js';
 
 /**
  * Port layout of e2e block `n`, 500 ports each: blocks 0..5 at 20000 + 500*n
- * (20000-22999), blocks 6..9 at 13000 + 500*(n-6) (13000-14999), blocks 10..11
- * at 30000 + 500*(n-10) (30000-30999). The gaps belong to others: 23000-24999
- * the softphone benchmark, 26000-29999 the contact-center benchmark, 31000-31999
- * unit tests, 32768+ the kernel's ephemeral ports.
+ * (20000-22999), blocks 6..9 at 13000 + 500*(n-6) (13000-14999). The rest is
+ * others' (test/README.md "Port blocks"): 15000-19999 integration files,
+ * 23000-29999 benchmarks, 30000-30999 the dev stack, 31000-31999 unit tests,
+ * 32768+ the kernel's ephemeral ports.
  */
 export function e2ePorts(n: number) {
-  if (!Number.isInteger(n) || n < 0 || n > 11) {
-    throw new Error(`e2e port block ${n} does not exist (0..11, see e2ePorts)`);
+  if (!Number.isInteger(n) || n < 0 || n > 9) {
+    throw new Error(`e2e port block ${n} does not exist (0..9, see e2ePorts)`);
   }
-  const B = n <= 5 ? 20000 + 500 * n : n <= 9 ? 13000 + 500 * (n - 6) : 30000 + 500 * (n - 10);
+  const B = n <= 5 ? 20000 + 500 * n : 13000 + 500 * (n - 6);
   return {
     http: B,
     sip: B + 1,
