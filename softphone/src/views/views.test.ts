@@ -1,6 +1,6 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nextTick } from 'vue';
-import { flushPromises } from '@vue/test-utils';
+import { enableAutoUnmount, flushPromises } from '@vue/test-utils';
 import { mountWith } from '../testing/mount';
 import { CLIENT_CONFIG, sampleStats } from '../testing/fake-phone';
 import { line } from '../testing/fixtures';
@@ -18,6 +18,9 @@ import { useContactsStore } from '../stores/contacts';
 import { useUiStore } from '../stores/ui';
 import { setCoreServices, resetCoreServices } from '../stores/core';
 import type { HistoryEntry } from '../storage/db';
+
+// A view left mounted keeps loading its lazy parts (the BLF panel) into the next test.
+enableAutoUnmount(afterEach);
 
 describe('PhoneView', () => {
   it('signed out: one button per demo user signs in with one click', async () => {
@@ -180,7 +183,7 @@ describe('SettingsView', () => {
     setCoreServices({
       presets: async () => (await import('../phone')).PBX_PRESETS,
     });
-    const { wrapper } = mountWith(SettingsView);
+    const { wrapper, pinia } = mountWith(SettingsView);
     await flushPromises();
     await wrapper.get('[data-testid="settings-ws-url"]').setValue('wss://pbx.example.com:8089/ws');
     await wrapper.get('[data-testid="settings-sip-uri"]').setValue('sip:2001@pbx.example.com');
@@ -194,7 +197,7 @@ describe('SettingsView', () => {
     );
     await wrapper.get('form').trigger('submit');
     await flushPromises();
-    const account = useAccountStore();
+    const account = useAccountStore(pinia);
     expect(account.saveAccount).toHaveBeenCalledWith(
       expect.objectContaining({
         account: expect.objectContaining({
