@@ -17,6 +17,7 @@ import { KamailioEvents } from './kamailio/events.js';
 import { callStates, drainKamailio } from './kamailio/rpc.js';
 import { forgetDecisions } from './kamailio/cache.js';
 import { Registrations } from './kamailio/registrations.js';
+import { kamailioClusterSpec, renderKamailioCluster } from './kamailio/cluster.js';
 import { renderKamailio } from './kamailio/render.js';
 import { renderRtpengine } from './rtpengine/render.js';
 import { RtpengineControl } from './rtpengine/client.js';
@@ -123,6 +124,9 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
 
   const turnSecret = cfg.turn.secret ?? persistentSecret(join(data, 'secrets', 'turn-secret'));
   const callControlToken = persistentSecret(join(data, 'secrets', 'callcontrol-token'));
+  // Cluster mode (DMQ, Path, media nodes, trunk dispatcher) is switched on by these
+  // files; without a cluster: section they are removed, a single machine again.
+  renderKamailioCluster(kamailioClusterSpec(cfg), dirs);
   const specs: ProcessSpec[] = [
     renderRtpengine(cfg, dirs),
     renderKamailio(cfg, dirs, { callControlToken }),
