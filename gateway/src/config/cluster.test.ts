@@ -34,7 +34,18 @@ describe('cluster config', () => {
       peers: [{ name: 'edge-b', address: '10.0.0.12', sipPort: 5060 }],
       rtpengines: [],
       trunkGateways: [],
+      wsUrls: [],
     });
+  });
+
+  it('takes the edges’ WSS URLs for the softphones, and refuses one that is not ws(s)://', () => {
+    const edges = ['wss://edge-a.example.com/ws', 'wss://edge-b.example.com/ws'];
+    expect(parseConfig({ cluster: { ...good, wsUrls: edges } }).cluster?.wsUrls).toEqual(edges);
+    const problems = problemsOf(() =>
+      parseConfig({ cluster: { ...good, wsUrls: ['https://edge-b.example.com/ws'] } }),
+    );
+    expect(problems.join('\n')).toContain('cluster.wsUrls.0');
+    expect(problems.join('\n')).toContain('wss://edge-a.example.com/ws');
   });
 
   it('refuses a database URL that is not PostgreSQL, naming the field and the fix, not the URL', () => {

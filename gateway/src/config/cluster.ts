@@ -96,6 +96,12 @@ export const clusterSchema = z
     ),
     /** rtpengine's Redis (call state replicated between media nodes). */
     redisUrl: urlWithScheme(['redis', 'rediss'], 'redis://10.0.0.5:6379/0').optional(),
+    /**
+     * Every edge's WSS URL as browsers reach it, this node's first: sent to the
+     * softphones (client-config `wsUrls`), which move to the next edge when
+     * theirs dies. Empty: only this node's own URL.
+     */
+    wsUrls: z.array(urlWithScheme(['wss', 'ws'], 'wss://edge-a.example.com/ws')).default([]),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>([c.nodeName]);

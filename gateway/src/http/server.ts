@@ -94,9 +94,12 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
         credential,
       });
     }
+    const wsUrl = `wss://${host}/ws`;
     return {
       domain: cfg.domain,
-      wsUrl: `wss://${host}/ws`,
+      wsUrl,
+      // A cluster's edges: the softphone moves to the next when its edge dies.
+      ...(cfg.cluster?.wsUrls.length ? { wsUrls: cfg.cluster.wsUrls } : {}),
       iceServers,
       demoAccounts: cfg.demo.enabled
         ? DEMO_USERS.map((u) => ({
