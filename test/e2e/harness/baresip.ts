@@ -79,7 +79,8 @@ export class Baresip {
         'ausrc_channels 2',
         'auplay_channels 1',
         'audio_buffer 20-160',
-        `rtp_ports ${opts.rtpPort}-${opts.rtpPort + Math.max(9, (opts.maxCalls ?? 4) * 2 + 1)}`,
+        // RTP + RTCP per call, picked at random in the range: room to spare, or a dial fails (EADDRINUSE)
+        `rtp_ports ${opts.rtpPort}-${opts.rtpPort + (opts.maxCalls ? opts.maxCalls * 4 + 9 : 9)}`,
         'rtcp_mux no',
         'jitter_buffer_delay 1-10',
         'module_path /usr/lib/baresip/modules',
