@@ -61,6 +61,14 @@ export const HTTPS_PORT = 8443;
 
 export const ARTIFACTS = join(REPO_ROOT, 'test', 'artifacts', 'cluster');
 
+/** What a caller other than the cluster test (the cluster benchmark) adds to each edge's config. */
+export interface EdgeOptions {
+  /** Accounts besides USERS (e.g. many WebSocket clients). */
+  extraUsers?: { username: string; password: string }[];
+  /** Top-level config sections replacing the test's own (e.g. `protection` for load from one address). */
+  configOverrides?: Record<string, unknown>;
+}
+
 export interface Edge {
   name: 'edge-a' | 'edge-b';
   host: Host;
@@ -134,8 +142,9 @@ function edgeConfig(
   address: string,
   peer: { name: string; address: string },
   withTrunkGateways: boolean,
+  opts: EdgeOptions = {},
 ): Record<string, unknown> {
-  return {
+  const config: Record<string, unknown> = {
     cluster: {
       nodeName: name,
       peers: [{ name: peer.name, address: peer.address, sipPort: SIP_PORT }],
@@ -163,11 +172,14 @@ function edgeConfig(
     listenAddress: address,
     demo: { enabled: false },
     // a caller ID each: trunk calls need one
-    users: Object.entries(USERS).map(([username, password]) => ({
-      username,
-      password,
-      callerId: `+1555010${username}`,
-    })),
+    users: [
+      ...Object.entries(USERS).map(([username, password]) => ({
+        username,
+        password,
+        callerId: `+1555010${username}`,
+      })),
+      ...(opts.extraUsers ?? []),
+    ],
     sip: { children: 2, asyncWorkers: 2, sharedMemoryMb: 128, privateMemoryMb: 16 },
     // the edge's own rtpengine is not used by its Kamailio in cluster mode (the media nodes are)
     rtpengine: { portMin: 30000, portMax: 30049 },
@@ -177,6 +189,7 @@ function edgeConfig(
     trunks: [{ name: 'carrier', host: ADDR.deadCarrier, port: 5060, prefixes: ['+1415'] }],
     log: { level: 'warn', kamailioDebug: 1 },
   };
+  return { ...config, ...opts.configOverrides };
 }
 
 export function mediaSpec(n: 1 | 2): MediaNodeSpec {
@@ -198,7 +211,12 @@ export function mediaSpec(n: 1 | 2): MediaNodeSpec {
 }
 
 /** Starts (or, with keepData, restarts over its earlier store and run folder) an edge's service. */
-export async function startEdge(topo: Topology, which: 'a' | 'b', keepData = false): Promise<Edge> {
+export async function startEdge(
+  topo: Topology,
+  which: 'a' | 'b',
+  keepData = false,
+  opts: EdgeOptions = {},
+): Promise<Edge> {
   const name = which === 'a' ? 'edge-a' : 'edge-b';
   const host = topo.host(name);
   const self = which === 'a' ? ADDR.edgeA : ADDR.edgeB;
@@ -213,6 +231,7 @@ export async function startEdge(topo: Topology, which: 'a' | 'b', keepData = fal
       self,
       { name: which === 'a' ? 'edge-b' : 'edge-a', address: peer },
       which === 'a',
+      opts,
     ),
   });
   const proc = host.spawn(
@@ -317,7 +336,7 @@ async function startPostgres(db: Host): Promise<void> {
 }
 
 /** Builds the hosts and starts every component; torn down by `stop()` (and on exit). */
-export async function startCluster(): Promise<Cluster> {
+export async function startCluster(opts: EdgeOptions = {}): Promise<Cluster> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const topo = await Topology.create({
     hosts: [
@@ -355,8 +374,8 @@ export async function startCluster(): Promise<Cluster> {
     const [m1, m2] = await Promise.all([startMediaNode(topo, 1), startMediaNode(topo, 2)]);
 
     // One after the other: edge-b's DMQ then finds edge-a already listening.
-    const a = await startEdge(topo, 'a');
-    const b = await startEdge(topo, 'b');
+    const a = await startEdge(topo, 'a', false, opts);
+    const b = await startEdge(topo, 'b', false, opts);
     const cluster: Cluster = {
       topo,
       edges: { a, b },
