@@ -7,7 +7,9 @@ source "$(dirname "$0")/lib.sh"
 what="${1:-}"
 case "$what" in
   gateway | softphone | contactcenter | endurance | transcoding) ;;
-  *) die "usage: bash infra/scripts/bench.sh gateway|softphone|contactcenter|endurance|transcoding" ;;
+  # the cluster's hosts are network namespaces (ip netns), as in `npm run test:cluster`
+  cluster) [ "$(id -u)" -eq 0 ] || die "the cluster benchmark creates network namespaces (ip netns): run it as root" ;;
+  *) die "usage: bash infra/scripts/bench.sh gateway|softphone|contactcenter|endurance|transcoding|cluster" ;;
 esac
 check_node
 ensure_debian_packages "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
