@@ -60,6 +60,7 @@ export const E2E_BLOCKS = {
   'transfer-conference': 5,
   'supervisor-desktop': 6,
   'webrtc-recovery': 7,
+  'call-quality': 8,
 } as const satisfies Record<string, number>;
 
 export type E2eFile = keyof typeof E2E_BLOCKS;
