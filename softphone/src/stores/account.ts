@@ -306,25 +306,29 @@ export const useAccountStore = defineStore('account', () => {
       mark('secret');
     });
     savedPassword = secret;
-    // Automatic sign-in waits for the gateway's config only when it needs it: a
-    // demo user whose password was not saved here yet. Anyone else registers at
-    // once; a demo user's TURN credentials reach the phone when the config comes.
-    if (s0.autoLogin && hasAccount.value && (!s0.demoUser || (await secret) !== undefined)) {
-      const [signedIn] = await Promise.all([signIn(), config]);
-      const s = settings.value;
-      if (signedIn && s.demoUser) {
-        if (!demoAccounts.value.some((d) => d.username === s.demoUser)) await signOut();
-        else if (clientConfig.value) phone.value?.setIceServers(clientConfig.value.iceServers);
+    // Automatic sign-in does not wait for what it does not need. A demo user's
+    // password comes with the gateway's config and is also saved here: whichever
+    // is ready first (decrypting can be the slower); anyone else needs only the
+    // saved password. TURN credentials from a config that came later are handed
+    // to the phone then.
+    if (s0.autoLogin && hasAccount.value) {
+      if (s0.demoUser)
+        await Promise.race([config, secret.then((v) => (v === undefined ? config : undefined))]);
+      const offered = () => demoAccounts.value.some((d) => d.username === settings.value.demoUser);
+      const refused = () =>
+        !!settings.value.demoUser && configState.value === 'ready' && !offered();
+      if (!refused()) {
+        const [signedIn] = await Promise.all([signIn(), config]);
+        if (signedIn && settings.value.demoUser) {
+          // The gateway no longer offers this demo user.
+          if (refused()) await signOut();
+          else if (clientConfig.value) phone.value?.setIceServers(clientConfig.value.iceServers);
+        }
       }
+      await config;
     } else {
       await config;
-      const s = settings.value;
-      const demoOk = !s.demoUser || demoAccounts.value.some((d) => d.username === s.demoUser);
-      if (s.autoLogin && hasAccount.value && demoOk) {
-        await signIn();
-      } else if (configState.value === 'unavailable' && !hasAccount.value) {
-        useUiStore().go('settings');
-      }
+      if (configState.value === 'unavailable' && !hasAccount.value) useUiStore().go('settings');
     }
     dropEarlySocket();
   }
