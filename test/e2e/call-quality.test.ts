@@ -33,7 +33,12 @@ const DID = '+15550100808';
 const CALLER = '+15550108888';
 const BS = { sip: PORTS.endpoints + 10, ctrl: PORTS.endpoints + 20, rtp: PORTS.endpoints + 30 };
 const THRESHOLD = 3.5;
-/** Share of the RTP toward the agent's browser dropped on the degraded call. */
+/**
+ * Share of the RTP toward the agent's browser dropped on the degraded call.
+ * Measured here (PCMU on the agent leg, E-model with PLC, Bpl 25.1): 5 % drop
+ * gave MOS 3.8 (not flagged), 10 % gave 3.38-3.47 (flagged, but only just),
+ * 15 % gives 2.85-3.14: well below 3.5 whatever the random draw.
+ */
 const DROP_PROBABILITY = 0.15;
 
 let stack: E2eStack;
@@ -112,7 +117,7 @@ async function answeredQueueCall(): Promise<string> {
   return callId!;
 }
 
-/** Every wallboard sample seen during `ms` (a new one every 5 s), by the time it showed. */
+/** Every change of the wallboard's quality cell during `ms` (a sample is posted every 5 s). */
 async function watchWallboard(ms: number): Promise<WallboardQuality[]> {
   const seen: WallboardQuality[] = [];
   const end = Date.now() + ms;
@@ -193,6 +198,8 @@ describe('call quality: a degraded agent leg is flagged on the wallboard, a clea
   afterEach(async (ctx) => {
     restoreAll();
     if (ctx.task.result?.state === 'fail') {
+      // a call left up by a failed test would keep the agent from the next one
+      await carrier?.command('hangup').catch(() => undefined);
       for (const p of [sup, agent])
         if (p) await failureShot(p.page, 'call-quality', ctx.task.name, p.name);
       process.stderr.write(
@@ -220,7 +227,8 @@ describe('call quality: a degraded agent leg is flagged on the wallboard, a clea
     console.log(
       `clean call (agent path ${path.pair}, ${path.codec}): wallboard samples ${JSON.stringify(seen.map((s) => `${s.mos} ${s.text}`))}`,
     );
-    expect(seen.length).toBeGreaterThanOrEqual(2);
+    // (how many samples were posted is the record's figure: equal ones show no change here)
+    expect(seen.length).toBeGreaterThanOrEqual(1);
     for (const s of seen) {
       expect(s.mos).toBeGreaterThanOrEqual(THRESHOLD);
       expect(s.flagged).toBe('false');
@@ -263,15 +271,21 @@ describe('call quality: a degraded agent leg is flagged on the wallboard, a clea
     const droppedFrom = Date.now();
 
     // the flag shows once a whole 5-s interval of loss has been posted
+    let lastSeen: WallboardQuality | undefined;
     const flagged = await until(
       'the wallboard to flag the agent’s call',
       async () => {
-        const q = await wallboardQuality();
-        return q?.flagged === 'true' ? q : undefined;
+        lastSeen = (await wallboardQuality()) ?? lastSeen;
+        return lastSeen?.flagged === 'true' ? lastSeen : undefined;
       },
       30_000,
       250,
-    );
+    ).catch((err: unknown) => {
+      // what the wallboard showed instead (the MOS at this loss)
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)}; the wallboard showed ${JSON.stringify(lastSeen)}`,
+      );
+    });
     console.log(
       `degraded call (agent path ${path.pair}, ${path.codec}, drop ${DROP_PROBABILITY * 100} % toward port ${path.port}): flagged after ${Date.now() - droppedFrom} ms at ${flagged.mos} ${flagged.text}`,
     );
