@@ -1,5 +1,4 @@
 import { readFileSync, readdirSync } from 'node:fs';
-import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portsFor, startStack, type Stack } from './harness/stack.js';
 import { SipUA, digest, hdr, plainSdp, type Dialog, type SipMessage } from './harness/sipua.js';
@@ -8,6 +7,7 @@ import { RtpEndpoint, sdpAudio, type ReceivedPacket } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
 import { carrierTrunk, carrierUA } from './harness/carrier.js';
+import { httpsRequest, jsonOf } from './harness/https.js';
 
 // Listen, whisper, barge (issue 8) through the real stack: Kamailio,
 // rtpengine 10.5, the call-control B2BUA and the supervisor API over HTTPS.
@@ -63,46 +63,19 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- HTTPS
 
-function api(
+async function api(
   method: string,
   path: string,
   opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; json: Record<string, unknown>; headers: Record<string, unknown> }> {
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: ports.http,
-        path,
-        method,
-        headers: {
-          ...(opts.token && { authorization: `Bearer ${opts.token}` }),
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-          ...opts.headers,
-        },
-        rejectUnauthorized: false,
-        timeout: 30_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let json: Record<string, unknown> = {};
-          try {
-            json = JSON.parse(text) as Record<string, unknown>;
-          } catch {
-            json = { text };
-          }
-          resolve({ status: res.statusCode ?? 0, json, headers: res.headers });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer`)));
-    req.on('error', reject);
-    req.end(body);
+  const a = await httpsRequest(ports.http, path, {
+    method,
+    ...(opts.token && { token: opts.token }),
+    ...(opts.body !== undefined && { json: opts.body }),
+    ...(opts.headers && { headers: opts.headers }),
+    timeoutMs: 30_000,
   });
+  return { status: a.status, json: jsonOf(a), headers: a.headers };
 }
 
 /** The agent API's sign-in (HTTP Digest with the SIP password) → bearer token. */

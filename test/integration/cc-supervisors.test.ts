@@ -1,5 +1,4 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portsFor, startStack, type Stack } from './harness/stack.js';
@@ -9,6 +8,7 @@ import { RtpEndpoint, sdpAudio } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
 import { carrierTrunk, carrierUA } from './harness/carrier.js';
+import { httpsRequest } from './harness/https.js';
 
 // Contact center II (supervisors) through the real stack: a queue with
 // recording on; a carrier caller (1000 Hz) is answered by agent 1003 (600 Hz);
@@ -53,37 +53,13 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** GET on the gateway's HTTPS server (self-signed certificate); the body as bytes. */
-function get(
+/** GET on the gateway's HTTPS server; the body as bytes. */
+async function get(
   path: string,
   token?: string,
 ): Promise<{ status: number; type: string; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: ports.http,
-        path,
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-        rejectUnauthorized: false,
-        timeout: 5000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            type: String(res.headers['content-type'] ?? ''),
-            body: Buffer.concat(chunks),
-          }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 5 s`)));
-    req.on('error', reject);
-    req.end();
-  });
+  const a = await httpsRequest(ports.http, path, token ? { token } : {});
+  return { status: a.status, type: String(a.headers['content-type'] ?? ''), body: a.body };
 }
 
 /** Relative power of `hz` in the samples (Goertzel), per sample squared. */

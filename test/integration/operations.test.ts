@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness/stack.js';
 import { udpUser } from './harness/phones.js';
 import { hdr, wsTransport, type SipUA } from './harness/sipua.js';
+import { httpsRequest } from './harness/https.js';
 
 // What an operator and a browser meet at the gateway's HTTPS port, through the
 // real server over TCP (not fastify.inject): the admin API's bearer token,
@@ -23,33 +23,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-/** One HTTPS request to the gateway (self-signed certificate). */
-function get(
+async function get(
   path: string,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: stack.ports.http,
-        path,
-        method: 'GET',
-        headers,
-        rejectUnauthorized: false,
-        timeout: 5000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 5 s`)));
-    req.on('error', reject);
-    req.end();
-  });
+  const a = await httpsRequest(stack.ports.http, path, { headers });
+  return { status: a.status, headers: a.headers, body: a.text };
 }
 
 const adminToken = () => readFileSync(join(stack.dataDir, 'secrets', 'admin-token'), 'utf8').trim();
