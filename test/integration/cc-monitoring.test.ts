@@ -1,12 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { portsFor, startStack, type Stack } from './harness/stack.js';
+import { portsFor, type Stack } from './harness/stack.js';
 import { SipUA, digest, hdr, plainSdp, type Dialog, type SipMessage } from './harness/sipua.js';
 import { DEMO, udpUser, noMediaSessions } from './harness/phones.js';
 import { RtpEndpoint, sdpAudio, type ReceivedPacket } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
-import { carrierTrunk, carrierUA } from './harness/carrier.js';
+import { startContactCenterStack } from './harness/carrier.js';
 import { httpsRequest, jsonOf } from './harness/https.js';
 
 // Listen, whisper, barge (issue 8) through the real stack: Kamailio,
@@ -33,27 +33,20 @@ let cc: ContactCenter;
 let carrier: SipUA;
 
 beforeAll(async () => {
-  stack = await startStack('cc-monitoring', BASE, {
-    log: { level: 'warn', kamailioDebug: 1 },
-    trunks: [carrierTrunk(ports)],
-    contactCenter: {
-      port: ports.callControl,
-      queues: [
-        { name: 'sales', dids: [DID_SALES], announce: { everySec: 0 }, wrapUpSec: 1 },
-        { name: 'support', dids: [DID_SUPPORT], announce: { everySec: 0 }, wrapUpSec: 1 },
-      ],
-      agents: [
-        { username: '1003', queues: [{ name: 'sales', penalty: 0 }] },
-        { username: '1004', queues: [{ name: 'support', penalty: 0 }] },
-      ],
-      supervisors: [
-        { username: '1001', queues: ['sales'] },
-        { username: '1002', queues: ['support'] },
-      ],
-    },
-  } as never);
-  cc = stack.gw.contactCenter!;
-  carrier = await carrierUA(ports);
+  ({ stack, cc, carrier } = await startContactCenterStack('cc-monitoring', BASE, {
+    queues: [
+      { name: 'sales', dids: [DID_SALES], announce: { everySec: 0 }, wrapUpSec: 1 },
+      { name: 'support', dids: [DID_SUPPORT], announce: { everySec: 0 }, wrapUpSec: 1 },
+    ],
+    agents: [
+      { username: '1003', queues: [{ name: 'sales', penalty: 0 }] },
+      { username: '1004', queues: [{ name: 'support', penalty: 0 }] },
+    ],
+    supervisors: [
+      { username: '1001', queues: ['sales'] },
+      { username: '1002', queues: ['support'] },
+    ],
+  }));
 });
 
 afterAll(async () => {

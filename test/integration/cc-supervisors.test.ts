@@ -1,13 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { portsFor, startStack, type Stack } from './harness/stack.js';
+import { portsFor, type Stack } from './harness/stack.js';
 import { SipUA, plainSdp, type Dialog } from './harness/sipua.js';
 import { udpUser, noMediaSessions } from './harness/phones.js';
 import { RtpEndpoint, sdpAudio } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
-import { carrierTrunk, carrierUA } from './harness/carrier.js';
+import { startContactCenterStack } from './harness/carrier.js';
 import { httpsRequest } from './harness/https.js';
 
 // Contact center II (supervisors) through the real stack: a queue with
@@ -26,26 +26,19 @@ let cc: ContactCenter;
 let carrier: SipUA;
 
 beforeAll(async () => {
-  stack = await startStack('cc-supervisors', BASE, {
-    log: { level: 'warn', kamailioDebug: 1 },
-    trunks: [carrierTrunk(ports)],
-    contactCenter: {
-      port: ports.callControl,
-      queues: [
-        {
-          name: 'sales',
-          dids: [DID_SALES],
-          announce: { everySec: 0 },
-          wrapUpSec: 1,
-          recording: { enabled: true, retentionDays: 7 },
-        },
-      ],
-      agents: [{ username: '1003', queues: [{ name: 'sales', penalty: 0 }] }],
-      supervisors: [{ username: '1001', queues: ['sales'] }],
-    },
-  } as never);
-  cc = stack.gw.contactCenter!;
-  carrier = await carrierUA(ports);
+  ({ stack, cc, carrier } = await startContactCenterStack('cc-supervisors', BASE, {
+    queues: [
+      {
+        name: 'sales',
+        dids: [DID_SALES],
+        announce: { everySec: 0 },
+        wrapUpSec: 1,
+        recording: { enabled: true, retentionDays: 7 },
+      },
+    ],
+    agents: [{ username: '1003', queues: [{ name: 'sales', penalty: 0 }] }],
+    supervisors: [{ username: '1001', queues: ['sales'] }],
+  }));
 });
 
 afterAll(async () => {

@@ -1,11 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { portsFor, startStack, type Stack } from './harness/stack.js';
+import { portsFor, type Stack } from './harness/stack.js';
 import { SipUA, hdr, plainSdp, type Dialog, type IncomingRequest } from './harness/sipua.js';
 import { udpUser, noMediaSessions, type DemoUser } from './harness/phones.js';
 import { RtpEndpoint, envelopeMatch, fileEnvelope, sdpAudio } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
-import { carrierTrunk, carrierUA } from './harness/carrier.js';
+import { startContactCenterStack } from './harness/carrier.js';
 
 // The contact center end to end through the real stack: a carrier caller
 // (a Node SIP client on the trunk's address with its own RTP endpoint) dials
@@ -28,44 +28,37 @@ const cleanups: (() => Promise<unknown> | void)[] = [];
 let mediaSlot = 0;
 
 beforeAll(async () => {
-  stack = await startStack('contactcenter', BASE, {
-    log: { level: (process.env.CC_LOG as 'info') ?? 'warn', kamailioDebug: 1 },
-    trunks: [carrierTrunk(ports)],
-    contactCenter: {
-      port: ports.callControl,
-      ivrs: [
-        {
-          name: 'main',
-          dids: [DID_IVR],
-          greeting: ['vm-press', 'digits/1'],
-          options: { '1': { queue: 'sales' } },
-          timeoutSec: 5,
-          repeat: 2,
-        },
-      ],
-      queues: [
-        {
-          name: 'sales',
-          dids: [DID_SALES],
-          strategy: 'longest-idle',
-          ringTimeoutSec: 5,
-          maxLength: 2,
-          overflow: { queue: 'overflow' },
-          announce: { everySec: 4, position: true, estimatedWait: false },
-          exitKey: { key: '9', destination: { queue: 'overflow' } },
-          wrapUpSec: 2,
-          autoPauseAfter: 1,
-        },
-        { name: 'overflow', announce: { everySec: 0 } },
-      ],
-      agents: [
-        { username: '1003', queues: [{ name: 'sales', penalty: 0 }] },
-        { username: '1004', queues: [{ name: 'sales', penalty: 0 }] },
-      ],
-    },
-  } as never);
-  cc = stack.gw.contactCenter!;
-  carrier = await carrierUA(ports);
+  ({ stack, cc, carrier } = await startContactCenterStack('contactcenter', BASE, {
+    ivrs: [
+      {
+        name: 'main',
+        dids: [DID_IVR],
+        greeting: ['vm-press', 'digits/1'],
+        options: { '1': { queue: 'sales' } },
+        timeoutSec: 5,
+        repeat: 2,
+      },
+    ],
+    queues: [
+      {
+        name: 'sales',
+        dids: [DID_SALES],
+        strategy: 'longest-idle',
+        ringTimeoutSec: 5,
+        maxLength: 2,
+        overflow: { queue: 'overflow' },
+        announce: { everySec: 4, position: true, estimatedWait: false },
+        exitKey: { key: '9', destination: { queue: 'overflow' } },
+        wrapUpSec: 2,
+        autoPauseAfter: 1,
+      },
+      { name: 'overflow', announce: { everySec: 0 } },
+    ],
+    agents: [
+      { username: '1003', queues: [{ name: 'sales', penalty: 0 }] },
+      { username: '1004', queues: [{ name: 'sales', penalty: 0 }] },
+    ],
+  }));
 });
 
 afterEach(async () => {

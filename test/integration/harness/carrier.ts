@@ -1,4 +1,5 @@
-import type { Ports } from './stack.js';
+import type { ContactCenter } from '../../../gateway/src/contactcenter/contactCenter.js';
+import { portsFor, startStack, type Ports, type Stack } from './stack.js';
 import { SipUA, udpTransport } from './sipua.js';
 
 // A carrier on the phone network, for tests that need calls arriving through
@@ -30,4 +31,24 @@ export async function carrierUA(ports: Ports, user = '+15550109999'): Promise<Si
     }),
     { user, domain: 'carrier.example' },
   );
+}
+
+/**
+ * A whole stack whose contact center (config `contactCenter`, on the file's
+ * call-control port) takes calls from the carrier's trunk, and the carrier's
+ * client: what every contact-center test starts with.
+ */
+export async function startContactCenterStack(
+  name: string,
+  base: number,
+  contactCenter: Record<string, unknown>,
+  log: { level: 'warn' | 'info' | 'debug' } = { level: 'warn' },
+): Promise<{ stack: Stack; cc: ContactCenter; carrier: SipUA }> {
+  const ports = portsFor(base);
+  const stack = await startStack(name, base, {
+    log: { ...log, kamailioDebug: 1 },
+    trunks: [carrierTrunk(ports)],
+    contactCenter: { port: ports.callControl, ...contactCenter },
+  } as never);
+  return { stack, cc: stack.gw.contactCenter!, carrier: await carrierUA(ports) };
 }
