@@ -4,7 +4,7 @@
 // password), a short-lived bearer token refreshed before it expires, the live
 // AgentView over Server-Sent Events with reconnect, and the agent's actions.
 // Plain TypeScript over fetch and EventSource, both injectable for tests.
-import { backoffDelay } from './backoff';
+import { BearerEventStream, bearerRequest, errorText } from './bearer';
 import { AgentError, digestAuthorization, parseDigestChallenge } from './agent-sip';
 import { Emitter } from './emitter';
 
@@ -198,16 +198,11 @@ export class AgentClient {
   private readonly emitter = new Emitter<AgentEvents>();
   private readonly base: URL;
   private readonly fetchFn: typeof fetch;
-  private readonly ES: EventSourceConstructor | undefined;
   private readonly now: () => number;
-  private readonly random: () => number;
   private token: Token | undefined;
   private tokenPromise: Promise<Token | undefined> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private source: EventSourceLike | undefined;
-  private attempt = 0;
-  private opened = false;
+  private readonly stream: BearerEventStream;
   private stopped = false;
   private _view: AgentView | undefined;
   /** Set once the gateway said this user is not an agent (403 on login, or no agent role). */
@@ -224,9 +219,29 @@ export class AgentClient {
       globalThis.location?.href ?? 'http://localhost/',
     );
     this.fetchFn = boundedFetch(opts.fetch, opts.requestTimeoutMs ?? 10_000, 'the agent API');
-    this.ES = opts.EventSource ?? (globalThis.EventSource as EventSourceConstructor | undefined);
     this.now = opts.now ?? Date.now;
-    this.random = opts.random ?? Math.random;
+    this.stream = new BearerEventStream({
+      auth: this,
+      ES: opts.EventSource ?? (globalThis.EventSource as EventSourceConstructor | undefined),
+      url: (token) => {
+        const url = this.url('events');
+        url.searchParams.set('token', token);
+        return url.href;
+      },
+      event: 'state',
+      onData: (raw) => {
+        const view = parseAgentView(raw);
+        if (view) this.setView(view);
+      },
+      onConnection: (c) => this.emitter.emit('connection', c),
+      onError: (e) => {
+        if (this.notAgent) return this.stop();
+        this.emitter.emit('error', { message: errorMessage(e) });
+      },
+      random: opts.random ?? Math.random,
+      initialDelayMs: opts.reconnectInitialDelayMs,
+      maxDelayMs: opts.reconnectMaxDelayMs,
+    });
   }
 
   get view(): AgentView | undefined {
@@ -405,79 +420,7 @@ export class AgentClient {
   /** Opens the event stream (signing in first if needed) and keeps it open until stop(). */
   async connect(): Promise<void> {
     this.stopped = false;
-    if (this.source) return;
-    if (!this.ES) throw new AgentError('EventSource is not available');
-    const token = await this.bearer();
-    if (this.stopped || this.source) return;
-    this.open(token);
-  }
-
-  private open(token: string): void {
-    const ES = this.ES;
-    if (!ES) return;
-    const url = this.url('events');
-    url.searchParams.set('token', token);
-    this.emitter.emit('connection', { state: 'connecting', attempt: this.attempt });
-    this.opened = false;
-    const es = new ES(url.href);
-    this.source = es;
-    es.onopen = () => {
-      if (this.source !== es) return;
-      this.opened = true;
-      this.attempt = 0;
-      this.emitter.emit('connection', { state: 'open' });
-    };
-    es.addEventListener('state', (ev) => {
-      if (this.source !== es) return;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
-      const view = parseAgentView(raw);
-      if (view) this.setView(view);
-    });
-    es.onerror = () => {
-      if (this.source !== es) return;
-      // The browser would retry with the same URL (and the same, maybe expired,
-      // token): take over with our own backoff and a valid token.
-      es.close();
-      this.source = undefined;
-      const neverOpened = !this.opened;
-      this.scheduleReconnect(neverOpened);
-    };
-  }
-
-  private scheduleReconnect(suspectToken: boolean): void {
-    if (this.stopped || this.reconnectTimer !== undefined) return;
-    this.attempt += 1;
-    const delay = backoffDelay(this.attempt, {
-      initialDelayMs: this.opts.reconnectInitialDelayMs ?? 1000,
-      maxDelayMs: this.opts.reconnectMaxDelayMs ?? 30_000,
-      random: this.random,
-    });
-    this.emitter.emit('connection', { state: 'closed', attempt: this.attempt, nextRetryMs: delay });
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.stopped) return;
-      // A stream refused at once may mean the gateway forgot our token (restart): sign in again.
-      const tokenP =
-        suspectToken && this.attempt > 1
-          ? this.obtainToken(true).then((t) => t?.token)
-          : this.bearer();
-      tokenP
-        .then((token) => {
-          if (this.stopped || this.source) return;
-          if (!token) throw new AgentError('not an agent', 403);
-          this.open(token);
-        })
-        .catch((e: unknown) => {
-          if (this.notAgent) return this.stop();
-          this.emitter.emit('error', { message: errorMessage(e) });
-          this.scheduleReconnect(suspectToken);
-        });
-    }, delay);
+    return this.stream.connect();
   }
 
   private setView(view: AgentView): void {
@@ -489,20 +432,7 @@ export class AgentClient {
 
   /** An authorized JSON request (a 401 signs in again, once); the answer's body. */
   private async json(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    const send = async (token: string) =>
-      this.fetchFn(this.url(path).href, {
-        method,
-        cache: 'no-store',
-        headers: {
-          Authorization: `Bearer ${token}`,
-          Accept: 'application/json',
-          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    let res = await send(await this.bearer());
-    if (res.status === 401) res = await send(await this.bearerToken(true));
-    if (!res.ok) throw new AgentError(await errorText(res), res.status);
+    const res = await bearerRequest(this.fetchFn, this, method, this.url(path).href, body);
     return res.json().catch(() => undefined);
   }
 
@@ -552,22 +482,12 @@ export class AgentClient {
   stop(): void {
     this.stopped = true;
     if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.refreshTimer = undefined;
-    this.reconnectTimer = undefined;
-    this.source?.close();
-    this.source = undefined;
-    this.emitter.emit('connection', { state: 'closed' });
+    this.stream.stop();
   }
 }
 
-/** The `{ error }` of a refused request, or its status line. */
-export async function errorText(res: Response): Promise<string> {
-  const body: unknown = await res.json().catch(() => undefined);
-  return isObj(body) && typeof body.error === 'string'
-    ? body.error
-    : `${res.status} ${res.statusText}`.trim();
-}
+export { errorText };
 
 function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -6,16 +6,14 @@
 // agent gets a token too) and only borrows its bearer token: the token goes
 // in an Authorization header, and only the EventSource URL carries it
 // (EventSource cannot set headers; the API accepts ?token= there alone).
-import { backoffDelay } from './backoff';
+import { BearerEventStream, bearerRequest, type BearerSource } from './bearer';
 import { Emitter } from './emitter';
 import {
   AgentError,
   boundedFetch,
-  errorText,
   type AgentConnectionState,
   type AgentState,
   type EventSourceConstructor,
-  type EventSourceLike,
   type MonitorMode,
   type SelectableAgentState,
 } from './agent';
@@ -190,11 +188,7 @@ export interface SupervisorEvents {
   error: { message: string };
 }
 
-/** Where the token comes from: the AgentClient that signed in. */
-export interface BearerSource {
-  /** A valid token; `renew`: the last one was refused (401), sign in again. */
-  bearerToken(renew?: boolean): Promise<string>;
-}
+export type { BearerSource };
 
 export interface SupervisorClientOptions {
   auth: BearerSource;
@@ -241,13 +235,7 @@ export class SupervisorClient {
   private readonly emitter = new Emitter<SupervisorEvents>();
   private readonly base: URL;
   private readonly fetchFn: typeof fetch;
-  private readonly ES: EventSourceConstructor | undefined;
-  private readonly random: () => number;
-  private source: EventSourceLike | undefined;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private attempt = 0;
-  private opened = false;
-  private stopped = true;
+  private readonly stream: BearerEventStream;
   private _wallboard: Wallboard | undefined;
 
   constructor(private readonly opts: SupervisorClientOptions) {
@@ -256,8 +244,22 @@ export class SupervisorClient {
       globalThis.location?.href ?? 'http://localhost/',
     );
     this.fetchFn = boundedFetch(opts.fetch, opts.requestTimeoutMs ?? 10_000, 'the supervisor API');
-    this.ES = opts.EventSource ?? (globalThis.EventSource as EventSourceConstructor | undefined);
-    this.random = opts.random ?? Math.random;
+    this.stream = new BearerEventStream({
+      auth: opts.auth,
+      ES: opts.EventSource ?? (globalThis.EventSource as EventSourceConstructor | undefined),
+      url: (token) => this.url('events', { token }).href,
+      event: 'wallboard',
+      onData: (raw) => {
+        const w = parseWallboard(raw);
+        if (w) this.setWallboard(w);
+      },
+      onConnection: (c) => this.emitter.emit('connection', c),
+      onError: (e) =>
+        this.emitter.emit('error', { message: e instanceof Error ? e.message : String(e) }),
+      random: opts.random ?? Math.random,
+      initialDelayMs: opts.reconnectInitialDelayMs,
+      maxDelayMs: opts.reconnectMaxDelayMs,
+    });
   }
 
   get wallboard(): Wallboard | undefined {
@@ -284,21 +286,7 @@ export class SupervisorClient {
     body?: unknown,
     accept = 'application/json',
   ): Promise<Response> {
-    const go = (token: string) =>
-      this.fetchFn(url.href, {
-        method,
-        cache: 'no-store',
-        headers: {
-          Authorization: `Bearer ${token}`,
-          Accept: accept,
-          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-    let res = await go(await this.opts.auth.bearerToken());
-    if (res.status === 401) res = await go(await this.opts.auth.bearerToken(true));
-    if (!res.ok) throw new AgentError(await errorText(res), res.status);
-    return res;
+    return bearerRequest(this.fetchFn, this.opts.auth, method, url.href, body, accept);
   }
 
   private async json(
@@ -322,70 +310,9 @@ export class SupervisorClient {
 
   // --- the live wallboard ------------------------------------------------------------
 
-  async connect(): Promise<void> {
-    this.stopped = false;
-    if (this.source) return;
-    if (!this.ES) throw new AgentError('EventSource is not available');
-    const token = await this.opts.auth.bearerToken();
-    if (this.stopped || this.source) return;
-    this.open(token);
-  }
-
-  private open(token: string): void {
-    const ES = this.ES;
-    if (!ES) return;
-    this.emitter.emit('connection', { state: 'connecting', attempt: this.attempt });
-    this.opened = false;
-    const es = new ES(this.url('events', { token }).href);
-    this.source = es;
-    es.onopen = () => {
-      if (this.source !== es) return;
-      this.opened = true;
-      this.attempt = 0;
-      this.emitter.emit('connection', { state: 'open' });
-    };
-    es.addEventListener('wallboard', (ev) => {
-      if (this.source !== es) return;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
-      const w = parseWallboard(raw);
-      if (w) this.setWallboard(w);
-    });
-    es.onerror = () => {
-      if (this.source !== es) return;
-      // As the agent stream: our own backoff and a valid token, not the browser's retry.
-      es.close();
-      this.source = undefined;
-      this.scheduleReconnect(!this.opened);
-    };
-  }
-
-  private scheduleReconnect(suspectToken: boolean): void {
-    if (this.stopped || this.reconnectTimer !== undefined) return;
-    this.attempt += 1;
-    const delay = backoffDelay(this.attempt, {
-      initialDelayMs: this.opts.reconnectInitialDelayMs ?? 1000,
-      maxDelayMs: this.opts.reconnectMaxDelayMs ?? 30_000,
-      random: this.random,
-    });
-    this.emitter.emit('connection', { state: 'closed', attempt: this.attempt, nextRetryMs: delay });
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      if (this.stopped) return;
-      this.opts.auth
-        .bearerToken(suspectToken && this.attempt > 1)
-        .then((token) => {
-          if (!this.stopped && !this.source) this.open(token);
-        })
-        .catch((e: unknown) => {
-          this.emitter.emit('error', { message: e instanceof Error ? e.message : String(e) });
-          this.scheduleReconnect(suspectToken);
-        });
-    }, delay);
+  /** Opens the live wallboard and keeps it open (reconnecting) until stop(). */
+  connect(): Promise<void> {
+    return this.stream.connect();
   }
 
   private setWallboard(w: Wallboard): void {
@@ -498,11 +425,6 @@ export class SupervisorClient {
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
-    this.source?.close();
-    this.source = undefined;
-    this.emitter.emit('connection', { state: 'closed' });
+    this.stream.stop();
   }
 }
