@@ -1,23 +1,24 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { e2ePortsFor, startE2eStack, type E2eStack } from './harness/stack.js';
+import { type E2eStack } from './harness/stack.js';
 import {
   byId,
   expectTone,
   launchPhone,
   loginDemo,
-  report,
   until,
   waitAttr,
   type Phone,
 } from './harness/softphone.js';
-import { Baresip } from './harness/baresip.js';
-import { analyse, readWav, wavState } from './harness/audio.js';
+import type { Baresip } from './harness/baresip.js';
 import {
-  clearFailureShots,
-  ensureSoftphoneBuilt,
-  failureShot,
-  screenshot,
-} from './harness/artifacts.js';
+  dialQueue,
+  goReady,
+  reportFailure,
+  startCarrier,
+  startContactCenterStack,
+} from './harness/contact-center.js';
+import { analyse, readWav, wavState } from './harness/audio.js';
+import { clearFailureShots, ensureSoftphoneBuilt, screenshot } from './harness/artifacts.js';
 
 // The agent desktop end to end: two agents (1003 at 600 Hz, 1004 at 800 Hz
 // as their microphones) sign in from the Agent view of real Chromium and go
@@ -29,13 +30,10 @@ import {
 // with a disposition saved into the queue call's record. The other agent never
 // rang.
 
-const PORTS = e2ePortsFor('agent-desktop');
-const CARRIER = '127.0.0.2';
 const DID = '+15550100801';
 const CALLER = '+15550107777';
 const TOL = 30;
 const MIN_LEVEL = 0.003;
-const BS = { sip: PORTS.endpoints + 10, ctrl: PORTS.endpoints + 20, rtp: PORTS.endpoints + 30 };
 
 let stack: E2eStack;
 let a: Phone;
@@ -46,61 +44,20 @@ describe('agent desktop: a queue call from a carrier to an agent’s softphone',
   beforeAll(async () => {
     ensureSoftphoneBuilt();
     clearFailureShots('agent-desktop');
-    stack = await startE2eStack('agent-desktop', {
-      trunks: [
-        {
-          name: 'carrier',
-          host: CARRIER,
-          port: BS.sip,
-          inboundAddresses: [CARRIER],
-          prefixes: ['+1555'],
-        },
-      ],
-      contactCenter: {
-        port: PORTS.callControl,
-        crmUrlTemplate: 'https://crm.example.com/search?phone={caller}',
-        queues: [
-          {
-            name: 'sales',
-            displayName: 'Sales',
-            dids: [DID],
-            strategy: 'longest-idle',
-            ringTimeoutSec: 20,
-            wrapUpSec: 120,
-            announce: { everySec: 0 },
-            dispositions: ['Sale', 'No sale'],
-          },
-        ],
-        ivrs: [],
-        agents: [
-          { username: '1003', queues: [{ name: 'sales', penalty: 0 }] },
-          { username: '1004', queues: [{ name: 'sales', penalty: 0 }] },
-        ],
-      },
+    stack = await startContactCenterStack('agent-desktop', {
+      did: DID,
+      agents: ['1003', '1004'],
+      queue: { wrapUpSec: 120 },
+      contactCenter: { crmUrlTemplate: 'https://crm.example.com/search?phone={caller}' },
     });
     a = await launchPhone('1003', 600, stack.baseUrl);
     b = await launchPhone('1004', 800, stack.baseUrl);
-    carrier = new Baresip({
-      user: CALLER,
-      password: '',
-      proxy: stack.sipAddress,
-      sipPort: BS.sip,
-      ctrlPort: BS.ctrl,
-      rtpPort: BS.rtp,
-      toneHz: 1000,
-      carrierAddress: CARRIER,
-    });
-    await carrier.start();
+    carrier = await startCarrier(stack, 'agent-desktop', CALLER);
   });
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') {
-      await failureShot(a.page, 'agent-desktop', ctx.task.name, '1003');
-      await failureShot(b.page, 'agent-desktop', ctx.task.name, '1004');
-      process.stderr.write(
-        `\n[e2e] ${ctx.task.name} failed:\n${stack.logs(40)}\n${report(a)}\n${report(b)}\n--- carrier baresip:\n${carrier.output.slice(-2000)}\n`,
-      );
-    }
+    if (ctx.task.result?.state === 'fail')
+      await reportFailure('agent-desktop', ctx.task.name, stack, [a, b], carrier);
   });
 
   afterAll(async () => {
@@ -116,10 +73,7 @@ describe('agent desktop: a queue call from a carrier to an agent’s softphone',
       [b, '1004'],
     ] as const) {
       await loginDemo(phone, user);
-      await byId(phone.page, 'nav-agent').click({ timeout: 15_000 });
-      await byId(phone.page, 'agent-view').waitFor({ timeout: 15_000 });
-      await byId(phone.page, 'agent-ready').click();
-      await waitAttr(phone.page, 'agent-state', 'data-state', 'available');
+      await goReady(phone);
       // 1003 goes Ready first: the longest idle
       if (user === '1003') await new Promise((r) => setTimeout(r, 300));
     }
@@ -129,16 +83,8 @@ describe('agent desktop: a queue call from a carrier to an agent’s softphone',
 
   it('the carrier’s call is offered to 1003 with a screen-pop; answered from the Agent view, each side hears the other; 1004 never rings', async () => {
     const before = carrier.recordings().map((r) => r.file);
-    const since = carrier.events.length;
-    const r = await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
-    expect(r.ok, `baresip dial: ${r.data}`).toBe(true);
     // the queue answers the carrier at once (music while it waits)
-    await carrier.waitEvent(
-      (e) => e.type === 'CALL_ESTABLISHED',
-      'CALL_ESTABLISHED',
-      10_000,
-      since,
-    );
+    await dialQueue(carrier, stack, DID);
 
     const pop = byId(a.page, 'agent-offer');
     await pop.waitFor({ timeout: 15_000 });

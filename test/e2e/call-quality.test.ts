@@ -13,25 +13,22 @@
 // The MOS and loss figures of both calls are printed.
 import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { e2ePortsFor, startE2eStack, type E2eStack } from './harness/stack.js';
+import { type E2eStack } from './harness/stack.js';
+import { byId, launchPhone, sleep, until, waitAttr, type Phone } from './harness/softphone.js';
+import type { Baresip } from './harness/baresip.js';
 import {
-  byId,
-  launchPhone,
-  loginDemo,
-  report,
-  sleep,
-  until,
-  waitAttr,
-  type Phone,
-} from './harness/softphone.js';
-import { Baresip } from './harness/baresip.js';
-import { clearFailureShots, ensureSoftphoneBuilt, failureShot } from './harness/artifacts.js';
+  answerOffer,
+  dialQueue,
+  reportFailure,
+  signInAgent,
+  signInSupervisor,
+  startCarrier,
+  startContactCenterStack,
+} from './harness/contact-center.js';
+import { clearFailureShots, ensureSoftphoneBuilt } from './harness/artifacts.js';
 
-const PORTS = e2ePortsFor('call-quality');
-const CARRIER = '127.0.0.2';
 const DID = '+15550100808';
 const CALLER = '+15550108888';
-const BS = { sip: PORTS.endpoints + 10, ctrl: PORTS.endpoints + 20, rtp: PORTS.endpoints + 30 };
 const THRESHOLD = 3.5;
 /**
  * Share of the RTP toward the agent's browser dropped on the degraded call.
@@ -104,17 +101,8 @@ async function wallboardQuality(): Promise<WallboardQuality | undefined> {
 /** A carrier call to the sales queue, answered by 1003; returns the queue call's id. */
 async function answeredQueueCall(): Promise<string> {
   await waitAttr(agent.page, 'agent-state', 'data-state', 'available', 20_000);
-  const since = carrier.events.length;
-  const r = await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
-  expect(r.ok, `baresip dial: ${r.data}`).toBe(true);
-  await carrier.waitEvent((e) => e.type === 'CALL_ESTABLISHED', 'CALL_ESTABLISHED', 10_000, since);
-  await byId(agent.page, 'agent-offer').waitFor({ timeout: 15_000 });
-  const callId = await byId(agent.page, 'agent-offer').getAttribute('data-call-id');
-  expect(callId).toBeTruthy();
-  await byId(agent.page, 'agent-answer').click();
-  await waitAttr(agent.page, 'agent-state', 'data-state', 'on-call');
-  await waitAttr(sup.page, 'sup-agent-1003', 'data-state', 'on-call');
-  return callId!;
+  await dialQueue(carrier, stack, DID);
+  return answerOffer(agent, sup);
 }
 
 /** Every change of the wallboard's quality cell during `ms` (a sample is posted every 5 s). */
@@ -139,57 +127,20 @@ describe('call quality: a degraded agent leg is flagged on the wallboard, a clea
   beforeAll(async () => {
     ensureSoftphoneBuilt();
     clearFailureShots('call-quality');
-    stack = await startE2eStack('call-quality', {
-      trunks: [
-        {
-          name: 'carrier',
-          host: CARRIER,
-          port: BS.sip,
-          inboundAddresses: [CARRIER],
-          prefixes: ['+1555'],
-        },
-      ],
-      contactCenter: {
-        port: PORTS.callControl,
-        supervisors: [{ username: '1001', queues: ['sales'] }],
-        qualityMosThreshold: THRESHOLD,
-        queues: [
-          {
-            name: 'sales',
-            displayName: 'Sales',
-            dids: [DID],
-            strategy: 'longest-idle',
-            ringTimeoutSec: 20,
-            // short after-call work: the agent is Available again for the second call
-            wrapUpSec: 1,
-            serviceLevelSec: 20,
-            shortAbandonSec: 2,
-            announce: { everySec: 0 },
-            dispositions: ['Sale', 'No sale'],
-          },
-        ],
-        ivrs: [],
-        agents: [{ username: '1003', queues: [{ name: 'sales', penalty: 0 }] }],
-      },
+    stack = await startContactCenterStack('call-quality', {
+      did: DID,
+      agents: ['1003'],
+      supervisors: ['1001'],
+      // short after-call work: the agent is Available again for the second call
+      queue: { wrapUpSec: 1, serviceLevelSec: 20, shortAbandonSec: 2 },
+      contactCenter: { qualityMosThreshold: THRESHOLD },
     });
     sup = await launchPhone('1001', 500, stack.baseUrl);
     agent = await launchPhone('1003', 600, stack.baseUrl);
-    carrier = new Baresip({
-      user: CALLER,
-      password: '',
-      proxy: stack.sipAddress,
-      sipPort: BS.sip,
-      ctrlPort: BS.ctrl,
-      rtpPort: BS.rtp,
-      toneHz: 1000,
-      carrierAddress: CARRIER,
-    });
-    await carrier.start();
+    carrier = await startCarrier(stack, 'call-quality', CALLER);
 
-    await loginDemo(sup, '1001');
-    await byId(sup.page, 'supervisor-view').waitFor({ timeout: 15_000 });
-    await loginDemo(agent, '1003');
-    await byId(agent.page, 'agent-view').waitFor({ timeout: 15_000 });
+    await signInSupervisor(sup);
+    await signInAgent(agent);
     await byId(sup.page, 'sup-agent-1003').waitFor({ timeout: 15_000 });
     await byId(agent.page, 'agent-ready').click();
     await waitAttr(sup.page, 'sup-agent-1003', 'data-state', 'available');
@@ -200,14 +151,7 @@ describe('call quality: a degraded agent leg is flagged on the wallboard, a clea
     if (ctx.task.result?.state === 'fail') {
       // a call left up by a failed test would keep the agent from the next one
       await carrier?.command('hangup').catch(() => undefined);
-      for (const p of [sup, agent])
-        if (p) await failureShot(p.page, 'call-quality', ctx.task.name, p.name);
-      process.stderr.write(
-        `\n[e2e] ${ctx.task.name} failed:\n${stack.logs(40)}\n${[sup, agent]
-          .filter(Boolean)
-          .map(report)
-          .join('\n')}\n--- carrier baresip:\n${carrier?.output.slice(-2000)}\n`,
-      );
+      await reportFailure('call-quality', ctx.task.name, stack, [sup, agent], carrier);
     }
   });
 

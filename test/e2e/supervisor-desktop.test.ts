@@ -1,27 +1,31 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { e2ePortsFor, startE2eStack, type E2eStack } from './harness/stack.js';
+import { type E2eStack } from './harness/stack.js';
 import {
   anyRemoteTone,
   byId,
   dial,
   launchPhone,
   loginDemo,
-  report,
   sleep,
   until,
   waitAttr,
   waitCallState,
   type Phone,
 } from './harness/softphone.js';
-import { Baresip } from './harness/baresip.js';
+import type { Baresip } from './harness/baresip.js';
+import {
+  answerOffer,
+  dialQueue,
+  goReady,
+  reportFailure,
+  signInAgent,
+  signInSupervisor,
+  startCarrier,
+  startContactCenterStack,
+} from './harness/contact-center.js';
 import { dominantFrequency } from './harness/browser.js';
 import { readWav, toneAmplitudes, wavState } from './harness/audio.js';
-import {
-  clearFailureShots,
-  ensureSoftphoneBuilt,
-  failureShot,
-  screenshot,
-} from './harness/artifacts.js';
+import { clearFailureShots, ensureSoftphoneBuilt, screenshot } from './harness/artifacts.js';
 
 // The supervisor desktop and presence/BLF end to end (issue 8), all in real
 // Chromium against the real gateway (Kamailio with its presence server,
@@ -40,11 +44,8 @@ import {
 //  - the agent's softphone posts its call quality every 5 s: it reaches the
 //    supervisor's wallboard during the call and the call's record.
 
-const PORTS = e2ePortsFor('supervisor-desktop');
-const CARRIER = '127.0.0.2';
 const DID = '+15550100806';
 const CALLER = '+15550106666';
-const BS = { sip: PORTS.endpoints + 10, ctrl: PORTS.endpoints + 20, rtp: PORTS.endpoints + 30 };
 const BLF_1002 = 'blf-status-sip:1002@localhost';
 
 let stack: E2eStack;
@@ -86,65 +87,28 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
   beforeAll(async () => {
     ensureSoftphoneBuilt();
     clearFailureShots('supervisor-desktop');
-    stack = await startE2eStack('supervisor-desktop', {
-      trunks: [
-        {
-          name: 'carrier',
-          host: CARRIER,
-          port: BS.sip,
-          inboundAddresses: [CARRIER],
-          prefixes: ['+1555'],
-        },
-      ],
-      contactCenter: {
-        port: PORTS.callControl,
-        supervisors: [{ username: '1001', queues: ['sales'] }],
-        qualityMosThreshold: 3.5,
-        queues: [
-          {
-            name: 'sales',
-            displayName: 'Sales',
-            dids: [DID],
-            strategy: 'longest-idle',
-            ringTimeoutSec: 20,
-            wrapUpSec: 300,
-            serviceLevelSec: 20,
-            shortAbandonSec: 2,
-            announce: { everySec: 0 },
-            dispositions: ['Sale', 'No sale'],
-          },
-        ],
-        ivrs: [],
-        agents: [{ username: '1003', queues: [{ name: 'sales', penalty: 0 }] }],
-      },
+    stack = await startContactCenterStack('supervisor-desktop', {
+      did: DID,
+      agents: ['1003'],
+      supervisors: ['1001'],
+      queue: { wrapUpSec: 300, serviceLevelSec: 20, shortAbandonSec: 2 },
+      contactCenter: { qualityMosThreshold: 3.5 },
     });
     sup = await launchPhone('1001', 500, stack.baseUrl);
     callee = await launchPhone('1002', 700, stack.baseUrl);
     agent = await launchPhone('1003', 600, stack.baseUrl);
-    carrier = new Baresip({
-      user: CALLER,
-      password: '',
-      proxy: stack.sipAddress,
-      sipPort: BS.sip,
-      ctrlPort: BS.ctrl,
-      rtpPort: BS.rtp,
-      toneHz: 1000,
-      carrierAddress: CARRIER,
-    });
-    await carrier.start();
+    carrier = await startCarrier(stack, 'supervisor-desktop', CALLER);
   });
 
   afterEach(async (ctx) => {
-    if (ctx.task.result?.state === 'fail') {
-      for (const p of [sup, callee, agent])
-        if (p) await failureShot(p.page, 'supervisor-desktop', ctx.task.name, p.name);
-      process.stderr.write(
-        `\n[e2e] ${ctx.task.name} failed:\n${stack.logs(40)}\n${[sup, callee, agent]
-          .filter(Boolean)
-          .map(report)
-          .join('\n')}\n--- carrier baresip:\n${carrier?.output.slice(-2000)}\n`,
+    if (ctx.task.result?.state === 'fail')
+      await reportFailure(
+        'supervisor-desktop',
+        ctx.task.name,
+        stack,
+        [sup, callee, agent],
+        carrier,
       );
-    }
   });
 
   afterAll(async () => {
@@ -156,8 +120,7 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
   });
 
   it('a supervisor who is not an agent signs in and lands on the Supervisor view with the live wallboard', async () => {
-    await loginDemo(sup, '1001');
-    await byId(sup.page, 'supervisor-view').waitFor({ timeout: 15_000 });
+    await signInSupervisor(sup);
     await byId(sup.page, 'sup-queue-sales').waitFor({ timeout: 15_000 });
     expect(await queueFigures()).toEqual({
       offered: '0',
@@ -168,8 +131,7 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     // no Agent tab for a supervisor who is no agent
     expect(await byId(sup.page, 'nav-agent').count()).toBe(0);
     await loginDemo(callee, '1002');
-    await loginDemo(agent, '1003');
-    await byId(agent.page, 'agent-view').waitFor({ timeout: 15_000 });
+    await signInAgent(agent);
     // the agent's row is there, and the agent sees no Supervisor tab
     await byId(sup.page, 'sup-agent-1003').waitFor({ timeout: 15_000 });
     expect(await byId(agent.page, 'nav-supervisor').count()).toBe(0);
@@ -206,26 +168,11 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
 
   it('a queue call answered by the agent: its live quality reaches the wallboard and the call record', async () => {
     await byId(sup.page, 'nav-supervisor').click();
-    await byId(agent.page, 'nav-agent').click();
-    await byId(agent.page, 'agent-ready').click();
-    await waitAttr(agent.page, 'agent-state', 'data-state', 'available');
+    await goReady(agent);
     await waitAttr(sup.page, 'sup-agent-1003', 'data-state', 'available');
 
-    const since = carrier.events.length;
-    const r = await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
-    expect(r.ok, `baresip dial: ${r.data}`).toBe(true);
-    await carrier.waitEvent(
-      (e) => e.type === 'CALL_ESTABLISHED',
-      'CALL_ESTABLISHED',
-      10_000,
-      since,
-    );
-    await byId(agent.page, 'agent-offer').waitFor({ timeout: 15_000 });
-    const callId = await byId(agent.page, 'agent-offer').getAttribute('data-call-id');
-    expect(callId).toBeTruthy();
-    await byId(agent.page, 'agent-answer').click();
-    await waitAttr(agent.page, 'agent-state', 'data-state', 'on-call');
-    await waitAttr(sup.page, 'sup-agent-1003', 'data-state', 'on-call');
+    await dialQueue(carrier, stack, DID);
+    const callId = await answerOffer(agent, sup);
     expect(await byId(sup.page, 'sup-agent-call-1003').textContent()).toContain(CALLER);
 
     // samples every 5 s from the agent's getStats: the wallboard shows the latest
@@ -243,7 +190,7 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     await screenshot(sup.page, 'wallboard-on-call');
     const stored = await until(
       'the call record’s quality summary',
-      async () => await stack.gateway.contactCenter!.store.quality(callId!),
+      async () => await stack.gateway.contactCenter!.store.quality(callId),
       10_000,
     );
     expect(stored.samples).toBeGreaterThanOrEqual(1);
@@ -330,15 +277,7 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
 
   it('a second caller hangs up while waiting: the wallboard shows exactly 2 offered, 1 answered, 1 abandoned, SL 50 %; so does the report', async () => {
     // the agent is in after-call work (300 s): the caller waits, then hangs up
-    const since = carrier.events.length;
-    const r = await carrier.command('dial', `sip:${DID}@${stack.sipAddress}`);
-    expect(r.ok, `baresip dial: ${r.data}`).toBe(true);
-    await carrier.waitEvent(
-      (e) => e.type === 'CALL_ESTABLISHED',
-      'CALL_ESTABLISHED',
-      10_000,
-      since,
-    );
+    await dialQueue(carrier, stack, DID);
     await waitAttr(sup.page, 'sup-queue-sales', 'data-waiting', '1');
     await byId(sup.page, 'sup-queue-sales').locator('[data-testid^="sup-caller-"]').waitFor();
     // longer than shortAbandonSec (2 s): a real abandon, counted in the service level
