@@ -1,61 +1,30 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPinia, setActivePinia } from 'pinia';
 import { useAccountStore } from './account';
 import { useAgentStore, formatDuration, normalizeNumber, startEarlyAgentSignIn } from './agent';
 import { defaultSettings, saveSettings } from '../storage/settings';
 import { useCallsStore } from './calls';
 import { useUiStore } from './ui';
-import { resetCoreServices, setCoreServices } from './core';
-import { fakeCore, mockClientConfig, type FakePhone } from '../testing/fake-phone';
-import { AgentClient } from '../phone/agent';
+import { fakeCore, type FakePhone } from '../testing/fake-phone';
+import {
+  installFakeContactCenter,
+  removeFakeContactCenter,
+  signInDemo,
+} from '../testing/contact-center';
 import { FakeAgentServer, samplePop } from '../phone/testing/fake-agent-server';
 
 let core: ReturnType<typeof fakeCore>;
 let server: FakeAgentServer;
 let phone: FakePhone;
 
-const flush = async () => {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
-};
-
 async function signIn(user: '1001' | '1003'): Promise<void> {
-  mockClientConfig({
-    domain: 'localhost',
-    wsUrl: 'wss://127.0.0.1:8443/ws',
-    iceServers: [],
-    demoAccounts: [
-      { username: '1001', password: 'demo-1001-pw', displayName: 'Alice' },
-      { username: '1003', password: 'demo-1003-pw', displayName: 'Carol' },
-    ],
-  });
-  const account = useAccountStore();
-  await account.init();
-  await account.signInDemo(user);
-  phone = core.phones.at(-1)!;
-  await flush();
+  phone = await signInDemo(core, user, ['1001', '1003']);
 }
 
 beforeEach(() => {
-  setActivePinia(createPinia());
-  core = fakeCore();
-  server = new FakeAgentServer();
-  setCoreServices({
-    ...core.services,
-    createAgentClient: async (opts) =>
-      new AgentClient({
-        ...opts,
-        baseUrl: server.base,
-        fetch: server.fetch,
-        EventSource: server.EventSource,
-      }),
-  });
+  ({ core, server } = installFakeContactCenter());
   useCallsStore();
 });
-afterEach(() => {
-  useAgentStore().stop();
-  resetCoreServices();
-  vi.unstubAllGlobals();
-});
+afterEach(removeFakeContactCenter);
 
 describe('agent store', () => {
   it('an agent is signed in to the agent API with the SIP credentials and follows the view', async () => {

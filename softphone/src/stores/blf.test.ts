@@ -1,15 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPinia, setActivePinia } from 'pinia';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nextTick } from 'vue';
-import { useAccountStore } from './account';
 import { useAgentStore } from './agent';
 import { useBlfStore, blfStatus, ownPresence } from './blf';
 import { useCallsStore } from './calls';
 import { useContactsStore } from './contacts';
 import { useUiStore } from './ui';
-import { resetCoreServices, setCoreServices } from './core';
-import { fakeCore, mockClientConfig, type FakePhone } from '../testing/fake-phone';
-import { AgentClient } from '../phone/agent';
+import { fakeCore, type FakePhone } from '../testing/fake-phone';
+import {
+  flush,
+  installFakeContactCenter,
+  removeFakeContactCenter,
+  signInDemo,
+} from '../testing/contact-center';
 import { FakeAgentServer } from '../phone/testing/fake-agent-server';
 import { mount } from '@vue/test-utils';
 import { getActivePinia } from 'pinia';
@@ -24,51 +26,17 @@ let core: ReturnType<typeof fakeCore>;
 let server: FakeAgentServer;
 let phone: FakePhone;
 
-const flush = async () => {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
-};
-
 async function signIn(user: '1001' | '1003'): Promise<void> {
-  mockClientConfig({
-    domain: 'localhost',
-    wsUrl: 'wss://127.0.0.1:8443/ws',
-    iceServers: [],
-    demoAccounts: [
-      { username: '1001', password: 'demo-1001-pw', displayName: 'Alice' },
-      { username: '1002', password: 'demo-1002-pw', displayName: 'Bob' },
-      { username: '1003', password: 'demo-1003-pw', displayName: 'Carol' },
-    ],
-  });
-  const account = useAccountStore();
-  await account.init();
-  await account.signInDemo(user);
-  phone = core.phones.at(-1)!;
-  await flush();
+  phone = await signInDemo(core, user);
 }
 
 beforeEach(() => {
-  setActivePinia(createPinia());
   localStorage.clear();
-  core = fakeCore();
-  server = new FakeAgentServer();
-  setCoreServices({
-    ...core.services,
-    createAgentClient: async (opts) =>
-      new AgentClient({
-        ...opts,
-        baseUrl: server.base,
-        fetch: server.fetch,
-        EventSource: server.EventSource,
-      }),
-  });
+  ({ core, server } = installFakeContactCenter());
   useCallsStore();
   useContactsStore();
 });
-afterEach(() => {
-  useAgentStore().stop();
-  resetCoreServices();
-  vi.unstubAllGlobals();
-});
+afterEach(removeFakeContactCenter);
 
 describe('BLF store', () => {
   it('watches every colleague’s line and presence once registered, and shows idle → ringing → busy → idle', async () => {

@@ -1,14 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createPinia, setActivePinia } from 'pinia';
 import { useAccountStore } from './account';
 import { useAgentStore } from './agent';
 import { useCallsStore } from './calls';
 import { useSupervisorStore, dayRange } from './supervisor';
 import { useUiStore } from './ui';
-import { resetCoreServices, setCoreServices } from './core';
-import { fakeCore, mockClientConfig, type FakePhone } from '../testing/fake-phone';
-import { AgentClient } from '../phone/agent';
-import { SupervisorClient } from '../phone/supervisor';
+import { fakeCore, type FakePhone } from '../testing/fake-phone';
+import {
+  flush,
+  installFakeContactCenter,
+  removeFakeContactCenter,
+  signInDemo,
+} from '../testing/contact-center';
 import { FakeAgentServer, samplePop } from '../phone/testing/fake-agent-server';
 import { postQuality, qualityOf } from './agent-quality';
 import type { CallStats } from '../phone';
@@ -21,25 +23,8 @@ let core: ReturnType<typeof fakeCore>;
 let server: FakeAgentServer;
 let phone: FakePhone;
 
-const flush = async () => {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
-};
-
 async function signIn(user: '1002' | '1003'): Promise<void> {
-  mockClientConfig({
-    domain: 'localhost',
-    wsUrl: 'wss://127.0.0.1:8443/ws',
-    iceServers: [],
-    demoAccounts: [
-      { username: '1002', password: 'demo-1002-pw', displayName: 'Bob' },
-      { username: '1003', password: 'demo-1003-pw', displayName: 'Carol' },
-    ],
-  });
-  const account = useAccountStore();
-  await account.init();
-  await account.signInDemo(user);
-  phone = core.phones.at(-1)!;
-  await flush();
+  phone = await signInDemo(core, user, ['1002', '1003']);
 }
 
 const stats = (over: Partial<CallStats>): CallStats => ({
@@ -57,32 +42,11 @@ const stats = (over: Partial<CallStats>): CallStats => ({
 });
 
 beforeEach(() => {
-  setActivePinia(createPinia());
-  core = fakeCore();
-  server = new FakeAgentServer();
-  setCoreServices({
-    ...core.services,
-    createAgentClient: async (opts) =>
-      new AgentClient({
-        ...opts,
-        baseUrl: server.base,
-        fetch: server.fetch,
-        EventSource: server.EventSource,
-      }),
-    createSupervisorClient: async (opts) =>
-      new SupervisorClient({
-        ...opts,
-        baseUrl: `${server.origin}/api/supervisor/`,
-        fetch: server.fetch,
-        EventSource: server.EventSource,
-      }),
-  });
+  ({ core, server } = installFakeContactCenter());
   useCallsStore();
 });
 afterEach(() => {
-  useAgentStore().stop();
-  resetCoreServices();
-  vi.unstubAllGlobals();
+  removeFakeContactCenter();
   vi.useRealTimers();
 });
 
