@@ -6,7 +6,7 @@ import { DEMO, udpUser, noMediaSessions } from './harness/phones.js';
 import { RtpEndpoint, sdpAudio, type ReceivedPacket } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
-import { startContactCenterStack } from './harness/carrier.js';
+import { carrierCalls, startContactCenterStack } from './harness/carrier.js';
 import { httpsRequest, jsonOf } from './harness/https.js';
 
 // Listen, whisper, barge (issue 8) through the real stack: Kamailio,
@@ -328,21 +328,17 @@ describe('listen, whisper, barge through the real stack', () => {
       if (req.msg.method !== 'ACK') req.reply(200, 'OK');
     });
 
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), A);
-    callerRtp.keepPcm = true;
-    const callId = `mon-${Date.now()}@carrier`;
-    const inv = await carrier.request('INVITE', {
-      uri: `sip:${DID_SALES}@127.0.0.1:${ports.sip}`,
-      from: `"Caller" <sip:+15550109999@127.0.0.2>`,
-      body: plainSdp(callerRtp.port),
-      contentType: 'application/sdp',
-      authenticate: false,
-      timeoutMs: 15_000,
+    const {
+      inv,
+      rtp: callerRtp,
       callId,
+    } = await carrierCalls(carrier, ports, DID_SALES, {
+      hz: A,
+      callId: `mon-${Date.now()}@carrier`,
+      keepPcm: true,
     });
     expect(inv.final.status).toBe(200);
     const media = sdpAudio(inv.final.body);
-    callerRtp.sendTo(media.host, media.port);
     const figures: string[] = [];
     try {
       await until('agent answered', () => agent.call, 8000);
@@ -669,20 +665,16 @@ describe('listen, whisper, barge through the real stack', () => {
     carrier.onRequest((req) => {
       if (req.msg.method !== 'ACK') req.reply(200, 'OK');
     });
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), A);
-    const callId = `mon2-${Date.now()}@carrier`;
-    const inv = await carrier.request('INVITE', {
-      uri: `sip:${DID_SALES}@127.0.0.1:${ports.sip}`,
-      from: `"Caller" <sip:+15550109998@127.0.0.2>`,
-      body: plainSdp(callerRtp.port),
-      contentType: 'application/sdp',
-      authenticate: false,
-      timeoutMs: 15_000,
+    const {
+      inv,
+      rtp: callerRtp,
       callId,
+    } = await carrierCalls(carrier, ports, DID_SALES, {
+      hz: A,
+      callId: `mon2-${Date.now()}@carrier`,
+      from: `"Caller" <sip:+15550109998@127.0.0.2>`,
     });
     expect(inv.final.status).toBe(200);
-    const media = sdpAudio(inv.final.body);
-    callerRtp.sendTo(media.host, media.port);
     try {
       await until('agent answered', () => agent.call, 8000);
       await until('bridged', () => cc.view('1003').call, 5000);

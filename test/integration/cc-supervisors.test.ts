@@ -7,7 +7,7 @@ import { udpUser, noMediaSessions } from './harness/phones.js';
 import { RtpEndpoint, sdpAudio } from './harness/rtp.js';
 import { until } from './harness/wait.js';
 import type { ContactCenter } from '../../gateway/src/contactcenter/contactCenter.js';
-import { startContactCenterStack } from './harness/carrier.js';
+import { carrierCalls, startContactCenterStack } from './harness/carrier.js';
 import { httpsRequest } from './harness/https.js';
 
 // Contact center II (supervisors) through the real stack: a queue with
@@ -89,20 +89,15 @@ describe('supervisors through the real stack', () => {
     cc.setState('1003', 'available');
 
     // The caller: 1000 Hz from the carrier.
-    const callerRtp = await RtpEndpoint.open(ports.clientMedia(0), 1000);
-    const callId = `sup-${Date.now()}@carrier`;
-    const inv = await carrier.request('INVITE', {
-      uri: `sip:${DID_SALES}@127.0.0.1:${ports.sip}`,
-      from: `"Caller" <sip:+15550109999@127.0.0.2>`,
-      body: plainSdp(callerRtp.port),
-      contentType: 'application/sdp',
-      authenticate: false,
-      timeoutMs: 15_000,
+    const {
+      inv,
+      rtp: callerRtp,
       callId,
+    } = await carrierCalls(carrier, ports, DID_SALES, {
+      hz: 1000,
+      callId: `sup-${Date.now()}@carrier`,
     });
     expect(inv.final.status).toBe(200);
-    const media = sdpAudio(inv.final.body);
-    callerRtp.sendTo(media.host, media.port);
     try {
       const bridged = await until('agent answered', () => agentDialog, 8000);
       expect(bridged).toBeTruthy();

@@ -1,6 +1,7 @@
 import type { ContactCenter } from '../../../gateway/src/contactcenter/contactCenter.js';
 import { portsFor, startStack, type Ports, type Stack } from './stack.js';
-import { SipUA, udpTransport } from './sipua.js';
+import { SipUA, plainSdp, udpTransport } from './sipua.js';
+import { RtpEndpoint, sdpAudio } from './rtp.js';
 
 // A carrier on the phone network, for tests that need calls arriving through
 // a trunk: its own loopback address (calls from there are the trunk's, by
@@ -51,4 +52,34 @@ export async function startContactCenterStack(
     contactCenter: { port: ports.callControl, ...contactCenter },
   } as never);
   return { stack, cc: stack.gw.contactCenter!, carrier: await carrierUA(ports) };
+}
+
+/**
+ * The carrier calls `did` with an RTP endpoint sending `hz` (on the file's
+ * client media slot 0) and, once answered, points its RTP at the answer.
+ * Returns the INVITE's outcome (the caller checks its status), the endpoint
+ * and the Call-ID.
+ */
+export async function carrierCalls(
+  carrier: SipUA,
+  ports: Ports,
+  did: string,
+  opts: { hz: number; callId: string; from?: string; keepPcm?: boolean },
+) {
+  const rtp = await RtpEndpoint.open(ports.clientMedia(0), opts.hz);
+  if (opts.keepPcm) rtp.keepPcm = true;
+  const inv = await carrier.request('INVITE', {
+    uri: `sip:${did}@127.0.0.1:${ports.sip}`,
+    from: opts.from ?? `"Caller" <sip:+15550109999@127.0.0.2>`,
+    body: plainSdp(rtp.port),
+    contentType: 'application/sdp',
+    authenticate: false,
+    timeoutMs: 15_000,
+    callId: opts.callId,
+  });
+  if (inv.final.status === 200) {
+    const media = sdpAudio(inv.final.body);
+    rtp.sendTo(media.host, media.port);
+  }
+  return { inv, rtp, callId: opts.callId };
 }
