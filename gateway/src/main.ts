@@ -36,6 +36,9 @@ import { createMetrics } from './metrics.js';
 import { createLogger, type Logger } from './log.js';
 import { REPO_ROOT } from './paths.js';
 
+/** Longest one shutdown step may take before the next one starts anyway. */
+const STOP_STEP_MS = 15_000;
+
 export { REPO_ROOT };
 
 export interface Gateway {
@@ -285,15 +288,30 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     async stop() {
       if (stopped) return;
       stopped = true;
-      await http.close();
-      contactCenter?.stop();
-      await callControl?.stop();
-      registrations.stop();
-      events.stop();
-      await supervisor.stop();
-      await decision?.close();
-      rtpengine.close();
-      await closeStores();
+      // Each step is bounded: a shutdown that hangs on one part would keep the
+      // others (Kamailio's ports, the database) held; the log names the part.
+      const step = async (name: string, run: () => unknown) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), STOP_STEP_MS);
+        });
+        const done = await Promise.race([Promise.resolve().then(run), late]);
+        clearTimeout(timer);
+        if (done === 'late')
+          log.error(
+            { step: name, afterMs: STOP_STEP_MS },
+            'shutdown step did not finish; going on',
+          );
+      };
+      await step('http', () => http.close());
+      await step('contact center', () => contactCenter?.stop());
+      await step('call control', () => callControl?.stop());
+      await step('registrations', () => registrations.stop());
+      await step('call events', () => events.stop());
+      await step('components', () => supervisor.stop());
+      await step('decision cache', () => decision?.close());
+      await step('rtpengine', () => rtpengine.close());
+      await step('stores', () => closeStores());
     },
   };
 }

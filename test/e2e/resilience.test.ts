@@ -2,7 +2,8 @@
 // trace ladder, and recovery when Kamailio crashes (the gateway's supervisor
 // restarts it; the softphone must notice and re-register by itself).
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { processesMentioning, startE2eStack, type E2eStack } from './harness/stack.js';
+import { startE2eStack, type E2eStack } from './harness/stack.js';
+import { processesMentioning } from './harness/processes.js';
 import {
   byId,
   goView,

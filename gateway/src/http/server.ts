@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { turnCredentials } from '../turn/credentials.js';
 import { handleUpgrade } from './wsProxy.js';
+import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 
 function safeEqual(a: string, b: string): boolean {
@@ -49,8 +50,14 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   const app = Fastify({
     https: { cert: readFileSync(deps.tls.cert), key: readFileSync(deps.tls.key) },
     logger: false,
+    // Keep-alive and SSE connections must not hold a shutdown open.
+    forceCloseConnections: true,
   });
 
+  const tunnels = new Set<Duplex>();
+  app.addHook('preClose', async () => {
+    for (const s of tunnels) s.destroy();
+  });
   app.server.on('upgrade', (req, socket, head) =>
     handleUpgrade(
       {
@@ -59,6 +66,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
         allowedOrigins: cfg.http.allowedOrigins,
         metrics,
         log,
+        open: tunnels,
       },
       req,
       socket,

@@ -17,6 +17,8 @@ export interface WsProxyOptions {
   allowedOrigins: string[];
   metrics: Metrics;
   log: Logger;
+  /** Every client socket this proxy holds; the server destroys them on close. */
+  open: Set<Duplex>;
 }
 
 export function originAllowed(
@@ -51,6 +53,10 @@ export function handleUpgrade(
     return refuse('403 Forbidden', 'origin');
   }
 
+  // An upgraded socket is no longer the HTTP server's to close, so the proxy
+  // tracks it: a shutdown must not wait for a browser that keeps its end open.
+  opts.open.add(client);
+  client.once('close', () => opts.open.delete(client));
   const upstream = createConnection({ host: opts.kamailioHost, port: opts.kamailioWsPort });
   const clientIp = req.socket.remoteAddress ?? '';
   upstream.once('connect', () => {
@@ -80,6 +86,8 @@ export function handleUpgrade(
       opts.log.error({ err: err.message }, 'Kamailio WebSocket listener unreachable');
       opts.metrics.wsRejected.inc({ reason: 'upstream' });
       client.end('HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0\r\n\r\n');
+      // end() only half-closes; a client that never closes its side would hold the socket
+      setTimeout(() => client.destroy(), 2000).unref();
       closed = true;
       return;
     }

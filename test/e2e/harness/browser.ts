@@ -4,6 +4,9 @@ import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killMentioning } from './processes.js';
+
+const CLOSE_MS = 10_000;
 
 // Real headless Chromium (Debian's) with a WAV tone as its microphone, as
 // ../shared/ENVIRONMENT.md describes. Each softphone under test gets its own
@@ -59,6 +62,9 @@ export async function launchSoftphoneBrowser(opts: {
   toneHz: number;
   baseUrl: string;
 }): Promise<Softphone> {
+  // Chromium ignores switches it does not know: this one marks the browser's
+  // processes so a close that hangs can still end them (see close below).
+  const mark = `--e2e-browser=${randomBytes(6).toString('hex')}`;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -78,6 +84,7 @@ export async function launchSoftphoneBrowser(opts: {
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      mark,
       // Playwright's launch() already gives every browser a fresh, empty profile.
     ],
   });
@@ -87,7 +94,21 @@ export async function launchSoftphoneBrowser(opts: {
     baseURL: opts.baseUrl,
   });
   const page = await context.newPage();
-  return { browser, context, page, close: () => browser.close() };
+  const close = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      browser.close().then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), CLOSE_MS))),
+    ]);
+    clearTimeout(timer);
+    if (!closed) {
+      const killed = killMentioning(mark);
+      process.stderr.write(
+        `[e2e] browser.close() hung ${CLOSE_MS} ms; killed ${killed.length} Chromium processes\n`,
+      );
+    }
+  };
+  return { browser, context, page, close };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killMentioning } from './processes.js';
 import { startGateway, type Gateway } from '../../../gateway/src/main.js';
 import { parseConfig } from '../../../gateway/src/config/load.js';
 import { createLogger } from '../../../gateway/src/log.js';
@@ -157,38 +158,16 @@ export async function startE2eStack(
       await gateway.stop();
       // Safety net: nothing started for this stack may outlive it (a leftover
       // Kamailio worker would hold the e2e SIP port for the next test file).
-      const leaked = processesMentioning(dataDir);
+      const leaked = killMentioning(dataDir);
       if (leaked.length) {
         process.stderr.write(
-          `[e2e] ${leaked.length} process(es) of stack ${dataDir} outlived gateway.stop(); killing them: ${leaked
+          `[e2e] ${leaked.length} process(es) of stack ${dataDir} outlived gateway.stop(); killed them: ${leaked
             .map((p) => `${p.pid} ${p.cmd.slice(0, 60)}`)
             .join('; ')}\n`,
         );
-        for (const p of leaked) {
-          try {
-            process.kill(p.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
       }
     },
   };
-}
-
-/** Processes whose command line contains `needle` (a stack's unique dataDir). */
-export function processesMentioning(needle: string): { pid: number; cmd: string }[] {
-  const out: { pid: number; cmd: string }[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(needle)) out.push({ pid: Number(d), cmd });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
 }
 
 export function tailLogs(dir: string, lines = 60): string {
