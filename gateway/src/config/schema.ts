@@ -31,6 +31,16 @@ const trunkSchema = z.strictObject({
   /** Send a REGISTER to the carrier so it can reach us (RFC 3261 §10). */
   register: z.boolean().default(false),
   registerExpires: z.number().int().min(60).max(86400).default(600),
+  /**
+   * Seconds before a failed REGISTER (refused, or no answer) is tried again. Kamailio's
+   * uac has one interval for all trunks: the smallest of the registering trunks' applies.
+   */
+  registerRetrySeconds: z
+    .number({ error: 'registerRetrySeconds must be a number of seconds' })
+    .int('registerRetrySeconds must be whole seconds')
+    .min(5, 'registerRetrySeconds must be at least 5 (a REGISTER waits 4 s for its answer)')
+    .max(3600, 'registerRetrySeconds must be at most 3600')
+    .default(30),
   /** Dialled numbers (E.164, with +) whose prefix matches go to this trunk; '' matches all. */
   prefixes: z.array(z.string().regex(/^\+?\d*$/)).default(['']),
   /** How the carrier wants numbers in the Request-URI user part. */

@@ -54,6 +54,35 @@ describe('renderDefines', () => {
     );
   });
 
+  it("renders uac's one retry interval from the most eager registering trunk", () => {
+    expect(renderDefines(full, dirs())).toContain('#!define TRUNK_REG_RETRY_SEC 30');
+    const two = parseConfig({
+      trunks: [
+        { name: 'a', host: 'a.example', register: true, auth: { username: 'a', password: 'x' } },
+        {
+          name: 'b',
+          host: 'b.example',
+          register: true,
+          registerRetrySeconds: 7,
+          auth: { username: 'b', password: 'y' },
+        },
+        // not registering: its interval does not count
+        { name: 'c', host: 'c.example', registerRetrySeconds: 5 },
+      ],
+    });
+    expect(renderDefines(two, dirs())).toContain('#!define TRUNK_REG_RETRY_SEC 7');
+  });
+
+  it('refuses a retry interval uac could not honour, naming the field', () => {
+    const trunk = { name: 'a', host: 'a.example', registerRetrySeconds: 2 };
+    expect(() => parseConfig({ trunks: [trunk] })).toThrow(
+      /registerRetrySeconds must be at least 5/,
+    );
+    expect(() => parseConfig({ trunks: [{ ...trunk, registerRetrySeconds: 7.5 }] })).toThrow(
+      /registerRetrySeconds must be whole seconds/,
+    );
+  });
+
   it('leaves trunk features out when there are no trunks', () => {
     const text = renderDefines(parseConfig({}), dirs());
     expect(text).not.toContain('WITH_TRUSTED_PEERS');

@@ -112,6 +112,8 @@ export function renderDefines(
       '#!define WITH_TRUNK_REGISTER',
       `#!define UACREG_DB_URL ${quoted(`text://${join(dirs.run, DB_TEXT_DIR)}`, 'db_text path')}`,
       `#!define REG_CONTACT_ADDR ${quoted(contact, 'contact address')}`,
+      // uac_reg has one retry interval for every registration: the most eager trunk's
+      `#!define TRUNK_REG_RETRY_SEC ${Math.min(...registering.map((t) => t.registerRetrySeconds))}`,
     );
   }
   return lines.join('\n') + '\n';
