@@ -25,6 +25,7 @@ import { B2bua } from './callcontrol/b2bua.js';
 import { ContactCenter } from './contactcenter/contactCenter.js';
 import { registerAgentApi } from './contactcenter/api.js';
 import { ContactCenterConfigError } from './contactcenter/sounds.js';
+import { AgentPresence } from './contactcenter/presence.js';
 import { renderCoturn } from './turn/render.js';
 import { renderServices } from './services/render.js';
 import { Supervisor, StartupError } from './supervisor/supervisor.js';
@@ -167,6 +168,16 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         bus,
       })
     : undefined;
+  // Agents' states as presence, published by the call-control tier (contactcenter/presence.ts)
+  const agentPresence =
+    contactCenter && callControl
+      ? new AgentPresence({
+          source: contactCenter,
+          send: (user, pidf) => callControl.publishPresence(user, pidf),
+          domain: cfg.domain,
+          log,
+        })
+      : undefined;
   try {
     contactCenter?.start();
   } catch (err) {
@@ -205,6 +216,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     await supervisor.start();
     await events.start();
     await callControl?.start();
+    agentPresence?.start();
   } catch (err) {
     await callControl?.stop();
     events.stop();
@@ -304,6 +316,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
           );
       };
       await step('http', () => http.close());
+      await step('agent presence', () => agentPresence?.stop());
       await step('contact center', () => contactCenter?.stop());
       await step('call control', () => callControl?.stop());
       await step('registrations', () => registrations.stop());

@@ -6,6 +6,7 @@ import { SipTcpTransport, type TcpTransportOptions } from './transport.js';
 import { LegRoles } from './sdh.js';
 import { CallMedia, joinedPrompt, type Ng } from './media.js';
 import { CallLeg } from './call.js';
+import { PresencePublications } from './presence.js';
 import type { Logger } from '../log.js';
 import { CALLCONTROL_USER } from '../routing/decide.js';
 
@@ -29,6 +30,8 @@ export interface B2buaOptions {
   /** Where joined prompts are cached. */
   cacheDir: string;
   log: Logger;
+  /** Cluster: the other edges' addresses, whose Kamailios send us their queue callers (./transport.ts). */
+  peers?: string[];
 }
 
 /** rtpengine's DTMF event numbers (RFC 4733 §3.2). */
@@ -39,12 +42,22 @@ export class B2bua implements CallControl {
   private handler: ((call: InboundCall) => void) | undefined;
   private ua: UserAgent | undefined;
   private dtmf: UdpSocket | undefined;
+  private presence: PresencePublications | undefined;
   private readonly roles = new LegRoles();
 
   constructor(private readonly opts: B2buaOptions) {}
 
   onCall(handler: (call: InboundCall) => void): void {
     this.handler = handler;
+  }
+
+  /**
+   * Cluster: this node no longer runs the contact center (leadership lost): new
+   * calls get 503, and the calls it holds are hung up (nobody drives them now).
+   */
+  async detach(): Promise<void> {
+    this.handler = undefined;
+    await Promise.allSettled([...this.calls.values()].map((c) => c.hangup()));
   }
 
   get activeCalls(): number {
@@ -64,6 +77,7 @@ export class B2bua implements CallControl {
       kamailioHost: host,
       kamailioPort,
       log,
+      peers: this.opts.peers,
     };
     const ua = new UserAgent({
       uri: UserAgent.makeURI(`sip:${CALLCONTROL_USER}@${domain}`),
@@ -86,6 +100,7 @@ export class B2bua implements CallControl {
     ua.contact.uri.port = port;
     await ua.start();
     this.ua = ua;
+    this.presence = new PresencePublications(ua, { domain, token: this.opts.token, log });
 
     const dtmf = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     dtmf.on('message', (msg) => this.rtpengineDtmf(msg));
@@ -101,8 +116,19 @@ export class B2bua implements CallControl {
     log.info({ sip: `${host}:${port} (tcp)` }, 'call control ready');
   }
 
+  /**
+   * Publishes (or withdraws, `undefined`) a user's presence as the tier's own
+   * publication (./presence.ts): the contact center's agent states.
+   */
+  publishPresence(username: string, pidf: string | undefined): Promise<void> {
+    if (!this.presence) return Promise.reject(new Error('call control is not started'));
+    return this.presence.set(username, pidf);
+  }
+
   async stop(): Promise<void> {
     await Promise.allSettled([...this.calls.values()].map((c) => c.hangup()));
+    this.presence?.dispose();
+    this.presence = undefined;
     this.dtmf?.close();
     this.dtmf = undefined;
     await this.ua?.stop().catch(() => undefined);

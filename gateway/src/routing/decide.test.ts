@@ -208,6 +208,17 @@ describe('presence decisions (SUBSCRIBE, PUBLISH)', () => {
     });
   });
 
+  it("lets the call-control tier PUBLISH a user's presence (agent states), not SUBSCRIBE", () => {
+    const cc = (over: Partial<RequestFacts>) =>
+      router.decide(sub({ fromCallControl: true, authUser: '', realm: '', ...over }));
+    expect(cc({ method: 'PUBLISH', ruriUser: '1002' }).target).toEqual({
+      kind: 'presence',
+      username: '1002',
+    });
+    expect(cc({ method: 'PUBLISH', ruriUser: '7777' }).target).toMatchObject({ code: 404 });
+    expect(cc({}).target).toMatchObject({ kind: 'reject', code: 405 });
+  });
+
   it('challenges without credentials and refuses presence from a trunk address', () => {
     expect(router.decide(sub({ authUser: '', realm: '' })).caller).toEqual({ kind: 'challenge' });
     const fromTrunk = router.decide(sub({ srcIp: '127.0.0.2', proto: 'udp', authUser: '' }));

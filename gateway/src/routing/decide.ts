@@ -215,6 +215,13 @@ export class Router {
    */
   private fromCallControl(f: RequestFacts): Decision {
     const caller: Caller = { kind: 'callcontrol' };
+    if (f.method === 'PUBLISH') {
+      // agents' contact-center states as presence (contactcenter/presence.ts), for users of ours only
+      const user = this.directory.findUser(f.ruriUser);
+      return user
+        ? { caller, target: { kind: 'presence', username: user.username }, direction: 'local' }
+        : { caller, target: reject(404, 'Not Found'), direction: 'rejected' };
+    }
     if (f.method !== 'INVITE')
       return { caller, target: reject(405, 'Method Not Allowed'), direction: 'rejected' };
     if (this.directory.findUser(f.ruriUser)) {
