@@ -16,6 +16,7 @@ import { createDecisionServer } from './kamailio/decisions.js';
 import { KamailioEvents } from './kamailio/events.js';
 import { callStates, drainKamailio } from './kamailio/rpc.js';
 import { forgetDecisions } from './kamailio/cache.js';
+import { KamailioRpcStatus } from './kamailio/rpcStatus.js';
 import { Registrations } from './kamailio/registrations.js';
 import { kamailioClusterSpec, renderKamailioCluster } from './kamailio/cluster.js';
 import { renderKamailio } from './kamailio/render.js';
@@ -56,6 +57,8 @@ export interface Gateway {
   rtpengine: RtpengineControl;
   /** Who is registered, from Kamailio's registration events. */
   registrations: Registrations;
+  /** What Kamailio does on its own, read over its RPC: trunk registrations, decision-cache answers. */
+  kamailioStatus: KamailioRpcStatus;
   /** The call-control tier (B2BUA for IVRs and queues); absent when contactCenter.enabled is false. */
   callControl?: B2bua;
   /** IVRs, queues and agents on top of the call-control tier. */
@@ -209,15 +212,24 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         .deleteCall(callId)
         .catch((err: unknown) => log.debug({ err, callId }, 'rtpengine delete after the call')),
   });
+  const kamailioStatus = new KamailioRpcStatus({
+    runDir: dirs.run,
+    registeringTrunks: cfg.trunks.filter((t) => t.register && t.auth).map((t) => t.name),
+    decisionCache: cfg.decision.cacheSeconds > 0,
+    metrics,
+    log,
+  });
   try {
     // A previous run killed outright leaves its Kamailio running (the supervisor
     // is about to replace it): what its calls did since is read first.
     if (existsSync(join(dirs.run, 'kamailio.pid'))) await events.catchUp();
     await supervisor.start();
+    kamailioStatus.start();
     await events.start();
     await callControl?.start();
     agentPresence?.start();
   } catch (err) {
+    kamailioStatus.stop();
     await callControl?.stop();
     events.stop();
     await supervisor.stop();
@@ -253,13 +265,22 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       ...(callControl && { callControlCalls: callControl.activeCalls }),
       // A hung rtpengine is still "running" to the supervisor: ask it (ng ping, 1 s at most).
       rtpengineControl: (await rtpengine.ping()) ? 'ready' : 'down',
+      // Informative: a carrier refusing our REGISTER does not make the gateway unhealthy.
+      ...(cfg.trunks.some((t) => t.register && t.auth) && {
+        trunkRegistrations: kamailioStatus.trunkRegistrations(),
+      }),
       // Cluster: the shared PostgreSQL (call records, directory) and the fan-out's listener.
       ...(bus && {
         database: (await storage.ping()) ? 'ready' : 'down',
         clusterBus: bus.connected ? 'ready' : 'down',
       }),
     }),
-    beforeScrape: async () => metrics.rtpengineSessions.set(await rtpengine.sessionCount()),
+    beforeScrape: async () => {
+      // decision-cache counts and trunk states as of this scrape, not the last poll
+      await kamailioStatus.poll();
+      metrics.rtpengineSessions.set(await rtpengine.sessionCount());
+    },
+    trunkRegistrations: () => kamailioStatus.trunkRegistrations(),
     mountContactCenter: contactCenter
       ? (app) =>
           registerAgentApi(app, contactCenter, {
@@ -292,6 +313,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     supervisor,
     rtpengine,
     registrations,
+    kamailioStatus,
     callControl,
     contactCenter,
     http,
@@ -320,6 +342,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       await step('contact center', () => contactCenter?.stop());
       await step('call control', () => callControl?.stop());
       await step('registrations', () => registrations.stop());
+      await step('kamailio status', () => kamailioStatus.stop());
       await step('call events', () => events.stop());
       await step('components', () => supervisor.stop());
       await step('decision cache', () => decision?.close());

@@ -8,8 +8,8 @@ export function createMetrics() {
     registry,
     decisions: new Counter({
       name: 'gateway_decisions_total',
-      help: 'Decisions answered to Kamailio, by kind and outcome',
-      labelNames: ['kind', 'outcome'] as const,
+      help: 'Decisions by kind and outcome; source "service" answered by the service, "cache" taken by Kamailio from its decision cache (read over its RPC)',
+      labelNames: ['kind', 'outcome', 'source'] as const,
       registers: [registry],
     }),
     decisionSeconds: new Histogram({
@@ -75,6 +75,12 @@ export function createMetrics() {
       name: 'gateway_cc_offers_total',
       help: 'Offers of queue callers to agents, by outcome',
       labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    trunkRegistered: new Gauge({
+      name: 'gateway_trunk_registered',
+      help: '1 while Kamailio holds a registration with the trunk (register: true), else 0',
+      labelNames: ['trunk'] as const,
       registers: [registry],
     }),
     rtpengineSessions: new Gauge({

@@ -23,7 +23,16 @@ export interface AgentApiOptions {
    * for guessing SIP passwords. Default: the config's protection section.
    */
   failedLogins?: { limit: number; windowSec: number };
+  /**
+   * Cluster: the node that runs the contact center now. A node that does not
+   * answers the contact center's routes with 503 naming it (README
+   * "Cluster mode"): its own engine is not running, and its state would be stale.
+   */
+  leader?: () => { node: string; https: string } | undefined;
 }
+
+/** The routes that need the running engine (a cluster standby refuses them). */
+const CC_ROUTES = /^\/api\/(agent|supervisor|admin\/contact-center)(\/|$|\?)/;
 
 const stateBody = z.object({
   state: z.enum(['available', 'not-ready', 'offline']),
@@ -133,6 +142,20 @@ export function registerAgentApi(
         return fail(reply, err);
       }
     };
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (cc.serving || !CC_ROUTES.test(req.url)) return;
+    const leader = opts.leader?.();
+    return reply
+      .code(503)
+      .header('Retry-After', '2')
+      .send({
+        error: leader
+          ? `the contact center runs on node ${leader.node}: use ${leader.https}`
+          : 'the contact center is starting on another node: try again',
+        leader: leader ?? null,
+      });
+  });
 
   app.post('/api/agent/login', async (req, reply) => {
     const wait = blockedFor(req.ip);

@@ -39,6 +39,11 @@ export interface ContactCenterOptions {
    * published to the other nodes, and theirs shown here (store/bus.ts).
    */
   bus?: ClusterBus;
+  /**
+   * The store the engine writes. Default: a CcStore on `db`. Cluster mode: a
+   * MirroredCcStore, whose writes are replayed on PostgreSQL (../store/ccMirror.ts).
+   */
+  store?: CcStore;
 }
 
 export interface AdminAgent {
@@ -78,6 +83,7 @@ export class ContactCenter {
   private ringMusic: string[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private started = false;
+  private stopped = false;
   /** Supervisors' wallboards, quality samples, forcing actions, audit (issue 8). */
   readonly supervision: Supervision;
   private readonly wallboards = new Set<WallboardListener>();
@@ -96,7 +102,7 @@ export class ContactCenter {
     this.realm = o.cfg.domain;
     this.protection = o.cfg.protection;
     this.log = o.log.child({ component: 'contact-center' });
-    this.store = new CcStore(o.db);
+    this.store = o.store ?? new CcStore(o.db);
     this.sounds = new Sounds(this.cc.soundsDir, this.cc.musicDir);
     this.agents = new AgentBook(
       this.store,
@@ -140,7 +146,7 @@ export class ContactCenter {
    * config path of anything missing.
    */
   start(): void {
-    if (this.started) return;
+    if (this.started || this.stopped) return;
     verifySounds(this.cc, this.sounds);
     // rtpengine (started after the contact center) writes its pcaps here.
     if (this.spoolDir) mkdirSync(this.spoolDir, { recursive: true });
@@ -181,7 +187,28 @@ export class ContactCenter {
     );
   }
 
+  /**
+   * Cluster standby: the checks of start() that need no writing (sound files,
+   * config agents in the directory), so a bad config fails on every node at
+   * start, not only on the one that leads.
+   */
+  verify(): void {
+    verifySounds(this.cc, this.sounds);
+    const problems = this.cc.agents.flatMap((a, i) =>
+      this.o.directory.findUser(a.username)
+        ? []
+        : [`contactCenter.agents[${i}].username: no user "${a.username}" in the directory`],
+    );
+    if (problems.length) throw new ContactCenterConfigError(problems);
+  }
+
+  /** Running and driving calls (a cluster standby, or a stopped one, is not). */
+  get serving(): boolean {
+    return this.started && !this.stopped;
+  }
+
   stop(): void {
+    this.stopped = true;
     this.busOff.splice(0).forEach((off) => off());
     clearInterval(this.ticker);
     clearInterval(this.retentionTimer);

@@ -5,6 +5,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { Directory } from '../directory/directory.js';
 import { DEMO_USERS } from '../directory/directory.js';
 import type { CallRecords } from '../records/callRecords.js';
+import type { TrunkRegistration } from '../kamailio/rpcStatus.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { Metrics } from '../metrics.js';
 import type { Logger } from '../log.js';
@@ -38,6 +39,8 @@ export interface HttpDeps {
   health: () => Promise<Record<string, unknown>>;
   /** Refreshes gauges gathered from other processes before a scrape. */
   beforeScrape?: () => Promise<void>;
+  /** Trunks Kamailio registers with and how that stands (kamailio/rpcStatus.ts). */
+  trunkRegistrations?: () => TrunkRegistration[];
   /** Mounts the contact center's agent and admin API (contactcenter/api.ts registerAgentApi). */
   mountContactCenter?: (app: FastifyInstance) => void;
 }
@@ -138,6 +141,9 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
       );
       return deps.records.recent(limit);
     });
+    admin.get('/api/admin/trunks', async () => ({
+      registrations: deps.trunkRegistrations?.() ?? [],
+    }));
     admin.get('/api/admin/users', async () => ({
       users: deps.directory.listUsers().map(({ ha1: _ha1, ...u }) => u),
       dids: deps.directory.listDids(),

@@ -28,7 +28,11 @@ export function createDecisionServer(deps: {
       realm: str(q, 'realm'),
       aorUser: str(q, 'aor_user'),
     });
-    metrics.decisions.inc({ kind: 'register', outcome: 'ha1' in answer ? 'ha1' : 'reject' });
+    metrics.decisions.inc({
+      kind: 'register',
+      outcome: 'ha1' in answer ? 'ha1' : 'reject',
+      source: 'service',
+    });
     end();
     return answer;
   });
@@ -60,6 +64,7 @@ export function createDecisionServer(deps: {
     metrics.decisions.inc({
       kind: 'request',
       outcome: `${decision.caller.kind}/${decision.target.kind}`,
+      source: 'service',
     });
     log.debug(
       {
