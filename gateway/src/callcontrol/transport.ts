@@ -15,6 +15,13 @@ import { SipStreamFramer } from './framing.js';
 //     request and response. Kamailio matches responses to its transactions by
 //     Via branch, whatever connection they arrive on, so one outbound
 //     connection serves all.
+//
+// Cluster mode (issue 10): the contact center runs on one node, and the other
+// edges' Kamailios send it their queue callers. For those (a connection from a
+// peer edge, opts.peers) the replies go back on the connection the request
+// came on, and our requests in those callers' dialogs (their route set starts
+// at the peer edge) go straight to that edge: our own Kamailio holds no
+// transaction for them and would send a reply past the peer that waits for it.
 
 export interface TcpTransportOptions {
   /** Where to listen for Kamailio. */
@@ -24,6 +31,25 @@ export interface TcpTransportOptions {
   kamailioHost: string;
   kamailioPort: number;
   log: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  /** Cluster: the other edges' addresses (requests from them are answered on their connection). */
+  peers?: string[];
+}
+
+/** A message's top Via branch and CSeq method: a server transaction's key (RFC 3261 §17.2.3). */
+function transactionKey(message: string): string | undefined {
+  const branch = /^(?:via|v)[ \t]*:[^\r\n]*?;[ \t]*branch=([^;,\s]+)/im.exec(message)?.[1];
+  const method = /^cseq[ \t]*:[ \t]*\d+[ \t]+(\S+)/im.exec(message)?.[1];
+  return branch && method ? `${branch} ${method.toUpperCase()}` : undefined;
+}
+
+/** The top Route's host and port when it is one of `peers` (a caller's dialog through that edge). */
+function peerHop(message: string, peers: Set<string>): { host: string; port: number } | undefined {
+  const route = /^route[ \t]*:[ \t]*<sips?:(?:[^@>]*@)?(\[[^\]]+\]|[^:;>]+)(?::(\d+))?/im.exec(
+    message,
+  );
+  if (!route) return undefined;
+  const host = route[1]!.replace(/^\[|\]$/g, '');
+  return peers.has(host) ? { host, port: route[2] ? Number(route[2]) : 5060 } : undefined;
 }
 
 const RECONNECT_MS = 500;
@@ -42,9 +68,15 @@ export class SipTcpTransport implements Transport {
   private clientReady: Promise<void> | undefined;
   private readonly inbound = new Set<Socket>();
   private closing = false;
+  private readonly peers: Set<string>;
+  /** Server transactions of requests from a peer edge → the connection to reply on. */
+  private readonly peerRequests = new Map<string, Socket>();
+  /** Connections to peer edges for our in-dialog requests, by host:port. */
+  private readonly peerClients = new Map<string, Promise<Socket>>();
 
   constructor(_logger: SipLogger, options: unknown) {
     this.opts = options as TcpTransportOptions;
+    this.peers = new Set(this.opts.peers ?? []);
   }
 
   get state(): TransportState {
@@ -81,6 +113,10 @@ export class SipTcpTransport implements Transport {
     this.client = undefined;
     for (const s of this.inbound) s.destroy();
     this.inbound.clear();
+    for (const p of this.peerClients.values())
+      void p.then((s) => s.destroy()).catch(() => undefined);
+    this.peerClients.clear();
+    this.peerRequests.clear();
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -92,10 +128,41 @@ export class SipTcpTransport implements Transport {
   }
 
   async send(message: string): Promise<void> {
-    const socket = await this.outbound();
+    const socket =
+      (this.peers.size > 0 && (await this.peerSocket(message))) || (await this.outbound());
     await new Promise<void>((resolve, reject) =>
       socket.write(message, (err) => (err ? reject(err) : resolve())),
     );
+  }
+
+  /** Cluster: the connection a peer edge's message goes on, if it is one. */
+  private async peerSocket(message: string): Promise<Socket | undefined> {
+    if (message.startsWith('SIP/2.0 ')) {
+      const key = transactionKey(message);
+      const socket = key ? this.peerRequests.get(key) : undefined;
+      if (!socket || socket.destroyed) return undefined;
+      // a final answer ends the server transaction (over TCP nothing is retransmitted)
+      if (!/^SIP\/2\.0 1\d\d /.test(message)) this.peerRequests.delete(key!);
+      return socket;
+    }
+    const hop = peerHop(message, this.peers);
+    if (!hop) return undefined;
+    const id = `${hop.host}:${hop.port}`;
+    let p = this.peerClients.get(id);
+    if (!p) {
+      const socket = connect({ host: hop.host, port: hop.port });
+      socket.setNoDelay(true);
+      p = new Promise<Socket>((resolve, reject) => {
+        socket.once('connect', () => resolve(socket));
+        socket.once('error', reject);
+      });
+      this.peerClients.set(id, p);
+      socket.on('close', () => {
+        if (this.peerClients.get(id) === p) this.peerClients.delete(id);
+      });
+      this.adopt(socket, 'peer');
+    }
+    return p;
   }
 
   /** The client connection to Kamailio, opened on first use and again after it drops. */
@@ -116,9 +183,12 @@ export class SipTcpTransport implements Transport {
     return this.clientReady.then(() => socket);
   }
 
-  private adopt(socket: Socket, kind: 'inbound' | 'outbound'): void {
+  private adopt(socket: Socket, kind: 'inbound' | 'outbound' | 'peer'): void {
     const framer = new SipStreamFramer();
     if (kind === 'inbound') this.inbound.add(socket);
+    const fromPeer =
+      kind === 'peer' ||
+      (kind === 'inbound' && this.peers.has((socket.remoteAddress ?? '').replace(/^::ffff:/, '')));
     socket.on('data', (chunk: Buffer) => {
       let messages: string[];
       try {
@@ -129,11 +199,18 @@ export class SipTcpTransport implements Transport {
         socket.destroy();
         return;
       }
-      for (const m of messages) this.onMessage?.(m);
+      for (const m of messages) {
+        if (fromPeer && !m.startsWith('SIP/2.0 ')) {
+          const key = transactionKey(m);
+          if (key && !key.endsWith(' ACK')) this.peerRequests.set(key, socket);
+        }
+        this.onMessage?.(m);
+      }
     });
     socket.on('error', (err) => this.opts.log.debug({ err, kind }, 'call control: socket error'));
     socket.on('close', () => {
       this.inbound.delete(socket);
+      for (const [key, s] of this.peerRequests) if (s === socket) this.peerRequests.delete(key);
       if (kind === 'outbound' && this.client === socket) {
         this.client = undefined;
         // reconnect early so the next send does not wait for the handshake

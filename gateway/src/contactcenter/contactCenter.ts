@@ -320,6 +320,8 @@ export class ContactCenter {
 
   /** Kamailio's registration events (the lead calls this): no registration left → offline. */
   registrationChanged(username: string, registered: boolean): void {
+    // a cluster standby does not drive agents (the leader's engine does)
+    if (!this.serving) return;
     const a = this.agents.get(username);
     if (!a) return;
     if (registered) {

@@ -67,6 +67,11 @@ export class Router {
   constructor(
     private readonly cfg: GatewayConfig,
     private readonly directory: Directory,
+    /**
+     * Cluster: host:port of the call-control tier of the node that runs the
+     * contact center now (contactcenter README "Cluster mode"). Default: this node's.
+     */
+    private readonly callControlAt?: () => string | undefined,
   ) {
     this.ownHosts = new Set(
       [cfg.domain, cfg.listenAddress, cfg.advertisedAddress, 'localhost', '127.0.0.1']
@@ -240,7 +245,7 @@ export class Router {
       cc.ivrs.some((i) => i.number === dialled || i.dids.includes(dialled)) ||
       cc.queues.some((q) => q.number === dialled || q.dids.includes(dialled));
     if (!known) return undefined;
-    const hostPort = `${this.cfg.listenAddress}:${cc.port}`;
+    const hostPort = this.callControlAt?.() ?? `${this.cfg.listenAddress}:${cc.port}`;
     return {
       kind: 'callcontrol',
       // SIP.js answers only its own user part; the number dialled rides along as a URI parameter
