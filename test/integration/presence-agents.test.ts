@@ -111,6 +111,7 @@ describe("an agent's contact-center state in a colleague's presence", () => {
     console.log(`agent presence: paused → NOTIFY at 1001 in ${paused.at - pausedAt} ms`);
     expect(ccTuple(paused.msg.body)).toMatchObject({ basic: 'open', note: 'Paused: lunch' });
     expect(paused.msg.body).toMatch(/<(?:\w+:)?away\s*\/>/);
+    expect(paused.msg.body).toMatch(/<cc:reason>lunch<\/cc:reason>/);
     console.log(`aggregated PIDF, paused: ${paused.msg.body.replace(/\r?\n\s*/g, ' ')}`);
 
     from = notifies.length;

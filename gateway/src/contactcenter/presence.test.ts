@@ -48,7 +48,9 @@ describe('agent states as presence (PIDF + RPID)', () => {
       'sip:1003@example.com',
       'not-ready',
       agentPresence('not-ready', 'a <b> & "c"'),
+      'a <b> & "c"',
     );
+    expect(body).toContain('<cc:reason>a &lt;b&gt; &amp; &quot;c&quot;</cc:reason>');
     expect(body).toContain('<tuple id="contact-center"><status><basic>open</basic></status>');
     expect(body).toContain('<cc:state>not-ready</cc:state>');
     expect(body).toContain('<note>Paused: a &lt;b&gt; &amp; &quot;c&quot;</note>');

@@ -43,7 +43,7 @@ const escapeXml = (s: string) =>
 /**
  * An agent state → PIDF status, RPID activity and note (English: the note is
  * what any SIP phone watching shows; the softphone translates it by the
- * `cc:` state it also finds in the note's tuple).
+ * `cc:state` and `cc:reason` it also finds in the tuple).
  */
 export function agentPresence(
   state: AgentState,
@@ -72,17 +72,22 @@ export function agentPresence(
 
 /**
  * The PIDF (RFC 3863) with the RPID activity (RFC 4480) and the state itself
- * in the tuple's `cc:state` element (a namespace of ours: watchers that do
- * not know it ignore it, RFC 3863 §4.3).
+ * in the tuple's `cc:state` (and `cc:reason`) elements (a namespace of ours:
+ * watchers that do not know it ignore it, RFC 3863 §4.3).
  */
-export function agentPidf(entity: string, state: AgentState, doc: AgentPresenceDoc): string {
+export function agentPidf(
+  entity: string,
+  state: AgentState,
+  doc: AgentPresenceDoc,
+  reason?: string | null,
+): string {
   const activity = doc.activity
     ? `  <dm:person id="${CC_TUPLE_ID}"><rpid:activities><rpid:${doc.activity}/></rpid:activities></dm:person>\r\n`
     : '';
   return (
     '<?xml version="1.0" encoding="UTF-8"?>\r\n' +
     `<presence xmlns="urn:ietf:params:xml:ns:pidf" xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" xmlns:cc="urn:x-webrtc-sip-gateway:contact-center" entity="${escapeXml(entity)}">\r\n` +
-    `  <tuple id="${CC_TUPLE_ID}"><status><basic>${doc.basic}</basic></status><cc:state>${state}</cc:state><note>${escapeXml(doc.note)}</note></tuple>\r\n` +
+    `  <tuple id="${CC_TUPLE_ID}"><status><basic>${doc.basic}</basic></status><cc:state>${state}</cc:state>${reason ? `<cc:reason>${escapeXml(reason)}</cc:reason>` : ''}<note>${escapeXml(doc.note)}</note></tuple>\r\n` +
     activity +
     '</presence>\r\n'
   );
@@ -159,7 +164,8 @@ export class AgentPresence {
   private publish(v: AgentView): void {
     const queue = (v.call ?? v.offer)?.queueDisplayName;
     const doc = agentPresence(v.state, v.reason, queue);
-    const body = agentPidf(`sip:${v.username}@${this.o.domain}`, v.state, doc);
+    const reason = v.state === 'not-ready' ? v.reason : null;
+    const body = agentPidf(`sip:${v.username}@${this.o.domain}`, v.state, doc, reason);
     if (this.last.get(v.username) === body) return;
     this.last.set(v.username, body);
     this.o

@@ -18,6 +18,16 @@ export default {
       offline: 'Offline',
       unknown: 'Unknown',
     },
+    /** An agent's contact-center state (the gateway publishes it as presence). */
+    agent: {
+      offline: 'Signed out of the queues',
+      available: 'Ready',
+      offered: 'Offered a queue call',
+      'on-call': 'On a queue call',
+      'wrap-up': 'Wrap-up',
+      'not-ready': 'Paused',
+      pausedFor: 'Paused: {reason}',
+    },
     announce: '{name}: {state}',
     target: '{name} is {status}',
   },

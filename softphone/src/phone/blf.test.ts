@@ -100,6 +100,62 @@ describe('dialog-info and PIDF documents', () => {
   });
 });
 
+describe("an agent's contact-center state in the aggregated PIDF", () => {
+  // What 1001 got from Kamailio's presence server in test/integration/presence-agents.test.ts:
+  // the softphone's own publication and the gateway's, aggregated by presence_xml.
+  const aggregated = (ccBasic: string, state: string, note: string, extra = '', person = '') =>
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:1003@localhost">\n' +
+    '  <tuple id="softphone"><status><basic>open</basic></status></tuple>\n' +
+    '  <tuple xmlns="urn:ietf:params:xml:ns:pidf" xmlns:cc="urn:x-webrtc-sip-gateway:contact-center" id="contact-center">' +
+    `<status><basic>${ccBasic}</basic></status><cc:state>${state}</cc:state>${extra}<note>${note}</note></tuple>\n` +
+    person +
+    '</presence>\n';
+  const away =
+    '  <dm:person xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model" xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid" id="contact-center">' +
+    '<rpid:activities><rpid:away/></rpid:activities></dm:person>\n';
+
+  it('prefers the contact center while the agent is signed in to it', () => {
+    expect(parsePidf(aggregated('open', 'wrap-up', 'Wrap-up'))).toEqual({
+      status: 'open',
+      note: 'Wrap-up',
+      agent: { state: 'wrap-up', note: 'Wrap-up' },
+    });
+    expect(
+      parsePidf(
+        aggregated('open', 'not-ready', 'Paused: lunch', '<cc:reason>lunch</cc:reason>', away),
+      ),
+    ).toEqual({
+      status: 'open',
+      note: 'Paused: lunch',
+      away: true,
+      agent: { state: 'not-ready', note: 'Paused: lunch', reason: 'lunch' },
+    });
+  });
+
+  it("shows the phone's own presence once the agent is offline there, closed with nothing else", () => {
+    expect(parsePidf(aggregated('closed', 'offline', 'Offline'))).toEqual({
+      status: 'open',
+      note: undefined,
+      agent: { state: 'offline', note: 'Offline' },
+    });
+    const alone = aggregated('closed', 'offline', 'Offline').replace(
+      /<tuple id="softphone">.*\n/,
+      '',
+    );
+    expect(parsePidf(alone)).toEqual({
+      status: 'closed',
+      note: 'Offline',
+      agent: { state: 'offline', note: 'Offline' },
+    });
+  });
+
+  it("keeps a softphone's own away when there is no contact-center tuple", () => {
+    const own = buildPidf('sip:1003@localhost', { status: 'open', away: true, note: 'Away' });
+    expect(parsePidf(own)).toEqual({ status: 'open', note: 'Away', away: true });
+  });
+});
+
 describe('the Contact of our SUBSCRIBEs', () => {
   it('is our plain contact, not the GRUU (the presence server NOTIFYs the Contact directly)', () => {
     const sub = [

@@ -7,16 +7,62 @@ import { Publisher, PublisherState } from 'sip.js';
 import type { URI, UserAgent } from 'sip.js';
 import type { LineState, OwnPresence, PresenceEvent } from './types';
 
-/** PIDF basic status and note (RFC 3863), and RPID's <away/> (RFC 4480). */
-export function parsePidf(body: string): Pick<PresenceEvent, 'status' | 'note' | 'away'> {
+/** The contact center's own tuple and person (gateway contactcenter/presence.ts). */
+const CC_ID = 'contact-center';
+
+const TUPLE = /<(?:\w+:)?tuple\b([^>]*)>([\s\S]*?)<\/(?:\w+:)?tuple>/gi;
+const PERSON = /<(?:\w+:)?person\b([^>]*)>([\s\S]*?)<\/(?:\w+:)?person>/gi;
+const idOf = (attrs: string) => /\bid\s*=\s*"([^"]*)"/i.exec(attrs)?.[1];
+const awayIn = (xml: string) => /<(?:\w+:)?activities>[\s\S]*<(?:\w+:)?away\s*\/?>/i.test(xml);
+const textOf = (xml: string, tag: string) => {
+  const v = new RegExp(`<(?:\\w+:)?${tag}[^>]*>([^<]*)<`, 'i').exec(xml)?.[1]?.trim();
+  return v ? unescapeXml(v) : undefined;
+};
+
+/** One publication's view: PIDF basic status and note (RFC 3863), RPID's <away/> (RFC 4480). */
+function plainPidf(body: string): Pick<PresenceEvent, 'status' | 'note' | 'away'> {
   const basic = /<(?:\w+:)?basic>\s*(open|closed)\s*</i.exec(body)?.[1]?.toLowerCase();
-  const note = /<(?:\w+:)?note[^>]*>([^<]*)</i.exec(body)?.[1]?.trim();
-  const away = /<(?:\w+:)?activities>[\s\S]*<(?:\w+:)?away\s*\/?>/i.test(body);
+  const note = textOf(body, 'note');
   return {
     status: basic === 'open' || basic === 'closed' ? basic : 'unknown',
-    note: note ? unescapeXml(note) : undefined,
-    ...(away ? { away } : {}),
+    note,
+    ...(awayIn(body) ? { away: true } : {}),
   };
+}
+
+/**
+ * A watched user's presence from a PIDF document, which the presence server
+ * aggregates from every publication of that user: the softphone's own, and
+ * the contact center's agent state (tuple and person with id
+ * "contact-center"). The agent state wins while the agent is signed in to
+ * the contact center (a colleague sees "Wrap-up", "Paused: lunch"); once
+ * they are offline there, what their phone publishes shows again, and only
+ * with nothing else published do they show as offline.
+ */
+export function parsePidf(body: string): Pick<PresenceEvent, 'status' | 'note' | 'away' | 'agent'> {
+  const tuple = [...body.matchAll(TUPLE)].find((m) => idOf(m[1] ?? '') === CC_ID);
+  if (!tuple) return plainPidf(body);
+  const person = [...body.matchAll(PERSON)].find((m) => idOf(m[1] ?? '') === CC_ID);
+  const inner = tuple[2] ?? '';
+  const agent = {
+    state: textOf(inner, 'state') ?? 'unknown',
+    ...(textOf(inner, 'note') ? { note: textOf(inner, 'note') } : {}),
+    ...(textOf(inner, 'reason') ? { reason: textOf(inner, 'reason') } : {}),
+  };
+  const open = /<(?:\w+:)?basic>\s*open\s*</i.test(inner);
+  if (open) {
+    return {
+      status: 'open',
+      note: agent.note,
+      ...(person && awayIn(person[0]) ? { away: true } : {}),
+      agent,
+    };
+  }
+  // Offline in the contact center: the rest of the document (the phone's own).
+  const rest = plainPidf(body.replace(tuple[0], '').replace(person?.[0] ?? '', ''));
+  return rest.status === 'unknown'
+    ? { status: 'closed', note: agent.note, agent }
+    : { ...rest, agent };
 }
 
 const unescapeXml = (s: string) =>

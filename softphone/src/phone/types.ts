@@ -299,7 +299,22 @@ export interface PresenceEvent {
   note?: string;
   /** Open but away (RPID <away/>, e.g. an agent who is not ready). */
   away?: boolean;
+  /**
+   * The contact center's state of this user, when they are an agent (the
+   * gateway publishes it next to the softphone's own presence).
+   */
+  agent?: AgentPresence;
   subscription: PresenceSubscriptionState;
+}
+
+/** An agent's contact-center state as the gateway publishes it (gateway contactcenter/presence.ts). */
+export interface AgentPresence {
+  /** offline, available, offered, on-call, wrap-up, not-ready (or a newer one: shown by its note). */
+  state: string;
+  /** The gateway's own wording ("Paused: lunch"), for states this softphone does not know. */
+  note?: string;
+  /** Why not ready (a reason code). */
+  reason?: string;
 }
 
 /** A line's state from the `dialog` event package (RFC 4235), as a BLF key shows it. */

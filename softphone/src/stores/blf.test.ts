@@ -17,6 +17,7 @@ import { mount } from '@vue/test-utils';
 import { getActivePinia } from 'pinia';
 import { i18n } from '../i18n';
 import TransferStatus from '../components/TransferStatus.vue';
+import BlfPanel from '../components/BlfPanel.vue';
 
 // Presence and BLF in the stores: colleagues (the directory's demo users)
 // watched through the core's dialog and presence subscriptions, their line
@@ -128,6 +129,40 @@ describe('BLF store', () => {
     expect(status.text()).toBe('Bob is Busy');
     await wrapper.get('[data-testid="transfer-pick-1003"]').trigger('click');
     expect(wrapper.emitted('pick')?.[0]).toEqual(['1003']);
+  });
+
+  it("shows a colleague's contact-center state (published by the gateway) on their key", async () => {
+    const blf = useBlfStore();
+    await signIn('1001');
+    const agent = (state: string, extra: { reason?: string; away?: boolean } = {}) =>
+      phone.emit('presence', {
+        target: 'sip:1003@localhost',
+        status: state === 'offline' ? 'closed' : 'open',
+        ...(extra.away ? { away: true } : {}),
+        agent: { state, note: state, ...(extra.reason ? { reason: extra.reason } : {}) },
+        subscription: 'active',
+      });
+    agent('wrap-up');
+    expect(blf.statusOf('1003')).toBe('busy');
+    expect(blf.agentLabelOf('1003')).toBe('Wrap-up');
+    agent('not-ready', { reason: 'Lunch', away: true });
+    expect(blf.statusOf('1003')).toBe('away');
+    expect(blf.agentLabelOf('1003')).toBe('Paused: Lunch');
+    agent('available');
+    expect(blf.statusOf('1003')).toBe('idle');
+    expect(blf.agentLabelOf('1003')).toBe('Ready');
+    // a state this softphone does not know yet: the gateway's own words
+    agent('coaching');
+    expect(blf.agentLabelOf('1003')).toBe('coaching');
+    agent('wrap-up');
+    const panel = mount(BlfPanel, { global: { plugins: [getActivePinia()!, i18n] } });
+    expect(panel.get('[data-testid="blf-agent-sip:1003@localhost"]').text()).toBe('Wrap-up');
+    expect(
+      panel.get('[data-testid="blf-key-sip:1003@localhost"] button').attributes('aria-label'),
+    ).toBe('Call Carol (Busy, Wrap-up)');
+    // a colleague who is no agent shows no such line
+    expect(panel.find('[data-testid="blf-agent-sip:1002@localhost"]').exists()).toBe(false);
+    panel.unmount();
   });
 
   it('combines line and presence', () => {

@@ -7,6 +7,7 @@
 import { defineStore } from 'pinia';
 import { computed, ref, watch } from 'vue';
 import type {
+  AgentPresence,
   DialogEvent,
   LineState,
   OwnPresence,
@@ -40,6 +41,8 @@ interface Presence {
   status: PresenceStatus;
   away: boolean;
   note?: string;
+  /** Their contact-center state, when they are an agent (published by the gateway). */
+  agent?: AgentPresence;
 }
 
 const CUSTOM_KEY = 'softphone.blf';
@@ -61,9 +64,17 @@ function loadCustom(): { uri: string; name: string }[] {
   }
 }
 
-/** The line state and presence combined into what a key shows. */
+/**
+ * The line state and presence combined into what a key shows: the line
+ * first, then the contact-center state of an agent (a queue call or its
+ * wrap-up is busy, paused is away), then what their phone publishes.
+ */
 export function blfStatus(line: LineState | undefined, p: Presence | undefined): BlfStatus {
   if (line === 'ringing' || line === 'busy') return line;
+  const agent = p?.agent?.state;
+  if (agent === 'on-call' || agent === 'wrap-up') return 'busy';
+  if (agent === 'offered') return 'ringing';
+  if (agent === 'not-ready') return 'away';
   if (p?.status === 'closed') return 'offline';
   if (p?.status === 'open' && p.away) return 'away';
   if (line === 'idle' || p?.status === 'open') return 'idle';
@@ -121,6 +132,17 @@ export const useBlfStore = defineStore('blf', () => {
     return presence.value[keyOf(target)]?.note;
   }
 
+  /** An agent's contact-center state in words ("Wrap-up", "Paused: Lunch"), if they are one. */
+  function agentLabelOf(target: string): string | undefined {
+    const a = presence.value[keyOf(target)]?.agent;
+    if (!a) return undefined;
+    const key = `blf.agent.${a.state}`;
+    if (!i18n.global.te(key)) return a.note;
+    return a.state === 'not-ready' && a.reason
+      ? t('blf.agent.pausedFor', { reason: a.reason })
+      : t(key);
+  }
+
   // --- subscriptions ---------------------------------------------------------------
 
   /** Subscribes what is watched and not yet subscribed; ends what is no longer watched. */
@@ -169,6 +191,7 @@ export const useBlfStore = defineStore('blf', () => {
       status: ev.subscription === 'terminated' ? 'unknown' : ev.status,
       away: !!ev.away,
       ...(ev.note ? { note: ev.note } : {}),
+      ...(ev.agent && ev.subscription !== 'terminated' ? { agent: ev.agent } : {}),
     };
   }
 
@@ -244,6 +267,7 @@ export const useBlfStore = defineStore('blf', () => {
     keyOf,
     statusOf,
     noteOf,
+    agentLabelOf,
     addKey,
     removeKey,
     sync,
