@@ -3,7 +3,7 @@ import { FakePhone } from '../testing/fake-phone';
 import { takeWhisperLeg } from './agent-monitor';
 
 // The agent's side of whisper and barge: the leg is answered by itself only
-// when it names the queue call the agent is on.
+// when it names the queue call the agent is on, and refused otherwise.
 
 const phone = new FakePhone({ sipUri: 'sip:1003@localhost', password: 'x', wsUrl: 'wss://x/ws' });
 
@@ -27,7 +27,7 @@ describe('whisper legs on the agent’s softphone', () => {
     expect(leg.answer).toHaveBeenCalledTimes(1);
   });
 
-  it('lets a leg for another call ring (no auto-answer)', () => {
+  it('refuses a leg for another call (it is never a line that could ring)', () => {
     const leg = phone.ring('sip:callcontrol@localhost', undefined, undefined, {
       mode: 'barge',
       id: 'm-2',
@@ -45,5 +45,6 @@ describe('whisper legs on the agent’s softphone', () => {
       () => undefined,
     );
     expect(leg.answer).not.toHaveBeenCalled();
+    expect(leg.decline).toHaveBeenCalledWith(486);
   });
 });

@@ -6,6 +6,8 @@ import { useHistoryStore } from './history';
 import { resetCoreServices, setCoreServices } from './core';
 import { fakeCore, mockClientConfig, sampleStats, type FakePhone } from '../testing/fake-phone';
 import { db } from '../storage/db';
+import { mount } from '@vue/test-utils';
+import RemoteMedia from '../components/RemoteMedia.vue';
 
 let core: ReturnType<typeof fakeCore>;
 let phone: FakePhone;
@@ -322,5 +324,46 @@ describe('mid-call features', () => {
     expect(useUiStore().toasts.at(-1)?.text).toContain('488');
     expect(calls.active?.state).toBe('established');
     expect(calls.active?.busy).toBeUndefined();
+  });
+});
+
+describe("a supervisor's whisper leg on the agent's softphone", () => {
+  it('is no line: nothing rings, the queue call stays the only line, its audio still plays', async () => {
+    const calls = useCallsStore();
+    const queueCall = phone.ring('sip:+15550109999@localhost', 'Caller', {
+      queue: 'sales',
+      callId: 'qc-1',
+    });
+    await calls.answer(1);
+    queueCall.set('established');
+    const leg = phone.ring('sip:callcontrol@localhost', 'Supervisor', undefined, {
+      mode: 'whisper',
+      id: 'm-1',
+      queueCall: 'qc-1',
+      supervisor: '1001',
+    });
+    // not a line, not incoming (so no ring, no notification), not the current line
+    expect(calls.live.map((l) => l.id)).toEqual([queueCall.id]);
+    expect(calls.incoming).toEqual([]);
+    expect(calls.lines.filter(Boolean)).toHaveLength(1);
+    expect(calls.activeLine).toBe(1);
+    expect(calls.whispers.map((w) => w.id)).toEqual([leg.id]);
+    // answered (agent-monitor.ts does it): its stream is played by RemoteMedia
+    // happy-dom's MediaStream has no tracks of its own
+    const stream = Object.assign(new MediaStream(), {
+      getTracks: () => [{ id: 'supervisor-voice' }],
+    }) as unknown as MediaStream;
+    leg.set('established', { remoteStream: stream });
+    expect(calls.whispers[0]?.remoteStream).toBe(stream);
+    expect(calls.lines.filter(Boolean)).toHaveLength(1);
+    const media = mount(RemoteMedia);
+    expect(media.find(`audio[data-testid="remote-audio-whisper-${leg.id}"]`).exists()).toBe(true);
+    media.unmount();
+    // ended: gone, and no history entry of its own
+    leg.set('ended');
+    await flush();
+    expect(calls.whispers).toEqual([]);
+    const history = useHistoryStore();
+    expect(history.entries.some((e) => e.remote === 'sip:callcontrol@localhost')).toBe(false);
   });
 });

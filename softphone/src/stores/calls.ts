@@ -218,7 +218,31 @@ export const useCallsStore = defineStore('calls', () => {
 
   // --- events from the phone ---------------------------------------------------
 
+  // --- a supervisor's whisper/barge leg to this agent -----------------------------------
+  // Not a line: the agent store answers it silently next to the queue call
+  // (agent-monitor.ts); here it only needs its audio played. Only the
+  // call-control tier can mark a leg so (Kamailio strips X-Monitor from anyone
+  // else's INVITE).
+  const whispers = ref<{ id: string; remoteStream?: MediaStream; version: number }[]>([]);
+  const isWhisperLeg = (h: CallHandle) => !!h.monitor?.supervisor;
+  function whisperChanged(h: CallHandle): void {
+    const rest = whispers.value.filter((w) => w.id !== h.id);
+    const before = whispers.value.find((w) => w.id === h.id);
+    whispers.value =
+      h.state === 'ended'
+        ? rest
+        : [
+            ...rest,
+            {
+              id: h.id,
+              remoteStream: h.remoteStream ? markRaw(h.remoteStream) : undefined,
+              version: (before?.version ?? 0) + 1,
+            },
+          ];
+  }
+
   function onCallAdded(h: CallHandle): void {
+    if (isWhisperLeg(h)) return whisperChanged(h);
     if (handles.has(h.id)) return;
     const n = freeSlot(pendingSlot);
     if (n === undefined) {
@@ -234,6 +258,7 @@ export const useCallsStore = defineStore('calls', () => {
 
   function onIncoming(h: CallHandle): void {
     onCallAdded(h);
+    if (isWhisperLeg(h)) return;
     const line = lineOf(h.id);
     if (!line) return;
     const who = displayName(line);
@@ -243,6 +268,7 @@ export const useCallsStore = defineStore('calls', () => {
   }
 
   function onCallUpdated(h: CallHandle): void {
+    if (isWhisperLeg(h)) return whisperChanged(h);
     const before = lineOf(h.id);
     if (!before) return;
     const prevState = before.state;
@@ -270,6 +296,7 @@ export const useCallsStore = defineStore('calls', () => {
   }
 
   function onCallEnded(h: CallHandle): void {
+    if (isWhisperLeg(h)) return whisperChanged(h);
     const line = update(h);
     handles.delete(h.id);
     const samples = allSamples.get(h.id) ?? [];
@@ -654,6 +681,7 @@ export const useCallsStore = defineStore('calls', () => {
     if (sampler) clearInterval(sampler);
     sampler = undefined;
     conference.value = undefined;
+    whispers.value = [];
     lines.value = Array.from({ length: LINE_COUNT }, () => null);
     activeLine.value = 1;
   }
@@ -671,6 +699,7 @@ export const useCallsStore = defineStore('calls', () => {
 
   return {
     lines,
+    whispers,
     activeLine,
     recordings,
     conference,
