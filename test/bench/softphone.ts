@@ -238,20 +238,65 @@ function addPhases(
   }
 }
 
+// BENCH_PROFILE=1: the last click → registered run is CPU-profiled (CDP
+// Profiler, 100 µs sampling); the profile is written next to the results (open
+// it in DevTools' Performance panel) and its top self-time functions printed.
+// It answers "what does the main thread do while the sign-in waits?".
+const PROFILE = process.env.BENCH_PROFILE === '1';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+function topSelfTime(profile: {
+  nodes: ProfileNode[];
+  samples?: number[];
+  timeDeltas?: number[];
+}): { fn: string; ms: number }[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  (profile.samples ?? []).forEach((id, i) => {
+    const f = byId.get(id)?.callFrame;
+    if (!f) return;
+    const where = f.url ? ` ${f.url.replace(/^.*\//, '')}:${f.lineNumber + 1}` : '';
+    const key = `${f.functionName || '(anonymous)'}${where}`;
+    self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas?.[i] ?? 0) / 1000);
+  });
+  return [...self.entries()]
+    .map(([fn, ms]) => ({ fn, ms: Math.round(ms * 10) / 10 }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 25);
+}
+
 async function softphoneRegistration(
   browser: Browser,
   base: string,
   user: string,
+  profile = false,
 ): Promise<{ openToRegistered: number; clickToRegistered: number }> {
   const ctx = await newContext(browser, base);
   try {
     const page = await ctx.newPage();
     await page.goto('/');
     const btn = page.locator(`[data-testid="login-demo-${user}"]`);
+    const cdp = profile ? await ctx.newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    }
     await btn.click({ timeout: 15_000 });
     await page
       .locator('[data-testid="registration-status"][data-state="registered"]')
       .waitFor({ timeout: 15_000 });
+    if (cdp) {
+      const { profile: p } = await cdp.send('Profiler.stop');
+      const file = join(RESULTS, 'softphone-signin.cpuprofile');
+      writeFileSync(file, JSON.stringify(p));
+      log(`  CPU profile of click → registered: ${file}; top self time:`);
+      for (const t of topSelfTime(p as Parameters<typeof topSelfTime>[0]))
+        log(`    ${t.ms.toFixed(1).padStart(6)} ms  ${t.fn}`);
+    }
     const m = await marks(page);
     const reg = m['registration:registered'];
     const click = m[`click:login-demo-${user}`];
@@ -722,7 +767,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < N; i++) {
       let mine: number | undefined;
       try {
-        const r = await softphoneRegistration(browser, base, '1001');
+        const r = await softphoneRegistration(browser, base, '1001', PROFILE && i === N - 1);
         mine = r.clickToRegistered;
         open.values.push(r.openToRegistered);
         click.values.push(r.clickToRegistered);

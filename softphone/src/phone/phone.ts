@@ -29,6 +29,7 @@ import type { MediaEnvironment } from './media-session';
 import type { RecorderEnvironment } from './recorder';
 import { TraceRecorder, redactSip, redactingLogger } from './trace';
 import { SipWebSocketTransport } from './transport';
+import { whenIdle } from './idle';
 import type { SipWebSocketTransportOptions, WebSocketConstructor } from './transport';
 import type {
   CallHandle,
@@ -401,8 +402,11 @@ export class Phone {
       await this.register();
     } finally {
       // The spare peer connection gathers candidates (TURN allocations too):
-      // only once the REGISTER is answered, so it does not compete with it.
-      if (this.started) this.peerConnections.prepare();
+      // only once the REGISTER is answered and the main thread is idle (its
+      // constructor took 11 ms, delaying the "registered" badge's render).
+      whenIdle(() => {
+        if (this.started) this.peerConnections.prepare();
+      });
     }
   }
 

@@ -7,7 +7,7 @@ import { useDiagnosticsStore } from './diagnostics';
 import { resetCoreServices, setCoreServices } from './core';
 import { CLIENT_CONFIG, fakeCore, mockClientConfig } from '../testing/fake-phone';
 import { defaultSettings, loadSettings } from '../storage/settings';
-import { saveSecret } from '../storage/secrets';
+import { loadSecret, saveSecret } from '../storage/secrets';
 
 let core: ReturnType<typeof fakeCore>;
 
@@ -279,5 +279,45 @@ describe('start-up', () => {
     mockClientConfig(null);
     startEarly();
     expect(ctor).not.toHaveBeenCalled();
+  });
+});
+
+describe('the demo password, saved in an idle moment after the sign-in', () => {
+  // Earlier tests leave a saved account that would sign in by itself.
+  beforeEach(() => localStorage.clear());
+
+  it('is saved for the next automatic sign-in', async () => {
+    mockClientConfig();
+    const account = useAccountStore();
+    await account.init();
+    // The start-up tests above leave their early client-config fetch consumed.
+    await account.fetchClientConfig();
+    expect(await account.signInDemo('1001')).toBe(true);
+    await vi.waitFor(async () => expect(await loadSecret('password')).toBe('demo-1001-pw'));
+  });
+
+  it('never overwrites a password saved for another account before that moment', async () => {
+    mockClientConfig();
+    const account = useAccountStore();
+    await account.init();
+    // The start-up tests above leave their early client-config fetch consumed.
+    await account.fetchClientConfig();
+    expect(await account.signInDemo('1001')).toBe(true);
+    // Straight away, before the idle moment: the user's own account and password.
+    await account.saveAccount({
+      account: {
+        wsUrl: 'wss://pbx.example.com:8089/ws',
+        sipUri: 'sip:2001@pbx.example.com',
+        authUser: '',
+        displayName: '',
+        pbxPreset: 'asterisk',
+      },
+      webrtc: defaultSettings().webrtc,
+      call: defaultSettings().call,
+      autoLogin: false,
+      password: 'pbx-secret',
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await loadSecret('password')).toBe('pbx-secret');
   });
 });

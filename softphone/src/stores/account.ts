@@ -14,6 +14,7 @@ import type {
 } from '../phone';
 import { i18n } from '../i18n';
 import { deleteSecret, loadSecret, saveSecret } from '../storage/secrets';
+import { whenIdle } from '../phone/idle';
 import {
   loadSettings,
   saveSettings,
@@ -246,6 +247,12 @@ export const useAccountStore = defineStore('account', () => {
 
   const signedIn = computed(() => phone.value !== undefined);
   const registered = computed(() => registration.value === 'registered');
+  /**
+   * Signed in and the first REGISTER answered (either way): what the sign-in
+   * does not need (BLF, presence) starts then, so it never competes with the
+   * WebSocket handshake and REGISTER for the main thread.
+   */
+  const settled = computed(() => signedIn.value && registration.value !== 'registering');
   const hasAccount = computed(
     () => !!settings.value.account.wsUrl && !!settings.value.account.sipUri,
   );
@@ -440,11 +447,18 @@ export const useAccountStore = defineStore('account', () => {
     settings.value.autoLogin = true;
     persist();
     // Saved (encrypted, like any password) so the next automatic sign-in need not
-    // wait for the gateway's config.
-    void saveSecret(SECRET_PASSWORD, demo.password).then(
-      () => (hasSavedPassword.value = true),
-      () => undefined,
-    );
+    // wait for the gateway's config; in an idle moment (the key and IndexedDB
+    // transaction took 12 ms of main thread during the sign-in).
+    // Only if the saved settings still name this demo account by then: a
+    // password saved for another account meanwhile (here or in another tab)
+    // must not be overwritten.
+    whenIdle(() => {
+      if (loadSettings().demoUser !== demo.username) return;
+      void saveSecret(SECRET_PASSWORD, demo.password).then(
+        () => (hasSavedPassword.value = true),
+        () => undefined,
+      );
+    }, 2000);
     requestNotificationPermission();
     return signIn();
   }
@@ -577,8 +591,7 @@ export const useAccountStore = defineStore('account', () => {
   function prefetchCore(): void {
     void loadCore()
       .then((core) => {
-        const idle = globalThis.requestIdleCallback ?? ((fn: () => void) => setTimeout(fn, 0));
-        idle(() => {
+        whenIdle(() => {
           if (!phone.value && !signingIn.value) core.warmUpCode();
         });
       })
@@ -601,6 +614,7 @@ export const useAccountStore = defineStore('account', () => {
     identity,
     signedIn,
     registered,
+    settled,
     hasAccount,
     demoAccounts,
     effectiveWsUrl,

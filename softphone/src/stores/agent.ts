@@ -4,6 +4,7 @@
 // queue call to its SIP INVITE (X-Queue-Call) so answer/decline act on that
 // call, counts time in state and the wrap-up down, and announces changes.
 // A user the gateway refuses (403) is not an agent: no Agent view.
+import { whenIdle } from '../phone/idle';
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef, watch } from 'vue';
 import type {
@@ -359,8 +360,8 @@ export const useAgentStore = defineStore('agent', () => {
         p.on('registration', (ev) => {
           if (ev.state !== 'registered' || started) return;
           started = true;
-          // A task later, so the "registered" badge renders first.
-          setTimeout(() => void start(p), 0);
+          // In an idle moment, so the "registered" badge renders first.
+          whenIdle(() => void start(p));
         }),
       ];
     },

@@ -1,5 +1,6 @@
 // Contacts (IndexedDB), their presence (SUBSCRIBE/NOTIFY through the core) and
 // SIP MESSAGE chat threads per peer (IndexedDB).
+import { whenIdle } from '../phone/idle';
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
 import type {
@@ -233,8 +234,8 @@ export const useContactsStore = defineStore('contacts', () => {
       void onSignedIn();
       return [
         p.on('registration', (ev) => {
-          // After the badge has rendered "registered": presence can wait a task.
-          if (ev.state === 'registered') setTimeout(() => void onRegistered(), 0);
+          // After the badge has rendered "registered": presence can wait for an idle moment.
+          if (ev.state === 'registered') whenIdle(() => void onRegistered());
         }),
         p.on('message', (m) => void onMessage(m)),
         p.on('presence', (ev) => onPresence(ev)),
