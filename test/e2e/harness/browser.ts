@@ -58,10 +58,18 @@ export interface Softphone {
   close(): Promise<void>;
 }
 
-export async function launchSoftphoneBrowser(opts: {
+export interface SoftphoneBrowserOptions {
   toneHz: number;
   baseUrl: string;
-}): Promise<Softphone> {
+  /**
+   * Fake cameras Chromium offers (default 1), `fake_device_0..n-1`. Chromium
+   * 156: 0 is I420 (green corner squares), 1 a Y16 depth camera WebRTC never
+   * encodes (no frames reach a peer), 2 MJPEG (yellow corner squares).
+   */
+  cameras?: number;
+}
+
+export async function launchSoftphoneBrowser(opts: SoftphoneBrowserOptions): Promise<Softphone> {
   // Chromium ignores switches it does not know: this one marks the browser's
   // processes so a close that hangs can still end them (see close below).
   const mark = `--e2e-browser=${randomBytes(6).toString('hex')}`;
@@ -72,7 +80,9 @@ export async function launchSoftphoneBrowser(opts: {
     // while it plays unmuted, so drop that default.
     ignoreDefaultArgs: ['--mute-audio'],
     args: [
-      '--use-fake-device-for-media-stream',
+      opts.cameras && opts.cameras > 1
+        ? `--use-fake-device-for-media-stream=device-count=${opts.cameras}`
+        : '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
       `--use-file-for-fake-audio-capture=${toneWav(opts.toneHz)}`,
       '--allow-loopback-in-peer-connection',

@@ -44,8 +44,13 @@ export interface Phone extends Softphone {
   console: string[];
 }
 
-export async function launchPhone(name: string, toneHz: number, baseUrl: string): Promise<Phone> {
-  const sp = await launchSoftphoneBrowser({ toneHz, baseUrl });
+export async function launchPhone(
+  name: string,
+  toneHz: number,
+  baseUrl: string,
+  opts: { cameras?: number } = {},
+): Promise<Phone> {
+  const sp = await launchSoftphoneBrowser({ toneHz, baseUrl, ...opts });
   await sp.context.addInitScript(NAME_SHIM);
   await sp.context.addInitScript(INSTRUMENT_PCS);
   const lines: string[] = [];
@@ -58,6 +63,31 @@ export async function launchPhone(name: string, toneHz: number, baseUrl: string)
   });
   sp.page.on('pageerror', (e) => keep(`pageerror: ${e.message}`));
   return Object.assign(sp, { name, toneHz, console: lines });
+}
+
+/** One SIP message over a softphone's WebSocket, as Playwright sees the frame. */
+export interface SipFrame {
+  dir: 'sent' | 'received';
+  at: number;
+  text: string;
+}
+
+/** Keeps every SIP message the page sends or receives over its WebSockets (call before the page connects). */
+export function recordSip(p: Phone): SipFrame[] {
+  const frames: SipFrame[] = [];
+  p.page.on('websocket', (ws) => {
+    const keep = (dir: SipFrame['dir']) => (f: { payload: string | Buffer }) =>
+      frames.push({ dir, at: Date.now(), text: String(f.payload) });
+    ws.on('framesent', keep('sent'));
+    ws.on('framereceived', keep('received'));
+  });
+  return frames;
+}
+
+/** The value of SIP header `name` in `msg` ('' when absent). */
+export function sipHeader(msg: string, name: string): string {
+  const m = new RegExp(`^${name}:[ \\t]*(.*?)\\r?$`, 'im').exec(msg);
+  return m?.[1]?.trim() ?? '';
 }
 
 /** What a failed test prints about one softphone. */

@@ -62,6 +62,7 @@ export const E2E_BLOCKS = {
   'supervisor-desktop': 6,
   'webrtc-recovery': 7,
   'call-quality': 8,
+  'video-devices': 9,
 } as const satisfies Record<string, number>;
 
 export type E2eFile = keyof typeof E2E_BLOCKS;
