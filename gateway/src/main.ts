@@ -9,6 +9,8 @@ import { sqliteStorage } from './store/sqlite.js';
 import { openPostgres } from './store/postgres.js';
 import { PgBus, type ClusterBus } from './store/bus.js';
 import type { Storage } from './store/storage.js';
+import { CcWriteBehind, MirroredCcStore, importCcState } from './store/ccMirror.js';
+import { Leadership } from './store/leader.js';
 import { Directory, joinClusterDirectory } from './directory/directory.js';
 import { Router } from './routing/decide.js';
 import { CallRecords } from './records/callRecords.js';
@@ -121,7 +123,19 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
   };
   const records = new CallRecords(storage.callRecords);
   const metrics = createMetrics();
-  const router = new Router(cfg, directory);
+  // Cluster: one node runs the contact center (contactcenter/README "Cluster
+  // mode"); every node's decisions send IVR and queue calls to its call control.
+  let ccLeadership: Leadership | undefined;
+  const router = new Router(
+    cfg,
+    directory,
+    cfg.cluster && cfg.contactCenter.enabled
+      ? () => {
+          const leader = ccLeadership?.leader;
+          return leader ? `${leader.address}:${leader.port}` : undefined;
+        }
+      : undefined,
+  );
 
   let decision: FastifyInstance | undefined;
   if (!opts.withoutDecisionServer) {
@@ -156,8 +170,19 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         ng: rtpengine,
         cacheDir: dirs.run,
         log,
+        peers: cfg.cluster?.peers.map((p) => p.address),
       })
     : undefined;
+  // Cluster: the leader's engine writes its SQLite and, behind it, PostgreSQL (store/ccMirror.ts).
+  const ccWriteBehind =
+    cfg.cluster && callControl
+      ? new CcWriteBehind(storage.cc, (err, writes) =>
+          log.error(
+            { err, writes: writes.map((w) => w.method) },
+            'contact center: write to PostgreSQL failed',
+          ),
+        )
+      : undefined;
   // Checked before any child starts: a missing prompt file is a config error, named with its path.
   const contactCenter = callControl
     ? new ContactCenter({
@@ -169,6 +194,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         metrics,
         dataDir: data,
         bus,
+        store: ccWriteBehind ? new MirroredCcStore(db, ccWriteBehind.push) : undefined,
       })
     : undefined;
   // Agents' states as presence, published by the call-control tier (contactcenter/presence.ts)
@@ -182,7 +208,9 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
         })
       : undefined;
   try {
-    contactCenter?.start();
+    // cluster: checked here, started when this node leads
+    if (ccWriteBehind) contactCenter?.verify();
+    else contactCenter?.start();
   } catch (err) {
     await decision?.close();
     rtpengine.close();
@@ -227,8 +255,41 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     kamailioStatus.start();
     await events.start();
     await callControl?.start();
-    agentPresence?.start();
+    if (cfg.cluster && contactCenter && ccWriteBehind) {
+      const cc = contactCenter;
+      ccLeadership = new Leadership({
+        url: cfg.cluster.databaseUrl,
+        node: cfg.cluster.nodeName,
+        self: {
+          address: cfg.listenAddress,
+          port: cfg.contactCenter.port,
+          https: `https://${cfg.cluster.address ?? cfg.listenAddress}:${cfg.http.port}`,
+        },
+        onLead: async (query) => {
+          const copied = await importCcState(query, db);
+          cc.start();
+          agentPresence?.start();
+          log.info({ copied }, 'contact center: state loaded from PostgreSQL, engine started');
+        },
+        onLost: () => {
+          ccWriteBehind.stop();
+          cc.stop();
+          agentPresence?.stop();
+          void callControl?.detach();
+        },
+        onLeaderChanged: (leader) => {
+          log.info({ leader: leader?.node, term: leader?.term }, 'contact center leader');
+          // Kamailio keeps queue decisions: they name the old leader's call control
+          void forgetDecisions(dirs.run).catch((err: unknown) =>
+            log.warn({ err }, 'decision cache not emptied after a leader change'),
+          );
+        },
+        log,
+      });
+      await ccLeadership.start();
+    } else agentPresence?.start();
   } catch (err) {
+    await ccLeadership?.stop();
     kamailioStatus.stop();
     await callControl?.stop();
     events.stop();
@@ -263,6 +324,15 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       callEvents: events.connected ? 'ready' : 'down',
       callControl: callControl ? (callControl.ready ? 'ready' : 'down') : 'disabled',
       ...(callControl && { callControlCalls: callControl.activeCalls }),
+      // Cluster: whether this node runs the contact center, and which node does
+      ...(ccLeadership && {
+        contactCenter: ccLeadership.leading
+          ? 'leading'
+          : ccLeadership.stoodDown
+            ? 'stood-down'
+            : 'standby',
+        contactCenterLeader: ccLeadership.leader?.node ?? null,
+      }),
       // A hung rtpengine is still "running" to the supervisor: ask it (ng ping, 1 s at most).
       rtpengineControl: (await rtpengine.ping()) ? 'ready' : 'down',
       // Informative: a carrier refusing our REGISTER does not make the gateway unhealthy.
@@ -286,6 +356,7 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
           registerAgentApi(app, contactCenter, {
             tokenSecret: persistentSecret(join(data, 'secrets', 'agent-token-key')),
             adminToken,
+            leader: () => ccLeadership?.leader,
           })
       : undefined,
   });
@@ -341,6 +412,9 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
       await step('agent presence', () => agentPresence?.stop());
       await step('contact center', () => contactCenter?.stop());
       await step('call control', () => callControl?.stop());
+      // the standby's next poll takes over from complete rows
+      await step('contact center writes', () => ccWriteBehind?.flush());
+      await step('contact center leadership', () => ccLeadership?.stop());
       await step('registrations', () => registrations.stop());
       await step('kamailio status', () => kamailioStatus.stop());
       await step('call events', () => events.stop());

@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RtpEndpoint, sdpAudio } from '../integration/harness/rtp.js';
+import { httpsRequest, jsonOf } from '../integration/harness/https.js';
 import {
   SipUA,
+  digest,
   hdr,
   plainSdp,
   udpTransport,
@@ -26,10 +28,12 @@ import {
 } from '../e2e/harness/softphone.js';
 import {
   ADDR,
+  AGENT,
   ARTIFACTS,
   CARRIER_PORT,
   DATABASE_URL,
   HTTPS_PORT,
+  QUEUE_NUMBER,
   SIP_PORT,
   USERS,
   kamcmd,
@@ -128,6 +132,40 @@ async function call(from: Phone, to: string) {
     return { ...res, media };
   }
   return { ...res, media: undefined };
+}
+
+const TONE_AGENT = 700;
+
+/** The agent API's sign-in on an edge's HTTPS (HTTP Digest with the SIP password) → bearer token. */
+async function agentLogin(edgeAddr: string): Promise<string> {
+  const path = '/api/agent/login';
+  const first = await httpsRequest(HTTPS_PORT, path, { method: 'POST', host: edgeAddr });
+  if (first.status !== 401)
+    throw new Error(`sign-in on ${edgeAddr}: ${first.status} ${first.text}`);
+  const authorization = digest(String(first.headers['www-authenticate']), {
+    user: AGENT,
+    password: USERS[AGENT],
+    method: 'POST',
+    uri: path,
+  });
+  const r = await httpsRequest(HTTPS_PORT, path, {
+    method: 'POST',
+    host: edgeAddr,
+    headers: { authorization },
+  });
+  if (r.status !== 200) throw new Error(`sign-in on ${edgeAddr}: ${r.status} ${r.text}`);
+  return String(jsonOf(r).token);
+}
+
+async function agentApi(
+  edgeAddr: string,
+  token: string,
+  method: string,
+  path: string,
+  json?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await httpsRequest(HTTPS_PORT, path, { method, host: edgeAddr, token, json });
+  return { status: r.status, json: jsonOf(r) };
 }
 
 /** Contacts an edge's Kamailio holds for a user (its own and the peers' via DMQ). */
@@ -585,5 +623,244 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     }
     // both edges wrote into the one store
     expect(Object.keys(perNode).sort()).toEqual(['edge-a', 'edge-b']);
+  });
+  // ------------------------------------------------ the contact center in a cluster
+
+  /** The node that runs the contact center now, from PostgreSQL. */
+  interface LeaderRow {
+    node: 'edge-a' | 'edge-b';
+    address: string;
+    term: number;
+  }
+  const edgeOf = (node: string): 'a' | 'b' => (node === 'edge-a' ? 'a' : 'b');
+  const addrOf = (node: string) => (node === 'edge-a' ? ADDR.edgeA : ADDR.edgeB);
+  let ccDb: pg.Client | undefined;
+  const sql = async <T extends pg.QueryResultRow>(text: string, params: unknown[] = []) => {
+    if (!ccDb) {
+      ccDb = new pg.Client({ connectionString: DATABASE_URL });
+      await ccDb.connect();
+    }
+    return (await ccDb.query<T>(text, params)).rows;
+  };
+  const leaderRow = async () =>
+    (await sql<LeaderRow>('SELECT node, address, term FROM cc_leader WHERE id = 1'))[0];
+  const agentState = async () =>
+    (await sql<{ state: string }>('SELECT state FROM cc_agents WHERE username = $1', [AGENT]))[0]
+      ?.state;
+  interface QueueCallRow {
+    callId: string;
+    outcome: string | null;
+    agent: string | null;
+    answeredAt: string | null;
+  }
+  const queueCallsSince = (since: string) =>
+    sql<QueueCallRow>(
+      `SELECT call_id AS "callId", outcome, agent, answered_at AS "answeredAt"
+       FROM queue_calls WHERE entered_at >= $1 ORDER BY seq`,
+      [since],
+    );
+
+  /** The agent's softphone: answers every offer with its tone; the offers it got, in order. */
+  let agent: Phone;
+  const offers: { callId: string; dialog?: Dialog }[] = [];
+  /** A caller that answers in-dialog requests and notes the BYEs it got. */
+  async function caller(user: keyof typeof USERS, edgeAddr: string, tone: number) {
+    const p = await phone(user, edgeAddr, tone);
+    phones.push(p);
+    const byes: string[] = [];
+    p.ua.onRequest((req: IncomingRequest) => {
+      if (req.msg.method === 'BYE') byes.push(hdr(req.msg, 'call-id') ?? '');
+      if (req.msg.method !== 'ACK') req.reply(200, 'OK');
+    });
+    return { p, byes };
+  }
+
+  afterAll(async () => {
+    await ccDb?.end().catch(() => undefined);
+  });
+
+  it('9. contact center: one node runs it; callers entering at edge A and at edge B wait in its one queue, and its one available agent is offered one caller at a time', async () => {
+    const leader = await leaderRow();
+    expect(leader, 'a cc_leader row').toBeDefined();
+    const standby = leader!.node === 'edge-a' ? 'edge-b' : 'edge-a';
+    // the standby's agent API does not run the engine: it names the leader
+    const refused = await httpsRequest(HTTPS_PORT, '/api/agent/login', {
+      method: 'POST',
+      host: addrOf(standby),
+    });
+    expect(refused.status).toBe(503);
+    expect((jsonOf(refused).leader as { node?: string } | null)?.node).toBe(leader!.node);
+
+    // the agent's softphone registers on the standby's edge (it outlives step 10's leader)
+    agent = await phone(AGENT, addrOf(standby), TONE_AGENT);
+    phones.push(agent);
+    agent.ua.onRequest((req: IncomingRequest) => {
+      if (req.msg.method === 'INVITE') {
+        const media = sdpAudio(req.msg.body);
+        const dialog = req.reply(200, 'OK', {
+          body: sdpFor(agent.rtp.port),
+          contentType: 'application/sdp',
+        });
+        agent.rtp.sendTo(media.host, media.port);
+        // an offer is a new call (no To tag); a re-INVITE of a call is not
+        if (!/;\s*tag=/i.test(hdr(req.msg, 'to') ?? ''))
+          offers.push({ callId: hdr(req.msg, 'call-id') ?? '', dialog });
+      } else if (req.msg.method !== 'ACK') {
+        req.reply(200, 'OK');
+      }
+    });
+    expect((await agent.ua.register()).final.status).toBe(200);
+    const token = await agentLogin(addrOf(leader!.node));
+    const avail = await agentApi(addrOf(leader!.node), token, 'POST', '/api/agent/state', {
+      state: 'available',
+    });
+    expect(avail.status, JSON.stringify(avail.json)).toBe(200);
+    await until(
+      'the agent available in PostgreSQL',
+      async () => (await agentState()) === 'available',
+      5000,
+      100,
+    );
+
+    // two callers at once, one through each edge, one agent available
+    const since = new Date().toISOString();
+    const a = await caller('1001', ADDR.edgeA, TONE_A);
+    const b = await caller('1002', ADDR.edgeB, TONE_B);
+    const [ra, rb] = await Promise.all([call(a.p, QUEUE_NUMBER), call(b.p, QUEUE_NUMBER)]);
+    expect(ra.final.status, ra.final.raw).toBe(200);
+    expect(rb.final.status, rb.final.raw).toBe(200);
+    const callIds = [ra.dialog!.callId, rb.dialog!.callId];
+    await until('the agent offered a caller', () => offers.length >= 1, 10_000, 50);
+    // the other caller is not offered to the busy agent (nor by another node's engine)
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(offers).toHaveLength(1);
+    let rows: QueueCallRow[] = [];
+    await until(
+      'both queue calls in PostgreSQL, one answered by the agent, one waiting',
+      async () => {
+        rows = await queueCallsSince(since);
+        return rows.length === 2 && rows.some((r) => r.outcome === 'answered');
+      },
+      5000,
+      100,
+      () => JSON.stringify(rows),
+    );
+    expect(rows.map((r) => r.callId).sort()).toEqual([...callIds].sort());
+    const answered = rows.filter((r) => r.outcome === 'answered');
+    const waiting = rows.filter((r) => r.outcome === null);
+    expect(answered).toHaveLength(1);
+    expect(answered[0]!.agent).toBe(AGENT);
+    expect(waiting).toHaveLength(1);
+    expect(waiting[0]!.answeredAt).toBeNull();
+    expect(await agentState()).toBe('on-call');
+    const firstServed = answered[0]!.callId;
+    const secondServed = waiting[0]!.callId;
+
+    // the agent hangs up: after wrap-up (1 s) the waiting caller is offered
+    expect((await agent.ua.inDialog(offers[0]!.dialog!, 'BYE')).status).toBe(200);
+    await until('the waiting caller offered to the agent', () => offers.length >= 2, 15_000, 50);
+    await until(
+      'the second caller answered by the agent in PostgreSQL',
+      async () => {
+        rows = await queueCallsSince(since);
+        return rows.every((r) => r.outcome === 'answered' && r.agent === AGENT);
+      },
+      5000,
+      100,
+      () => JSON.stringify(rows),
+    );
+    expect((await agent.ua.inDialog(offers[1]!.dialog!, 'BYE')).status).toBe(200);
+    // each caller's leg is ended by the one call-control tier, through the edge it came in on
+    const byCallId = { [ra.dialog!.callId]: a, [rb.dialog!.callId]: b };
+    for (const id of callIds)
+      await until(`BYE to the caller of ${id}`, () => byCallId[id]!.byes.includes(id), 10_000, 50);
+    await until(
+      'the agent available again',
+      async () => (await agentState()) === 'available',
+      10_000,
+      100,
+    );
+    figures.contactCenter = {
+      leader: leader!.node,
+      term: leader!.term,
+      standbyApiStatus: refused.status,
+      offersWhileBothWaited: 1,
+      servedFirst: firstServed === ra.dialog!.callId ? 'caller via edge-a' : 'caller via edge-b',
+      servedSecond: secondServed === ra.dialog!.callId ? 'caller via edge-a' : 'caller via edge-b',
+      offersTotal: offers.length,
+    };
+    a.p.rtp.stopSending();
+    b.p.rtp.stopSending();
+    agent.rtp.stopSending();
+  });
+
+  it("10. the contact center's node dies: the standby takes over, the agent's state is PostgreSQL's, and a new queue call is offered to the agent", async () => {
+    const before = (await leaderRow())!;
+    const dying = c.edges[edgeOf(before.node)];
+    const survivor = before.node === 'edge-a' ? 'edge-b' : 'edge-a';
+    expect(await agentState()).toBe('available');
+
+    const killedAt = Date.now();
+    process.kill(dying.proc.pid!, 'SIGKILL');
+    await new Promise((r) => dying.proc.once('exit', r));
+    let after: LeaderRow | undefined;
+    await until(
+      `${survivor} leading`,
+      async () => {
+        after = await leaderRow();
+        return after?.node === survivor && after.term > before.term;
+      },
+      30_000,
+      50,
+    );
+    const takeoverMs = Date.now() - killedAt;
+
+    // tokens are each node's own: the agent signs in again, and finds the state it had
+    const token = await agentLogin(addrOf(survivor));
+    const view = await agentApi(addrOf(survivor), token, 'GET', '/api/agent/view');
+    expect(view.status).toBe(200);
+    expect(view.json.state).toBe('available');
+
+    // a new caller through the surviving edge reaches the agent through the new leader
+    const since = new Date().toISOString();
+    const n = offers.length;
+    const d = await caller('1003', addrOf(survivor), TONE_B);
+    const t0 = Date.now();
+    const r = await call(d.p, QUEUE_NUMBER);
+    expect(r.final.status, r.final.raw).toBe(200);
+    await until('the new caller offered to the agent', () => offers.length === n + 1, 15_000, 50);
+    const offeredMs = Date.now() - t0;
+    let rows: QueueCallRow[] = [];
+    await until(
+      'the new call answered by the agent in PostgreSQL',
+      async () => {
+        rows = await queueCallsSince(since);
+        return rows.length === 1 && rows[0]!.outcome === 'answered';
+      },
+      5000,
+      100,
+      () => JSON.stringify(rows),
+    );
+    expect(rows[0]!.callId).toBe(r.dialog!.callId);
+    expect(rows[0]!.agent).toBe(AGENT);
+    figures.contactCenterFailover = {
+      deadLeader: before.node,
+      newLeader: after!.node,
+      term: after!.term,
+      takeoverMs,
+      agentStateAfter: view.json.state,
+      newCallOfferedAfterMs: offeredMs,
+      sinceKilledMs: Date.now() - killedAt,
+    };
+    expect((await agent.ua.inDialog(offers[n]!.dialog!, 'BYE')).status).toBe(200);
+    await until(`BYE to the new caller`, () => d.byes.includes(r.dialog!.callId), 10_000, 50);
+    d.p.rtp.stopSending();
+    agent.rtp.stopSending();
+
+    // the dead node comes back as a standby: the leader stays
+    const back = Date.now();
+    c.edges[edgeOf(before.node)] = await startEdge(c.topo, edgeOf(before.node), true);
+    (figures.contactCenterFailover as Record<string, unknown>).deadNodeBackMs = Date.now() - back;
+    expect((await leaderRow())!.node).toBe(survivor);
   });
 });

@@ -151,6 +151,18 @@ const MIGRATIONS: string[] = [
      BEGIN RAISE EXCEPTION 'cc_audit is append-only'; END $$;
    CREATE TRIGGER cc_audit_no_change BEFORE UPDATE OR DELETE ON cc_audit
      FOR EACH ROW EXECUTE FUNCTION cc_audit_append_only();`,
+  // The node that runs the contact center now (../contactcenter/leader.ts): the
+  // PostgreSQL advisory lock decides who leads; this row tells the other nodes
+  // where its call-control tier is. term grows with every takeover.
+  `CREATE TABLE cc_leader (
+     id      INTEGER PRIMARY KEY CHECK (id = 1),
+     node    TEXT NOT NULL,
+     address TEXT NOT NULL,
+     port    INTEGER NOT NULL,
+     https   TEXT NOT NULL,
+     term    INTEGER NOT NULL,
+     since   TEXT NOT NULL
+   );`,
 ];
 
 /** Any number that identifies the gateway's migration lock among advisory locks. */

@@ -54,7 +54,15 @@ export const USERS = {
   '1002': 'cluster-1002-pw',
   '1003': 'cluster-1003-pw',
   '1004': 'cluster-1004-pw',
+  /** The contact center's agent (queue `sales`, number QUEUE_NUMBER). */
+  '1005': 'cluster-1005-pw',
 } as const;
+
+/** The contact center of the cluster (one node runs it at a time): queue `sales`. */
+export const QUEUE_NUMBER = '700';
+export const AGENT = '1005';
+/** The call-control tier's SIP port on each edge (the gateway's default). */
+export const CALLCONTROL_PORT = 5065;
 
 /** The HTTPS/WSS terminator's port on each edge (the gateway's default). */
 export const HTTPS_PORT = 8443;
@@ -184,7 +192,22 @@ function edgeConfig(
     // the edge's own rtpengine is not used by its Kamailio in cluster mode (the media nodes are)
     rtpengine: { portMin: 30000, portMax: 30049 },
     turn: { enabled: false },
-    contactCenter: { enabled: false },
+    // one node at a time runs it (contactcenter/README "Cluster mode"); both are configured alike
+    contactCenter: {
+      enabled: true,
+      port: CALLCONTROL_PORT,
+      queues: [
+        {
+          name: 'sales',
+          number: QUEUE_NUMBER,
+          ringTimeoutSec: 10,
+          wrapUpSec: 1,
+          autoPauseAfter: 0,
+          announce: { everySec: 0 },
+        },
+      ],
+      agents: [{ username: AGENT, queues: [{ name: 'sales', penalty: 0 }] }],
+    },
     // the trunk's own address is the dead gateway: calls reach the live one only through dispatcher
     trunks: [{ name: 'carrier', host: ADDR.deadCarrier, port: 5060, prefixes: ['+1415'] }],
     log: { level: 'warn', kamailioDebug: 1 },

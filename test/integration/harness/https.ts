@@ -20,6 +20,8 @@ export interface HttpsRequestOptions {
   json?: unknown;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** Another address than 127.0.0.1 (the cluster test's edges). */
+  host?: string;
 }
 
 /** One request to https://127.0.0.1:<port><path>. */
@@ -34,7 +36,7 @@ export function httpsRequest(
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host: opts.host ?? '127.0.0.1',
         port,
         path,
         method,
