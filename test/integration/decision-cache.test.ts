@@ -33,6 +33,19 @@ let bob: SipUA;
 
 const askedFor = (kind: 'register' | 'request') => asked.get(`/kamailio/v1/${kind}`) ?? 0;
 
+/**
+ * gateway_decisions_total of one source, summed over outcomes, from /metrics:
+ * "cache" is what Kamailio answered from its htables (read over its RPC at the scrape).
+ */
+async function decisionsCounted(kind: 'register' | 'request', source: 'cache' | 'service') {
+  const r = await stack.gw.http.inject({ method: 'GET', url: '/metrics' });
+  return [...r.body.matchAll(/^gateway_decisions_total\{([^}]*)\} (\d+)$/gm)]
+    .filter(
+      ([, labels]) => labels!.includes(`kind="${kind}"`) && labels!.includes(`source="${source}"`),
+    )
+    .reduce((n, m) => n + Number(m[2]), 0);
+}
+
 function startFront(): Promise<void> {
   const srv = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
@@ -127,6 +140,8 @@ describe('decision cache in Kamailio, emptied by the users CLI', () => {
     const { stdout } = await cli(['add', USER], FIRST_PW);
     expect(stdout).toMatch(/saved/);
     const before = askedFor('register');
+    const cachedBefore = await decisionsCounted('register', 'cache');
+    const servedBefore = await decisionsCounted('register', 'service');
     expect(await register(FIRST_PW)).toBe(200);
     expect(askedFor('register')).toBe(before + 1);
     expect(await register(FIRST_PW)).toBe(200);
@@ -134,15 +149,27 @@ describe('decision cache in Kamailio, emptied by the users CLI', () => {
     expect(askedFor('register'), 'cached HA1: no more round trips').toBe(before + 1);
     // a wrong password is still refused with the cached HA1
     expect(await register('not-the-password')).toBe(403);
+    // four answers, one from the service, three from the cache: all counted, once
+    expect(await decisionsCounted('register', 'service')).toBe(servedBefore + 1);
+    expect(await decisionsCounted('register', 'cache')).toBe(cachedBefore + 3);
   });
 
   it('a call is decided once, then from the cache; its record is written as a local call', async () => {
     const before = askedFor('request');
+    const cachedBefore = await decisionsCounted('request', 'cache');
     expect(await call(FIRST_PW)).toBe(200);
     expect(askedFor('request')).toBe(before + 1);
     const callId = `cached-${Date.now()}@test`;
     expect(await call(FIRST_PW, callId)).toBe(200);
     expect(askedFor('request'), 'cached answer: no round trip').toBe(before + 1);
+    expect(await call(FIRST_PW)).toBe(200);
+    expect(askedFor('request')).toBe(before + 1);
+    // the two answers Kamailio took from its cache are counted, as a user's local call
+    expect(await decisionsCounted('request', 'cache')).toBe(cachedBefore + 2);
+    const metrics = (await stack.gw.http.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(
+      /^gateway_decisions_total\{kind="request",outcome="user\/local",source="cache"\} [1-9]/m,
+    );
     const rec = await waitForRecord(
       stack,
       'the cached call',
