@@ -230,6 +230,20 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     expect(listenCaller.amps[600]).toBeGreaterThan(10 * listenCaller.amps[777]!);
     expect(listenCaller.amps[500]).toBeLessThan(3 * listenCaller.amps[777]! + 0.002);
 
+    // From here on, anything that rings on the agent's softphone is noted: the
+    // whisper leg must be answered silently, never shown ringing or as a line.
+    await agent.page.evaluate(() => {
+      const w = window as unknown as { __rang?: string[] };
+      w.__rang = [];
+      const look = () => {
+        for (const id of ['incoming-call', 'ringing-badge'])
+          if (document.querySelector(`[data-testid="${id}"]`) && !w.__rang!.includes(id))
+            w.__rang!.push(id);
+      };
+      new MutationObserver(look).observe(document.body, { childList: true, subtree: true });
+    });
+    const rang = () =>
+      agent.page.evaluate(() => (window as unknown as { __rang: string[] }).__rang);
     await byId(sup.page, 'sup-monitor-whisper-1003').click();
     await waitAttr(sup.page, 'sup-monitor-whisper-1003', 'aria-pressed', 'true', 25_000);
     // the agent hears the supervisor (500 Hz) on the whisper leg its softphone answered by itself
@@ -239,6 +253,23 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
       `agent hears ${JSON.stringify(whisper)}`,
     ).toBeLessThanOrEqual(30);
     console.log(`whisper: agent hears the supervisor ${JSON.stringify(whisper)}`);
+    // ... on an audio element of its own, not a line: one line (the queue call), nothing rang
+    expect(whisper.testid).toMatch(/^remote-audio-whisper-/);
+    expect(await rang(), 'what rang on the agent during whisper').toEqual([]);
+    await byId(agent.page, 'nav-phone').click();
+    const lineStates = () =>
+      agent.page.$$eval('[data-testid^="line-"]', (els) =>
+        els.map((e) => e.getAttribute('data-state') ?? ''),
+      );
+    await until(
+      "the agent's phone view to show the queue call",
+      async () => ((await lineStates()).includes('established') ? true : undefined),
+      5000,
+      100,
+    );
+    const live = (await lineStates()).filter((st) => st !== 'idle' && st !== 'ended');
+    expect(live, `agent's lines ${JSON.stringify(await lineStates())}`).toEqual(['established']);
+    await byId(agent.page, 'nav-agent').click();
     from = recordedSeconds();
     await sleep(2500);
     const whisperCaller = callerHears(from + 0.5);
@@ -266,6 +297,7 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     );
     console.log(`barge: the caller receives ${JSON.stringify(bargeCaller.amps)}`);
 
+    expect(await rang(), 'what rang on the agent during whisper and barge').toEqual([]);
     await byId(sup.page, 'sup-monitor-stop-1003').click();
     await byId(sup.page, 'sup-monitor-stop-1003').waitFor({ state: 'detached', timeout: 10_000 });
     // the queue call goes on
