@@ -297,6 +297,52 @@ describe("a browser watching over WSS (the softphone's transport)", () => {
   });
 });
 
+describe('a browser whose SUBSCRIBE Contact is its GRUU (RFC 5627, what SIP.js sends once registered)', () => {
+  it('gets its NOTIFYs over its WebSocket all the same (route SUBSCRIBER_CONTACT)', async () => {
+    const browser = new SipUA(await wsTransport(`wss://127.0.0.1:${stack.ports.http}/ws`), {
+      user: '1004',
+      password: DEMO['1004'],
+    });
+    // A GRUU names the user's instance at our domain, not the connection, and
+    // carries no transport=ws: Kamailio's presence server would send the
+    // NOTIFYs there (over UDP, to ourselves) unless the proxy points it back.
+    Object.defineProperty(browser, 'contact', {
+      get: () => '<sip:1004@localhost;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>',
+    });
+    const got: SipMessage[] = [];
+    browser.onRequest((req) => {
+      if (req.msg.method === 'NOTIFY') got.push(req.msg);
+      req.reply(200, 'OK');
+    });
+    try {
+      const r = await browser.request('SUBSCRIBE', {
+        uri: 'sip:1003@localhost',
+        headers: ['Event: presence', 'Expires: 600', 'Accept: application/pidf+xml'],
+      });
+      expect(r.final.status).toBe(200);
+      await until('the initial presence NOTIFY over the WebSocket', () => got.length > 0, 5000);
+      const entity = 'sip:1003@localhost';
+      const published = await caller.request('PUBLISH', {
+        uri: entity,
+        headers: ['Event: presence', 'Expires: 600'],
+        // a tuple id of its own: presence_xml keeps one tuple per id across publications
+        body: pidf(entity, 'open', 'Reached by GRUU').replace('id="softphone"', 'id="gruu"'),
+        contentType: 'application/pidf+xml',
+      });
+      expect(published.final.status).toBe(200);
+      await until(
+        'a NOTIFY carrying the new tuple over the WebSocket',
+        () => got.find((n) => /<(?:\w+:)?tuple[^>]*id="gruu"/.test(n.body)),
+        5000,
+        20,
+        () => got.map((n) => n.body.replace(/\s+/g, ' ')).join(' | '),
+      );
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
 describe('who may subscribe and publish', () => {
   it('challenges a SUBSCRIBE without credentials (407)', async () => {
     const r = await watcher.request('SUBSCRIBE', {
