@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Phone } from './phone';
-import { buildPidf, parseDialogInfo, parsePidf, plainSubscribeContact } from './presence';
+import { buildPidf, parseDialogInfo, parsePidf } from './presence';
 import { makePhone, until } from './testing/harness';
 import type { FakeSipServer, SipMessage } from './testing/fake-sip-server';
 
@@ -153,28 +153,6 @@ describe("an agent's contact-center state in the aggregated PIDF", () => {
   it("keeps a softphone's own away when there is no contact-center tuple", () => {
     const own = buildPidf('sip:1003@localhost', { status: 'open', away: true, note: 'Away' });
     expect(parsePidf(own)).toEqual({ status: 'open', note: 'Away', away: true });
-  });
-});
-
-describe('the Contact of our SUBSCRIBEs', () => {
-  it('is our plain contact, not the GRUU (the presence server NOTIFYs the Contact directly)', () => {
-    const sub = [
-      'SUBSCRIBE sip:1002@localhost SIP/2.0',
-      'Contact: <sip:1001@localhost;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>',
-      'Event: dialog',
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
-    const plain = 'sip:abcd1234@x.invalid;transport=ws';
-    expect(plainSubscribeContact(sub, plain)).toBe(
-      sub.replace(/^Contact: .*$/m, `Contact: <${plain}>`),
-    );
-    // no GRUU, or not a SUBSCRIBE: unchanged
-    const noGruu = sub.replace(/;gr=[^>]*/, '');
-    expect(plainSubscribeContact(noGruu, plain)).toBe(noGruu);
-    const invite = sub.replace(/^SUBSCRIBE/, 'INVITE');
-    expect(plainSubscribeContact(invite, plain)).toBe(invite);
   });
 });
 

@@ -885,20 +885,13 @@ export class Phone {
   /**
    * The presence chunk (document parsers, publisher), loaded before the first
    * SUBSCRIBE or PUBLISH. Kamailio's presence server sends NOTIFYs straight to
-   * a subscription's Contact (pointed at our WebSocket connection's address);
-   * once registered, SIP.js puts our GRUU there (RFC 5627), which has no
-   * transport=ws, and the NOTIFYs went nowhere (seen in the e2e test): from
-   * then on our SUBSCRIBEs, first and refreshes, carry our plain contact;
-   * other requests keep the GRUU.
+   * a subscription's Contact; once registered, SIP.js puts our GRUU there
+   * (RFC 5627), which names us at the domain and has no transport=ws: the
+   * proxy replaces it by a contact on our WebSocket connection (kamailio.cfg
+   * route SUBSCRIBER_CONTACT), so nothing is rewritten here.
    */
   private presenceChunk(): Promise<typeof import('./presence')> {
-    return (this.presenceModule ??= import('./presence').then((m) => {
-      const transport = this.ua.transport as SipWebSocketTransport;
-      const send = transport.send.bind(transport);
-      transport.send = (message: string) =>
-        send(m.plainSubscribeContact(message, this.ua.contact.uri.toString()));
-      return m;
-    }));
+    return (this.presenceModule ??= import('./presence'));
   }
 
   private startPresenceWatch(watch: PresenceWatch): void {

@@ -93,18 +93,6 @@ export function parseDialogInfo(body: string): LineState {
   return busy ? 'busy' : ringing ? 'ringing' : 'idle';
 }
 
-/** A SUBSCRIBE whose Contact is a GRUU (`;gr`) gets `contact` instead; anything else is unchanged. */
-export function plainSubscribeContact(message: string, contact: string): string {
-  if (!message.startsWith('SUBSCRIBE ')) return message;
-  const end = message.indexOf('\r\n\r\n');
-  const head = end < 0 ? message : message.slice(0, end);
-  const fixed = head.replace(
-    /^(?:Contact|m)\s*:[^\r\n]*<[^>\r\n]*;gr[=;>][^\r\n]*$/im,
-    `Contact: <${contact}>`,
-  );
-  return fixed === head ? message : fixed + message.slice(head.length);
-}
-
 const escapeXml = (s: string) =>
   s.replace(/[<>&"']/g, (c) =>
     c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '&' ? '&amp;' : c === '"' ? '&quot;' : '&apos;',
