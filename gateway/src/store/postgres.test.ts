@@ -84,7 +84,8 @@ describe('PostgreSQL migrations', () => {
     await c.connect();
     try {
       const v = await c.query<{ version: number }>('SELECT version FROM gateway_schema');
-      expect(v.rows).toEqual([{ version: 1 }]);
+      // two migrations: the tables, then cc_leader (the contact center's leader)
+      expect(v.rows).toEqual([{ version: 2 }]);
       await nodes[1]!.callRecords.start({
         callId: 'm1',
         fromUser: 'a',
