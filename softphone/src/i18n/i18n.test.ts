@@ -2,24 +2,11 @@ import { describe, expect, it } from 'vitest';
 import en from './en';
 import zhCN from './zh-CN';
 import { i18n, preferredLanguage, setLanguage } from './index';
-
-type Tree = { [k: string]: string | Tree };
-
-function flatten(tree: Tree, prefix = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(tree)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'string') out.set(key, v);
-    else for (const [kk, vv] of flatten(v, key)) out.set(kk, vv);
-  }
-  return out;
-}
-
-const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+import { flattenMessages, placeholders, type MessageTree } from '../testing/messages';
 
 describe('messages', () => {
-  const enKeys = flatten(en as Tree);
-  const zhKeys = flatten(zhCN as Tree);
+  const enKeys = flattenMessages(en as MessageTree);
+  const zhKeys = flattenMessages(zhCN as MessageTree);
 
   it('English and Simplified Chinese have exactly the same keys', () => {
     expect([...zhKeys.keys()].sort()).toEqual([...enKeys.keys()].sort());

@@ -5,22 +5,11 @@ import supZh from './supervisor.zh-CN';
 import blfEn from './blf.en';
 import blfZh from './blf.zh-CN';
 import { i18n, registerMessages, setLanguage } from './index';
+import { flattenMessages, placeholders, type MessageTree } from '../testing/messages';
 
 // The messages that travel with lazy chunks (Supervisor view, BLF): same keys
 // and placeholders in English and Simplified Chinese, no clash with the main
 // messages, and merged into a language whether it is loaded before or after.
-
-type Tree = { [k: string]: string | Tree };
-function flatten(tree: Tree, prefix = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(tree)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'string') out.set(key, v);
-    else for (const [kk, vv] of flatten(v, key)) out.set(kk, vv);
-  }
-  return out;
-}
-const placeholders = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
 
 afterEach(async () => {
   await setLanguage('en');
@@ -32,8 +21,8 @@ describe('lazily loaded messages', () => {
     ['blf', blfEn, blfZh],
   ] as const) {
     it(`${name}: English and Simplified Chinese have the same keys and placeholders`, () => {
-      const ea = flatten(a as Tree);
-      const zb = flatten(b as Tree);
+      const ea = flattenMessages(a as MessageTree);
+      const zb = flattenMessages(b as MessageTree);
       expect([...zb.keys()].sort()).toEqual([...ea.keys()].sort());
       for (const [k, v] of ea) {
         expect(v.trim(), k).not.toBe('');
