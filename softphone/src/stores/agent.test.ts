@@ -1,55 +1,37 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { useAccountStore } from './account';
 import { useAgentStore, formatDuration, normalizeNumber, startEarlyAgentSignIn } from './agent';
 import { defaultSettings, saveSettings } from '../storage/settings';
-import { useCallsStore } from './calls';
 import { useUiStore } from './ui';
-import { fakeCore, type FakePhone } from '../testing/fake-phone';
-import {
-  installFakeContactCenter,
-  removeFakeContactCenter,
-  signInDemo,
-} from '../testing/contact-center';
-import { FakeAgentServer, samplePop } from '../phone/testing/fake-agent-server';
+import { contactCenterFixture } from '../testing/contact-center';
+import { samplePop } from '../phone/testing/fake-agent-server';
 
-let core: ReturnType<typeof fakeCore>;
-let server: FakeAgentServer;
-let phone: FakePhone;
-
-async function signIn(user: '1001' | '1003'): Promise<void> {
-  phone = await signInDemo(core, user, ['1001', '1003']);
-}
-
-beforeEach(() => {
-  ({ core, server } = installFakeContactCenter());
-  useCallsStore();
-});
-afterEach(removeFakeContactCenter);
+const cc = contactCenterFixture(['1001', '1003']);
 
 describe('agent store', () => {
   it('an agent is signed in to the agent API with the SIP credentials and follows the view', async () => {
     const agent = useAgentStore();
-    await signIn('1003');
+    await cc.signIn('1003');
     expect(agent.status).toBe('agent');
     expect(agent.isAgent).toBe(true);
     expect(agent.view?.state).toBe('not-ready');
-    expect(JSON.stringify(server.requests)).not.toContain('demo-1003-pw');
-    server.update('1003', { state: 'available', since: new Date().toISOString() });
+    expect(JSON.stringify(cc.server.requests)).not.toContain('demo-1003-pw');
+    cc.server.update('1003', { state: 'available', since: new Date().toISOString() });
     expect(agent.state).toBe('available');
     expect(useUiStore().announcement).toBe('Agent state: Available');
   });
 
   it('a user who is not an agent gets no agent view', async () => {
     const agent = useAgentStore();
-    await signIn('1001');
+    await cc.signIn('1001');
     expect(agent.status).toBe('not-agent');
     expect(agent.isAgent).toBe(false);
-    expect(server.sources).toHaveLength(0);
+    expect(cc.server.sources).toHaveLength(0);
   });
 
   it('state, reason codes, queues and wrap-up go to the gateway', async () => {
     const agent = useAgentStore();
-    await signIn('1003');
+    await cc.signIn('1003');
     await agent.setReady();
     expect(agent.state).toBe('available');
     await agent.toggleReady('Lunch');
@@ -58,7 +40,7 @@ describe('agent store', () => {
     expect(agent.state).toBe('available');
     await agent.setQueue('support', true);
     expect(agent.view?.queues.find((q) => q.name === 'support')?.loggedIn).toBe(true);
-    server.update('1003', {
+    cc.server.update('1003', {
       state: 'wrap-up',
       wrapUp: {
         callId: 'qc-1',
@@ -69,7 +51,7 @@ describe('agent store', () => {
     });
     expect(agent.wrapUpSecondsLeft).toBe(21);
     expect(await agent.saveWrapUp('Sale', '  call back Friday ')).toBe(true);
-    expect(server.requests.at(-1)?.body).toEqual({
+    expect(cc.server.requests.at(-1)?.body).toEqual({
       callId: 'qc-1',
       disposition: 'Sale',
       notes: 'call back Friday',
@@ -82,32 +64,35 @@ describe('agent store', () => {
 
   it('the offer is tied to its SIP INVITE by X-Queue-Call: answer and decline act on that call', async () => {
     const agent = useAgentStore();
-    await signIn('1003');
-    const other = phone.ring('sip:1002@localhost', 'Bob');
-    const c = phone.ring('sip:+15550101001@localhost', 'Alice', {
+    await cc.signIn('1003');
+    const other = cc.phone.ring('sip:1002@localhost', 'Bob');
+    const c = cc.phone.ring('sip:+15550101001@localhost', 'Alice', {
       queue: 'sales',
       callId: 'qc-1',
       waitedSec: 12,
     });
-    server.update('1003', { state: 'offered', offer: samplePop() });
+    cc.server.update('1003', { state: 'offered', offer: samplePop() });
     expect(useUiStore().announcement).toBe('Queue call from Alice in Sales, waited 0:12');
     expect(agent.offerLine?.id).toBe(c.id);
     await agent.answerOffer();
     expect(c.answer).toHaveBeenCalled();
     expect(other.answer).not.toHaveBeenCalled();
-    const d = phone.ring('sip:+15550101009@localhost', 'Dan', { queue: 'sales', callId: 'qc-2' });
-    server.update('1003', { offer: samplePop({ callId: 'qc-2' }) });
+    const d = cc.phone.ring('sip:+15550101009@localhost', 'Dan', {
+      queue: 'sales',
+      callId: 'qc-2',
+    });
+    cc.server.update('1003', { offer: samplePop({ callId: 'qc-2' }) });
     await agent.declineOffer();
     expect(d.decline).toHaveBeenCalled();
   });
 
   it('signing out stops the agent client', async () => {
     const agent = useAgentStore();
-    await signIn('1003');
+    await cc.signIn('1003');
     await useAccountStore().signOut();
     expect(agent.status).toBe('none');
     expect(agent.view).toBeUndefined();
-    expect(server.sources[0]!.readyState).toBe(2);
+    expect(cc.server.sources[0]!.readyState).toBe(2);
   });
 });
 

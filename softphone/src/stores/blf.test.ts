@@ -1,18 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { nextTick } from 'vue';
 import { useAgentStore } from './agent';
 import { useBlfStore, blfStatus, ownPresence } from './blf';
-import { useCallsStore } from './calls';
 import { useContactsStore } from './contacts';
 import { useUiStore } from './ui';
-import { fakeCore, type FakePhone } from '../testing/fake-phone';
-import {
-  flush,
-  installFakeContactCenter,
-  removeFakeContactCenter,
-  signInDemo,
-} from '../testing/contact-center';
-import { FakeAgentServer } from '../phone/testing/fake-agent-server';
+import { flush, contactCenterFixture } from '../testing/contact-center';
 import { mount } from '@vue/test-utils';
 import { getActivePinia } from 'pinia';
 import { i18n } from '../i18n';
@@ -23,31 +15,23 @@ import BlfPanel from '../components/BlfPanel.vue';
 // watched through the core's dialog and presence subscriptions, their line
 // states live, our own presence published (away while not ready).
 
-let core: ReturnType<typeof fakeCore>;
-let server: FakeAgentServer;
-let phone: FakePhone;
-
-async function signIn(user: '1001' | '1003'): Promise<void> {
-  phone = await signInDemo(core, user);
-}
-
 beforeEach(() => {
   localStorage.clear();
-  ({ core, server } = installFakeContactCenter());
-  useCallsStore();
+});
+const cc = contactCenterFixture();
+beforeEach(() => {
   useContactsStore();
 });
-afterEach(removeFakeContactCenter);
 
 describe('BLF store', () => {
   it('watches every colleague’s line and presence once registered, and shows idle → ringing → busy → idle', async () => {
     const blf = useBlfStore();
-    await signIn('1001');
-    expect(phone.subscribeDialog.mock.calls.map((c) => c[0]).sort()).toEqual([
+    await cc.signIn('1001');
+    expect(cc.phone.subscribeDialog.mock.calls.map((c) => c[0]).sort()).toEqual([
       'sip:1002@localhost',
       'sip:1003@localhost',
     ]);
-    expect(phone.subscribePresence.mock.calls.map((c) => c[0]).sort()).toEqual([
+    expect(cc.phone.subscribePresence.mock.calls.map((c) => c[0]).sort()).toEqual([
       'sip:1002@localhost',
       'sip:1003@localhost',
     ]);
@@ -55,7 +39,7 @@ describe('BLF store', () => {
     expect(blf.statusOf('1002')).toBe('unknown');
     const ui = useUiStore();
     const line = (state: 'idle' | 'ringing' | 'busy') =>
-      phone.emit('dialog', { target: 'sip:1002@localhost', state, subscription: 'active' });
+      cc.phone.emit('dialog', { target: 'sip:1002@localhost', state, subscription: 'active' });
     line('idle');
     expect(blf.statusOf('1002')).toBe('idle');
     line('ringing');
@@ -66,7 +50,7 @@ describe('BLF store', () => {
     line('idle');
     expect(blf.statusOf('1002')).toBe('idle');
     // presence: away, offline
-    phone.emit('presence', {
+    cc.phone.emit('presence', {
       target: 'sip:1003@localhost',
       status: 'open',
       away: true,
@@ -79,11 +63,11 @@ describe('BLF store', () => {
 
   it('keys added by the user are watched and kept; a watched contact is watched once', async () => {
     const blf = useBlfStore();
-    await signIn('1001');
+    await cc.signIn('1001');
     expect(blf.addKey('sip:2000@localhost', 'Reception')).toBe(true);
     expect(blf.addKey('2000', 'Again')).toBe(false);
     await nextTick();
-    expect(phone.subscribeDialog).toHaveBeenCalledWith('sip:2000@localhost');
+    expect(cc.phone.subscribeDialog).toHaveBeenCalledWith('sip:2000@localhost');
     expect(JSON.parse(localStorage.getItem('softphone.blf') ?? '[]')).toEqual([
       { uri: 'sip:2000@localhost', name: 'Reception' },
     ]);
@@ -91,7 +75,7 @@ describe('BLF store', () => {
     await nextTick();
     expect(blf.keys.find((k) => k.key === 'sip:1002@localhost')?.name).toBe('Bobby');
     expect(
-      phone.subscribeDialog.mock.calls.filter((c) => c[0] === 'sip:1002@localhost'),
+      cc.phone.subscribeDialog.mock.calls.filter((c) => c[0] === 'sip:1002@localhost'),
     ).toHaveLength(1);
     blf.removeKey('sip:2000@localhost');
     await nextTick();
@@ -100,24 +84,28 @@ describe('BLF store', () => {
 
   it('publishes our own presence: available, away while the agent is not ready', async () => {
     useBlfStore();
-    await signIn('1003');
+    await cc.signIn('1003');
     const agent = useAgentStore();
     expect(agent.isAgent).toBe(true);
     await flush();
     // the fake gateway's agent starts not ready
-    expect(phone.published).toEqual({ status: 'open', away: true, note: 'Away' });
-    server.update('1003', { state: 'available', reason: null });
+    expect(cc.phone.published).toEqual({ status: 'open', away: true, note: 'Away' });
+    cc.server.update('1003', { state: 'available', reason: null });
     await nextTick();
-    expect(phone.published).toEqual({ status: 'open' });
-    server.update('1003', { state: 'not-ready', reason: 'Lunch' });
+    expect(cc.phone.published).toEqual({ status: 'open' });
+    cc.server.update('1003', { state: 'not-ready', reason: 'Lunch' });
     await nextTick();
-    expect(phone.published).toEqual({ status: 'open', away: true, note: 'Lunch' });
+    expect(cc.phone.published).toEqual({ status: 'open', away: true, note: 'Lunch' });
   });
 
   it('the transfer form shows the typed colleague’s line state and offers colleagues as picks', async () => {
     const blf = useBlfStore();
-    await signIn('1001');
-    phone.emit('dialog', { target: 'sip:1002@localhost', state: 'busy', subscription: 'active' });
+    await cc.signIn('1001');
+    cc.phone.emit('dialog', {
+      target: 'sip:1002@localhost',
+      state: 'busy',
+      subscription: 'active',
+    });
     const wrapper = mount(TransferStatus, {
       props: { target: '1002' },
       global: { plugins: [getActivePinia()!, i18n] },
@@ -133,9 +121,9 @@ describe('BLF store', () => {
 
   it("shows a colleague's contact-center state (published by the gateway) on their key", async () => {
     const blf = useBlfStore();
-    await signIn('1001');
+    await cc.signIn('1001');
     const agent = (state: string, extra: { reason?: string; away?: boolean } = {}) =>
-      phone.emit('presence', {
+      cc.phone.emit('presence', {
         target: 'sip:1003@localhost',
         status: state === 'offline' ? 'closed' : 'open',
         ...(extra.away ? { away: true } : {}),

@@ -1,31 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { useAccountStore } from './account';
 import { useAgentStore } from './agent';
-import { useCallsStore } from './calls';
 import { useSupervisorStore, dayRange } from './supervisor';
 import { useUiStore } from './ui';
-import { fakeCore, type FakePhone } from '../testing/fake-phone';
-import {
-  flush,
-  installFakeContactCenter,
-  removeFakeContactCenter,
-  signInDemo,
-} from '../testing/contact-center';
-import { FakeAgentServer, samplePop } from '../phone/testing/fake-agent-server';
+import { flush, contactCenterFixture } from '../testing/contact-center';
+import type { FakePhone } from '../testing/fake-phone';
+import { samplePop } from '../phone/testing/fake-agent-server';
 import { postQuality, qualityOf } from './agent-quality';
 import type { CallStats } from '../phone';
 
 // The supervisor store and the agent's quality posting, with the gateway
 // faked only at the fetch/EventSource boundary (FakeAgentServer) and the
 // phone faked at the core's boundary.
-
-let core: ReturnType<typeof fakeCore>;
-let server: FakeAgentServer;
-let phone: FakePhone;
-
-async function signIn(user: '1002' | '1003'): Promise<void> {
-  phone = await signInDemo(core, user, ['1002', '1003']);
-}
 
 const stats = (over: Partial<CallStats>): CallStats => ({
   timestamp: Date.now(),
@@ -41,20 +27,16 @@ const stats = (over: Partial<CallStats>): CallStats => ({
   ...over,
 });
 
-beforeEach(() => {
-  ({ core, server } = installFakeContactCenter());
-  useCallsStore();
-});
 afterEach(() => {
-  removeFakeContactCenter();
   vi.useRealTimers();
 });
+const cc = contactCenterFixture(['1002', '1003']);
 
 describe('supervisor store', () => {
   it('a supervisor who is not an agent gets the supervisor role (no agent view) and the live wallboard', async () => {
     const agent = useAgentStore();
     const sup = useSupervisorStore();
-    await signIn('1002');
+    await cc.signIn('1002');
     expect(agent.status).toBe('not-agent');
     expect(agent.isAgent).toBe(false);
     expect(agent.isSupervisor).toBe(true);
@@ -64,30 +46,30 @@ describe('supervisor store', () => {
     expect(sup.wallboard?.queues[0]?.today.serviceLevelPct).toBe(50);
     // today's 15-minute intervals for the chart come from the report API
     expect(sup.intervals).toHaveLength(1);
-    const reportReq = server.requests.find((r) => r.path.startsWith('supervisor/reports'))!;
+    const reportReq = cc.server.requests.find((r) => r.path.startsWith('supervisor/reports'))!;
     const q = new URL(`https://x/${reportReq.path}`).searchParams;
     expect(q.get('interval')).toBe('15m');
     expect(q.get('from')).toBe(dayRange().from);
-    expect(JSON.stringify(server.requests)).not.toContain('demo-1002-pw');
+    expect(JSON.stringify(cc.server.requests)).not.toContain('demo-1002-pw');
   });
 
   it('announces a call whose quality falls below the threshold, once', async () => {
     const sup = useSupervisorStore();
-    await signIn('1002');
+    await cc.signIn('1002');
     const ui = useUiStore();
-    server.pushWallboard({
+    cc.server.pushWallboard({
       flagged: [{ queueCallId: 'qc-1', agent: '1003', queue: 'sales', mos: 2.94 }],
     });
     expect(ui.announcement).toBe('Poor call quality: Carol in Sales, MOS 2.9');
     const seq = ui.announcementSeq;
-    server.pushWallboard({ at: new Date().toISOString() });
+    cc.server.pushWallboard({ at: new Date().toISOString() });
     expect(ui.announcementSeq).toBe(seq);
     expect(sup.flaggedIds.has('qc-1')).toBe(true);
   });
 
   it('forces a state, logs an agent out and sends a waiting caller, each announced; a refusal is a toast', async () => {
     const sup = useSupervisorStore();
-    await signIn('1002');
+    await cc.signIn('1002');
     const ui = useUiStore();
     expect(await sup.forceState('1004', 'not-ready')).toBe(true);
     expect(ui.announcement).toBe('Dave set to Not ready');
@@ -114,13 +96,13 @@ describe('supervisor store', () => {
       }),
     );
     const sup = useSupervisorStore();
-    await signIn('1002');
+    await cc.signIn('1002');
     expect(await sup.loadRecordings(dayRange())).toBe(true);
     expect(sup.recordings.map((r) => r.queueCallId)).toEqual(['qc-1']);
     expect(await sup.play('qc-1')).toBe(true);
     expect(sup.playing['qc-1']).toBe('blob:rec-1');
     expect(created[0]?.size).toBe(4);
-    const got = server.requests.find((r) => r.path === 'supervisor/recordings/qc-1')!;
+    const got = cc.server.requests.find((r) => r.path === 'supervisor/recordings/qc-1')!;
     expect(got.headers.authorization).toMatch(/^Bearer /);
     expect(await sup.loadReport({ ...dayRange(), interval: '1h', by: 'queue' })).toBe(true);
     expect(sup.report?.interval).toBe('1h');
@@ -135,11 +117,11 @@ describe('supervisor store', () => {
 describe('listen, whisper, barge', () => {
   it('the monitoring INVITE is answered by itself while the request is pending; the mode then changes without re-dialling', async () => {
     const sup = useSupervisorStore();
-    await signIn('1002');
+    await cc.signIn('1002');
     let leg: ReturnType<FakePhone['ring']> | undefined;
-    server.callSupervisor = async (queueCallId, mode) => {
+    cc.server.callSupervisor = async (queueCallId, mode) => {
       // the gateway calls the supervisor's softphone and waits for the answer
-      leg = phone.ring('sip:callcontrol@localhost', undefined, undefined, {
+      leg = cc.phone.ring('sip:callcontrol@localhost', undefined, undefined, {
         mode: mode as 'listen',
         id: 'm-1',
         queueCall: queueCallId,
@@ -148,7 +130,7 @@ describe('listen, whisper, barge', () => {
       await vi.waitFor(() => expect(leg!.answer).toHaveBeenCalled());
     };
     // a monitoring INVITE nobody asked for is not answered
-    const stray = phone.ring('sip:callcontrol@localhost', undefined, undefined, {
+    const stray = cc.phone.ring('sip:callcontrol@localhost', undefined, undefined, {
       mode: 'listen',
       id: 'm-0',
       queueCall: 'qc-1',
@@ -158,18 +140,18 @@ describe('listen, whisper, barge', () => {
     expect(leg!.answer).toHaveBeenCalledTimes(1);
     expect(sup.monitoring).toEqual({ queueCallId: 'qc-1', mode: 'listen', answered: true });
     expect(useUiStore().announcement).toBe('Listen: Carol');
-    const rings = phone.calls.length;
+    const rings = cc.phone.calls.length;
     expect(await sup.monitor('qc-1', 'barge')).toBe(true);
-    expect(phone.calls.length).toBe(rings); // no new call
+    expect(cc.phone.calls.length).toBe(rings); // no new call
     expect(sup.monitoring?.mode).toBe('barge');
     expect(await sup.stopMonitor()).toBe(true);
-    expect(server.monitors.size).toBe(0);
+    expect(cc.server.monitors.size).toBe(0);
     expect(sup.monitoring).toBeUndefined();
   });
 
   it('a refused monitoring request (softphone did not answer) is a toast and leaves no session', async () => {
     const sup = useSupervisorStore();
-    await signIn('1002');
+    await cc.signIn('1002');
     expect(await sup.monitor('qc-1', 'whisper')).toBe(false);
     expect(useUiStore().toasts.at(-1)?.text).toContain('not registered');
     expect(sup.monitoring).toBeUndefined();
@@ -189,12 +171,15 @@ describe('agent call quality to the gateway', () => {
 
   it('an agent on a queue call posts its quality every 5 s while the call is up', async () => {
     const agent = useAgentStore();
-    await signIn('1003');
+    await cc.signIn('1003');
     expect(agent.isAgent).toBe(true);
     expect(agent.isSupervisor).toBe(false);
-    const c = phone.ring('sip:+15550101001@localhost', 'Alice', { queue: 'sales', callId: 'qc-1' });
+    const c = cc.phone.ring('sip:+15550101001@localhost', 'Alice', {
+      queue: 'sales',
+      callId: 'qc-1',
+    });
     await c.answer();
-    server.update('1003', {
+    cc.server.update('1003', {
       state: 'on-call',
       call: { ...samplePop(), answeredAt: new Date().toISOString(), recorded: true },
     });
@@ -203,22 +188,22 @@ describe('agent call quality to the gateway', () => {
     // what the call's getStats gives (the calls store samples it every second)
     c.stats = stats({ mos: 2.5, jitterMs: 30, packetLossPct: 12, rttMs: 40 });
     // the timer (loaded lazily) posts within an interval
-    await vi.waitFor(() => expect(server.quality).toHaveLength(1), {
+    await vi.waitFor(() => expect(cc.server.quality).toHaveLength(1), {
       timeout: 7000,
       interval: 100,
     });
-    expect(server.quality[0]).toEqual({
+    expect(cc.server.quality[0]).toEqual({
       username: '1003',
       body: { callId: 'qc-1', mos: 2.5, jitterMs: 30, lossPct: 12, rttMs: 40 },
     });
     await vi.waitFor(() => expect(agent.lastQuality?.flagged).toBe(true));
     // the call ends: no more posts
     await c.hangup();
-    server.update('1003', { state: 'wrap-up', call: null });
+    cc.server.update('1003', { state: 'wrap-up', call: null });
     await flush();
-    const n = server.quality.length;
+    const n = cc.server.quality.length;
     await new Promise((r) => setTimeout(r, 5300));
-    expect(server.quality.length).toBe(n);
+    expect(cc.server.quality.length).toBe(n);
   }, 20_000);
 
   it('postQuality sends nothing without a MOS and swallows a 409 for an ended call', async () => {

@@ -1,10 +1,11 @@
 // The set-up the contact-center store tests share: a fresh Pinia, the core
 // faked at its boundary, the gateway's agent and supervisor APIs faked at the
 // fetch/EventSource boundary (FakeAgentServer), and a demo sign-in.
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
 import { useAccountStore } from '../stores/account';
 import { useAgentStore } from '../stores/agent';
+import { useCallsStore } from '../stores/calls';
 import { resetCoreServices, setCoreServices } from '../stores/core';
 import { AgentClient } from '../phone/agent';
 import { SupervisorClient } from '../phone/supervisor';
@@ -80,4 +81,43 @@ export async function signInDemo(
   const phone = core.phones.at(-1)!;
   await flush();
   return phone;
+}
+
+/** What a contact-center store test works with; fresh for every test. */
+export interface ContactCenterFixture {
+  readonly server: FakeAgentServer;
+  /** The phone of the last sign-in. */
+  readonly phone: FakePhone;
+  signIn(user: DemoUser): Promise<FakePhone>;
+}
+
+/**
+ * Registers the beforeEach/afterEach of a contact-center store test: the
+ * fakes installed with the calls store, removed after; sign-ins offer `users`.
+ */
+export function contactCenterFixture(users?: readonly DemoUser[]): ContactCenterFixture {
+  let core: ReturnType<typeof fakeCore> | undefined;
+  let server: FakeAgentServer | undefined;
+  let phone: FakePhone | undefined;
+  beforeEach(() => {
+    ({ core, server } = installFakeContactCenter());
+    phone = undefined;
+    useCallsStore();
+  });
+  afterEach(removeFakeContactCenter);
+  return {
+    get server() {
+      if (!server) throw new Error('contactCenterFixture: no test is running');
+      return server;
+    },
+    get phone() {
+      if (!phone) throw new Error('contactCenterFixture: nobody signed in yet');
+      return phone;
+    },
+    async signIn(user) {
+      if (!core) throw new Error('contactCenterFixture: no test is running');
+      phone = await signInDemo(core, user, users);
+      return phone;
+    },
+  };
 }
