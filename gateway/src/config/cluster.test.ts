@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from './load.js';
+import { loadConfig, parseConfig } from './load.js';
+import { problemsOf } from './testing/problems.js';
 
 // The cluster section (issue 10): absent by default, and a malformed one is
 // refused naming the field and the fix, without echoing a database password.
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const good = {
   nodeName: 'edge-a',

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { rtpengineArgs } from '../rtpengine/render.js';
 import { recordingSpoolDir } from './contactCenter.js';
-import { ConfigError, parseConfig } from './load.js';
+import { parseConfig } from './load.js';
+import { problemsOf } from './testing/problems.js';
 
 // The supervisors' part of the contact-center config (issue 8): defaults that
 // change nothing for an existing config, cross-references, and rtpengine's
 // recording flags only when a queue records.
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const queues = [{ name: 'sales' }, { name: 'support' }];
 

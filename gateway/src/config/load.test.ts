@@ -2,19 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, parseConfig, ConfigError } from './load.js';
+import { loadConfig, parseConfig } from './load.js';
+import { problemsOf } from './testing/problems.js';
 
 const noEnv = {} as NodeJS.ProcessEnv;
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config', () => {
   it('embedded defaults are loopback-only with demo accounts', () => {
