@@ -7,7 +7,10 @@
 //       count, all through edge A, then the same total split over edges A and B;
 //   (2) registrations: N WebSocket clients (wssClients.ts) registering through
 //       edge A, then N others spread over A and B;
-//   (3) the two-edge/one-edge ratio of each figure, from the same run.
+//   (3) the two-edge/one-edge ratio of each figure, from the same run;
+//   (4) contact-center takeovers: the service of the node that runs the
+//       contact center is killed, the time until the other node leads (its
+//       cc_leader row in PostgreSQL), then the dead node restarted; repeated.
 // CPU per call/registration of each edge (its Kamailio + its service process,
 // /proc/<pid>/stat utime+stime before/after) is what is comparable: the machine
 // has 2 cores shared with other work, so absolute rates are not claims.
@@ -20,15 +23,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ADDR,
+  DATABASE_URL,
   HTTPS_PORT,
   SIP_PORT,
   USERS,
   kamcmd,
   startCluster,
+  startEdge,
   type Cluster,
   type Edge,
+  type EdgeOptions,
 } from '../cluster/harness/cluster.js';
 import { until } from '../integration/harness/wait.js';
+import pg from 'pg';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -36,6 +43,7 @@ const CALLS = Number(process.env.BENCH_CLUSTER_CALLS ?? 200);
 const RATE = Number(process.env.BENCH_CLUSTER_RATE ?? 20);
 const CLIENTS = Number(process.env.BENCH_CLUSTER_CLIENTS ?? 300);
 const WARM_CLIENTS = 40;
+const TAKEOVERS = Number(process.env.BENCH_CLUSTER_TAKEOVERS ?? 3);
 const WS_PASSWORD = 'cluster-bench-ws-pw';
 // wssClients.ts names its accounts w00000, w00001, …
 const wsUser = (i: number) => `w${String(i).padStart(5, '0')}`;
@@ -443,11 +451,81 @@ async function registrationPhase(c: Cluster, edges: 1 | 2, from: number): Promis
 
 const perCore = (ms: number | undefined) => (ms && ms > 0 ? Math.round(1000 / ms) : 'n/a');
 
+interface TakeoverPhase {
+  runs: { from: string; to: string; term: number; takeoverMs: number; restartMs: number }[];
+  takeoverMs: { min: number; median: number; max: number };
+}
+
+/**
+ * The contact center's failover: SIGKILL of the leading node's service (its
+ * Kamailio and rtpengine keep running, as in the cluster test), timed until
+ * PostgreSQL's cc_leader names the other node with a new term (that node has
+ * then loaded the state and started its engine); the dead node is restarted
+ * as the standby before the next run.
+ */
+async function takeoverPhase(c: Cluster, opts: EdgeOptions): Promise<TakeoverPhase> {
+  const db = new pg.Client({ connectionString: DATABASE_URL });
+  await db.connect();
+  const leader = async () =>
+    (
+      await db.query<{ node: string; term: number }>(
+        'SELECT node, term FROM cc_leader WHERE id = 1',
+      )
+    ).rows[0];
+  const runs: TakeoverPhase['runs'] = [];
+  try {
+    for (let i = 0; i < TAKEOVERS; i++) {
+      const before = await leader();
+      if (!before) throw new Error('no contact-center leader in cc_leader');
+      const which = before.node === 'edge-a' ? 'a' : 'b';
+      const dying = c.edges[which];
+      const t0 = Date.now();
+      process.kill(dying.proc.pid!, 'SIGKILL');
+      await new Promise((r) => dying.proc.once('exit', r));
+      let after = before;
+      await until(
+        'the other node leading',
+        async () => {
+          after = (await leader()) ?? before;
+          return after.node !== before.node && after.term > before.term;
+        },
+        30_000,
+        20,
+      );
+      const takeoverMs = Date.now() - t0;
+      const t1 = Date.now();
+      c.edges[which] = await startEdge(c.topo, which, true, opts);
+      runs.push({
+        from: before.node,
+        to: after.node,
+        term: after.term,
+        takeoverMs,
+        restartMs: Date.now() - t1,
+      });
+      log(`takeover ${i + 1}/${TAKEOVERS}: ${before.node} → ${after.node} in ${takeoverMs} ms`);
+    }
+  } finally {
+    await db.end();
+  }
+  const ms = runs.map((r) => r.takeoverMs).sort((x, y) => x - y);
+  return {
+    runs,
+    takeoverMs: { min: ms[0]!, median: ms[Math.floor(ms.length / 2)]!, max: ms[ms.length - 1]! },
+  };
+}
+
 function ratio(two: number, one: number): number | null {
   return one > 0 ? round(two / one, 2) : null;
 }
 
-function markdown(r: Record<string, unknown> & { calls: CallPhase[]; registrations: RegPhase[] }) {
+function markdown(
+  r: Record<string, unknown> & {
+    calls: CallPhase[];
+    registrations: RegPhase[];
+    contactCenterTakeover: TakeoverPhase;
+  },
+) {
+  const t = r.contactCenterTakeover;
   const [c1, c2] = r.calls;
   const [r1, r2] = r.registrations;
   const ratios = r.ratios as Record<string, number | null>;
@@ -535,6 +613,19 @@ ${Object.entries(ratios)
 Read: with two edges each edge's CPU per call of all calls is about half of the one-edge figure
 when the work splits evenly (ratio ≈ 0.5); the cluster's CPU per call (sum of both edges) stays
 near 1× if adding an edge costs nothing extra (DMQ replication is what it costs).
+
+## Contact-center takeover (one node runs it; gateway/src/contactcenter/README.md "Cluster mode")
+
+The service of the node that runs the contact center is killed (SIGKILL); timed until PostgreSQL's
+\`cc_leader\` names the other node with a new term, which it writes once it has copied the state and
+started its engine. The standby tries the lock every second, so about 0-1 s of each figure is
+where in its poll the kill fell. The dead node is restarted (as the standby) before the next run.
+
+| run | from | to | term | takeover ms | restart of the dead node ms |
+| --- | --- | --- | --- | --- | --- |
+${t.runs.map((x, i) => `| ${i + 1} | ${x.from} | ${x.to} | ${x.term} | ${x.takeoverMs} | ${x.restartMs} |`).join('\n')}
+
+Takeover: min ${t.takeoverMs.min} ms, median ${t.takeoverMs.median} ms, max ${t.takeoverMs.max} ms.
 `;
 }
 
@@ -542,14 +633,15 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = round(loadavg()[0]!, 2);
   log('starting the cluster (namespaces, PostgreSQL, Redis, two media nodes, two edges)');
-  const c = await startCluster({
+  const edgeOptions: EdgeOptions = {
     extraUsers: Array.from({ length: 2 * CLIENTS + WARM_CLIENTS }, (_, i) => ({
       username: wsUser(i),
       password: WS_PASSWORD,
     })),
     // every client of the benchmark sends from one address (the clients' host)
     configOverrides: { protection: { pikeReqsDensity: 100_000, failedAuthLimit: 100_000 } },
-  });
+  };
+  const c = await startCluster(edgeOptions);
   const callees: ChildProcess[] = [];
   try {
     await until(
@@ -572,6 +664,8 @@ async function main(): Promise<void> {
     const reg1 = await registrationPhase(c, 1, 0);
     await settle();
     const reg2 = await registrationPhase(c, 2, CLIENTS);
+    await settle();
+    const takeover = await takeoverPhase(c, edgeOptions);
     const sum = (p: Record<string, Record<string, number>>) =>
       (p['edge-a']?.total ?? 0) + (p['edge-b']?.total ?? 0);
     const ratios = {
@@ -605,6 +699,7 @@ async function main(): Promise<void> {
       calls: [calls1, calls2],
       registrations: [reg1, reg2],
       ratios,
+      contactCenterTakeover: takeover,
     };
     mkdirSync(RESULTS, { recursive: true });
     writeFileSync(join(RESULTS, 'cluster.json'), JSON.stringify(result, null, 2) + '\n');

@@ -863,4 +863,103 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     (figures.contactCenterFailover as Record<string, unknown>).deadNodeBackMs = Date.now() - back;
     expect((await leaderRow())!.node).toBe(survivor);
   });
+  it('11. a queue call in progress when the leader dies: media stays up on that node, but the call is no longer the contact center’s; the new leader closes it and frees the agent', async () => {
+    const before = (await leaderRow())!;
+    const dyingWhich = edgeOf(before.node);
+    const survivor = before.node === 'edge-a' ? 'edge-b' : 'edge-a';
+    await until(
+      'the agent available',
+      async () => (await agentState()) === 'available',
+      10_000,
+      100,
+    );
+
+    // a caller through the edge that survives, bridged to the agent
+    const since = new Date().toISOString();
+    const n = offers.length;
+    const d = await caller('1004', addrOf(survivor), TONE_B);
+    const r = await call(d.p, QUEUE_NUMBER);
+    expect(r.final.status, r.final.raw).toBe(200);
+    await until('the caller offered to the agent', () => offers.length === n + 1, 15_000, 50);
+    const t0 = Date.now();
+    await until(
+      'the agent heard by the caller',
+      () => d.p.rtp.toneFrom(TONE_AGENT, t0).length > 10,
+      5000,
+      50,
+    );
+
+    const killedAt = Date.now();
+    const dying = c.edges[dyingWhich];
+    process.kill(dying.proc.pid!, 'SIGKILL');
+    await new Promise((res) => dying.proc.once('exit', res));
+    await until(
+      `${survivor} leading`,
+      async () => (await leaderRow())?.node === survivor,
+      30_000,
+      50,
+    );
+    const takeoverMs = Date.now() - killedAt;
+    await new Promise((res) => setTimeout(res, 2000));
+    const now = Date.now();
+    const atCaller = d.p.rtp.toneFrom(TONE_AGENT, killedAt + 200).length;
+    const atAgent = agent.rtp.toneFrom(TONE_B, killedAt + 200).length;
+
+    // the new leader closed the cut call (its engine's restore) and gave the agent a wrap-up
+    let rows: { endedAt: string | null; outcome: string | null }[] = [];
+    await until(
+      'the cut call closed in PostgreSQL',
+      async () => {
+        rows = await sql<{ endedAt: string | null; outcome: string | null }>(
+          `SELECT ended_at AS "endedAt", outcome FROM queue_calls WHERE entered_at >= $1`,
+          [since],
+        );
+        return rows.length === 1 && rows[0]!.endedAt !== null;
+      },
+      5000,
+      100,
+      () => JSON.stringify(rows),
+    );
+    const ended = await sql<{ data: string }>(
+      `SELECT data FROM queue_events WHERE event = 'ended' AND queue_call_id IN
+         (SELECT id FROM queue_calls WHERE entered_at >= $1)`,
+      [since],
+    );
+    expect(ended.map((e) => (JSON.parse(e.data) as { by?: string }).by)).toEqual(['restart']);
+    await until(
+      'the agent available again',
+      async () => (await agentState()) === 'available',
+      10_000,
+      100,
+    );
+
+    // hang-ups reach nobody who drives the call any more
+    d.p.rtp.stopSending();
+    agent.rtp.stopSending();
+    const callerBye = await d.p.ua
+      .inDialog(r.dialog!, 'BYE', { timeoutMs: 10_000 })
+      .then((x) => x.status)
+      .catch((e: Error) => e.message);
+    const agentBye = await agent.ua
+      .inDialog(offers[n]!.dialog!, 'BYE', { timeoutMs: 10_000 })
+      .then((x) => x.status)
+      .catch((e: Error) => e.message);
+    figures.contactCenterCallInProgress = {
+      deadLeader: before.node,
+      newLeader: survivor,
+      takeoverMs,
+      callerPacketsOfAgentToneAfterKill: atCaller,
+      agentPacketsOfCallerToneAfterKill: atAgent,
+      windowMs: now - killedAt - 200,
+      callerByeStatus: callerBye,
+      agentByeStatus: agentBye,
+      rowClosedBy: 'restart',
+      outcome: rows[0]!.outcome,
+    };
+
+    const back = Date.now();
+    c.edges[dyingWhich] = await startEdge(c.topo, dyingWhich, true);
+    (figures.contactCenterCallInProgress as Record<string, unknown>).deadNodeBackMs =
+      Date.now() - back;
+  });
 });
