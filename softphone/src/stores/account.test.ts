@@ -5,7 +5,7 @@ import { useUiStore } from './ui';
 import { useCallsStore } from './calls';
 import { useDiagnosticsStore } from './diagnostics';
 import { resetCoreServices, setCoreServices } from './core';
-import { CLIENT_CONFIG, fakeCore, mockClientConfig } from '../testing/fake-phone';
+import { CLIENT_CONFIG, FakePhone, fakeCore, mockClientConfig } from '../testing/fake-phone';
 import { defaultSettings, loadSettings } from '../storage/settings';
 import { loadSecret, saveSecret } from '../storage/secrets';
 
@@ -319,5 +319,49 @@ describe('the demo password, saved in an idle moment after the sign-in', () => {
     });
     await new Promise((r) => setTimeout(r, 50));
     expect(await loadSecret('password')).toBe('pbx-secret');
+  });
+});
+
+describe('the phone view, drawn after the first REGISTER is answered', () => {
+  beforeEach(() => localStorage.clear());
+
+  it('waits for the answer, then shows in the next task', async () => {
+    mockClientConfig();
+    const account = useAccountStore();
+    await account.init();
+    await account.fetchClientConfig();
+    expect(await account.signInDemo('1001')).toBe(true);
+    // the fake phone's start() answered the REGISTER: the view follows in a macrotask
+    expect(account.registration).toBe('registered');
+    await Promise.resolve();
+    expect(account.phoneViewReady).toBe(false);
+    await vi.waitFor(() => expect(account.phoneViewReady).toBe(true));
+    await account.signOut();
+    expect(account.phoneViewReady).toBe(false);
+  });
+
+  it('shows after PHONE_VIEW_WAIT_MS when no answer comes (the badge says why)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      mockClientConfig();
+      const account = useAccountStore();
+      await account.init();
+      await account.fetchClientConfig();
+      // connected, the REGISTER never answered
+      vi.mocked(core.services.createPhone!).mockImplementationOnce(async (config) => {
+        const p = new FakePhone(config);
+        p.start = vi.fn(async () => p.emit('connection', { state: 'connected' }));
+        core.phones.push(p);
+        return p;
+      });
+      expect(await account.signInDemo('1001')).toBe(true);
+      expect(account.registration).toBe('registering');
+      await vi.advanceTimersByTimeAsync(900);
+      expect(account.phoneViewReady).toBe(false);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(account.phoneViewReady).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -4,7 +4,7 @@
 // through which the other stores (calls, contacts, diagnostics, agent) follow
 // its events; this store imports none of them.
 import { defineStore } from 'pinia';
-import { computed, markRaw, ref, shallowRef } from 'vue';
+import { computed, markRaw, ref, shallowRef, watch } from 'vue';
 import type {
   ConnectionState,
   IceServerConfig,
@@ -224,6 +224,8 @@ export function mark(name: string): void {
 }
 
 const SECRET_PASSWORD = 'password';
+/** The longest the phone view waits for the first REGISTER's answer (then it shows the badge's state). */
+const PHONE_VIEW_WAIT_MS = 1000;
 const SECRET_ICE = 'ice-credentials';
 
 export const useAccountStore = defineStore('account', () => {
@@ -253,6 +255,36 @@ export const useAccountStore = defineStore('account', () => {
    * WebSocket handshake and REGISTER for the main thread.
    */
   const settled = computed(() => signedIn.value && registration.value !== 'registering');
+  /**
+   * The first idle moment after `settled` (BLF starts then; see App.vue); it
+   * stays true until sign-out, so a reconnect's REGISTER does not hide the BLF.
+   */
+  const idleAfterSignIn = ref(false);
+  /**
+   * The signed-in phone view is drawn in the task after the first REGISTER's
+   * answer (or PHONE_VIEW_WAIT_MS after the sign-in when none comes): drawn
+   * as soon as the phone existed, its first render (~25 ms of main thread,
+   * mostly first-run compilation; BENCH_PROFILE=1) ran between the REGISTER
+   * and its 401 and delayed the registration, which is what makes the user
+   * reachable, by as much. Until then the sign-in form shows it is busy.
+   */
+  const phoneViewReady = ref(false);
+  let phoneViewWait: ReturnType<typeof setTimeout> | undefined;
+  const showPhoneView = () => {
+    clearTimeout(phoneViewWait);
+    if (signedIn.value) phoneViewReady.value = true;
+  };
+  watch(settled, (now) => {
+    if (!now) return;
+    // a macrotask: the badge's change is applied (and observed) first
+    if (!phoneViewReady.value) setTimeout(showPhoneView, 0);
+    if (!idleAfterSignIn.value) whenIdle(() => (idleAfterSignIn.value = signedIn.value));
+  });
+  watch(signedIn, (now) => {
+    clearTimeout(phoneViewWait);
+    if (now) phoneViewWait = setTimeout(showPhoneView, PHONE_VIEW_WAIT_MS);
+    else idleAfterSignIn.value = phoneViewReady.value = false;
+  });
   const hasAccount = computed(
     () => !!settings.value.account.wsUrl && !!settings.value.account.sipUri,
   );
@@ -615,6 +647,8 @@ export const useAccountStore = defineStore('account', () => {
     signedIn,
     registered,
     settled,
+    idleAfterSignIn,
+    phoneViewReady,
     hasAccount,
     demoAccounts,
     effectiveWsUrl,

@@ -68,6 +68,10 @@ describe('PhoneView', () => {
     // @ts-expect-error computed getters are writable in a testing pinia
     account.signedIn = true;
     await nextTick();
+    // the sign-in form stays until the phone view is ready (the REGISTER answered)
+    expect(wrapper.find('[data-testid="logout-button"]').exists()).toBe(false);
+    account.phoneViewReady = true;
+    await nextTick();
     expect(wrapper.text()).toContain('Signed in as Alice <sip:1001@localhost>');
     expect(wrapper.get('[data-testid="incoming-call"]').text()).toContain('Carol');
     expect(wrapper.get('[data-testid="line-2"]').attributes('data-state')).toBe('incoming');
@@ -92,6 +96,7 @@ describe('PhoneView', () => {
     });
     // @ts-expect-error computed getters are writable in a testing pinia
     useAccountStore().signedIn = true;
+    useAccountStore().phoneViewReady = true;
     await nextTick();
     const a = wrapper.get('[data-testid="recording-link"]');
     expect(a.attributes('href')).toBe('blob:x');
