@@ -45,6 +45,11 @@ const MIN_LEVEL = 0.003;
  */
 const GREEN_MAX_RED = 0.35;
 const YELLOW_MIN_RED = 0.65;
+/**
+ * Mean green (0..255) of the corner squares: 150-255 from fake_device_0,
+ * ~100-130 from fake_device_2; a black frame (a disabled track) has none.
+ */
+const MIN_CORNER_GREEN = 50;
 type Look = 'green' | 'yellow';
 const CAMERA: Record<Look, string> = { green: 'fake_device_0', yellow: 'fake_device_2' };
 
@@ -79,6 +84,8 @@ interface FarVideo {
   height: number;
   /** Red / green of the corner squares of the frame `remote-video` shows now (-1: none). */
   cornerRed: number;
+  /** Mean green of those corner squares (-1: none). */
+  cornerGreen: number;
 }
 
 /**
@@ -91,7 +98,7 @@ interface FarVideo {
 async function farVideo(p: Phone): Promise<FarVideo> {
   return p.page.evaluate(async () => {
     const pcs = (window as unknown as { __e2e?: { pcs: RTCPeerConnection[] } }).__e2e?.pcs ?? [];
-    const out = { frames: 0, ssrc: 0, width: 0, height: 0, cornerRed: -1 };
+    const out = { frames: 0, ssrc: 0, width: 0, height: 0, cornerRed: -1, cornerGreen: -1 };
     for (const pc of pcs) {
       if (pc.connectionState === 'closed' || pc.signalingState === 'closed') continue;
       (await pc.getStats()).forEach((s: Record<string, unknown>) => {
@@ -113,6 +120,7 @@ async function farVideo(p: Phone): Promise<FarVideo> {
       const cw = W / 16;
       const ch = el.videoHeight / 9;
       let ratios = 0;
+      let greens = 0;
       for (const [cx, cy] of [
         [0, 0],
         [15, 0],
@@ -121,15 +129,19 @@ async function farVideo(p: Phone): Promise<FarVideo> {
       ] as const) {
         let r = 0;
         let gr = 0;
+        let n = 0;
         for (let y = Math.floor((cy + 0.25) * ch); y < (cy + 0.75) * ch; y++) {
           for (let x = Math.floor((cx + 0.25) * cw); x < (cx + 0.75) * cw; x++) {
             r += px[(y * W + x) * 4]!;
             gr += px[(y * W + x) * 4 + 1]!;
+            n++;
           }
         }
         ratios += r / Math.max(gr, 1);
+        greens += gr / Math.max(n, 1);
       }
       out.cornerRed = ratios / 4;
+      out.cornerGreen = greens / 4;
     }
     return out;
   });
@@ -147,9 +159,8 @@ async function expectFarLook(look: Look, since: number, what: string): Promise<F
       async () => {
         last = await farVideo(b);
         const ok =
-          look === 'green'
-            ? last.cornerRed >= 0 && last.cornerRed < GREEN_MAX_RED
-            : last.cornerRed > YELLOW_MIN_RED;
+          last.cornerGreen > MIN_CORNER_GREEN &&
+          (look === 'green' ? last.cornerRed < GREEN_MAX_RED : last.cornerRed > YELLOW_MIN_RED);
         return last.frames > since + 30 && ok ? last : undefined;
       },
       20_000,
@@ -161,7 +172,7 @@ async function expectFarLook(look: Look, since: number, what: string): Promise<F
 }
 
 function describeFar(v: FarVideo): string {
-  return `frame ${v.frames}, ${v.width}x${v.height}, corner red/green ${v.cornerRed.toFixed(2)}`;
+  return `frame ${v.frames}, ${v.width}x${v.height}, corner red/green ${v.cornerRed.toFixed(2)}, green ${v.cornerGreen.toFixed(0)}`;
 }
 
 /** Picks 1001's camera labelled `label` in the call's camera picker, as the user does. */
