@@ -1,4 +1,18 @@
 import type { Db } from './db.js';
+import {
+  auditValues,
+  eventValues,
+  toAgentDay,
+  toAgentStates,
+  toAudit,
+  toEvent,
+  toMember,
+  toQuality,
+  type RawAudit,
+  type RawEvent,
+  type RawMember,
+  type RawQuality,
+} from './rows.js';
 
 // The contact center's SQL for SQLite, in one place (tables: db.ts migrations
 // 2 and 3; PostgreSQL's in postgres.ts). The engine in ../contactcenter uses it
@@ -73,7 +87,15 @@ export interface QueueEventRow {
   data: Record<string, unknown> | null;
 }
 
-type RawEvent = Omit<QueueEventRow, 'data'> & { data: string | null };
+/** A queue event as the engine writes it. */
+export interface QueueEventEntry {
+  at: string;
+  event: QueueEventName;
+  queueCallId?: string | null;
+  queue?: string | null;
+  agent?: string | null;
+  data?: Record<string, unknown>;
+}
 
 export interface QualitySummary {
   samples: number;
@@ -86,6 +108,16 @@ export interface QualitySummary {
   flagged: boolean;
 }
 
+/** An audit entry as the engine writes it. */
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: string;
+  target?: string | null;
+  allowed: boolean;
+  detail?: Record<string, unknown>;
+}
+
 export interface AuditRow {
   id: number;
   at: string;
@@ -96,8 +128,6 @@ export interface AuditRow {
   allowed: boolean;
   detail: Record<string, unknown> | null;
 }
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 const CALL_COLUMNS = `id, call_id AS callId, queue, caller_number AS callerNumber, caller_name AS callerName,
   entered_at AS enteredAt, answered_at AS answeredAt, agent, ended_at AS endedAt, outcome,
@@ -161,14 +191,8 @@ export class CcStore {
             .prepare('SELECT * FROM cc_queue_members WHERE username = ? ORDER BY queue')
             .all(username)
         : this.db.prepare('SELECT * FROM cc_queue_members ORDER BY username, queue').all()
-    ) as { username: string; queue: string; penalty: number; logged_in: number; source: string }[];
-    return rows.map((r) => ({
-      username: r.username,
-      queue: r.queue,
-      penalty: r.penalty,
-      loggedIn: r.logged_in === 1,
-      source: r.source === 'admin' ? 'admin' : 'config',
-    }));
+    ) as RawMember[];
+    return rows.map(toMember);
   }
 
   setLoggedIn(username: string, queue: string | undefined, loggedIn: boolean): number {
@@ -206,14 +230,9 @@ export class CcStore {
 
   // --- queue calls ---
 
-  insertQueueCall(c: {
-    id: string;
-    callId: string;
-    queue: string;
-    callerNumber: string;
-    callerName: string;
-    enteredAt: string;
-  }): void {
+  insertQueueCall(
+    c: Pick<QueueCallRow, 'id' | 'callId' | 'queue' | 'callerNumber' | 'callerName' | 'enteredAt'>,
+  ): void {
     this.db
       .prepare(
         `INSERT INTO queue_calls (id, call_id, queue, caller_number, caller_name, entered_at)
@@ -304,7 +323,7 @@ export class CcStore {
          FROM queue_calls WHERE agent = ? AND answered_at >= ?`,
       )
       .get(agent, since) as { n: number; avg: number | null };
-    return { handled: r.n, avgHandleSec: Math.round(r.avg ?? 0) };
+    return toAgentDay(r);
   }
 
   handledSince(since: string): Map<string, number> {
@@ -374,9 +393,8 @@ export class CcStore {
                 loss_max_pct AS lossMaxPct, rtt_max_ms AS rttMaxMs, quality_flagged AS flagged
          FROM queue_calls WHERE id = ?`,
       )
-      .get(id) as (Omit<QualitySummary, 'flagged'> & { flagged: number }) | undefined;
-    if (!r || r.samples === 0) return null;
-    return { ...r, mosAvg: round2(r.mosAvg ?? 0), flagged: r.flagged === 1 };
+      .get(id) as RawQuality | undefined;
+    return toQuality(r);
   }
 
   // --- recordings ---
@@ -409,26 +427,12 @@ export class CcStore {
 
   // --- audit (append-only; triggers refuse UPDATE and DELETE) ---
 
-  audit(e: {
-    at: string;
-    actor: string;
-    action: string;
-    target?: string | null;
-    allowed: boolean;
-    detail?: Record<string, unknown>;
-  }): void {
+  audit(e: AuditEntry): void {
     this.db
       .prepare(
         'INSERT INTO cc_audit (at, actor, action, target, allowed, detail) VALUES (?, ?, ?, ?, ?, ?)',
       )
-      .run(
-        e.at,
-        e.actor,
-        e.action,
-        e.target ?? null,
-        e.allowed ? 1 : 0,
-        e.detail ? JSON.stringify(e.detail) : null,
-      );
+      .run(...auditValues(e));
   }
 
   auditLog(
@@ -446,48 +450,30 @@ export class CcStore {
         to: filter.to ?? null,
         actor: filter.actor ?? null,
         limit: filter.limit ?? 500,
-      }) as (Omit<AuditRow, 'allowed' | 'detail'> & { allowed: number; detail: string | null })[];
-    return rows.map((r) => ({
-      ...r,
-      allowed: r.allowed === 1,
-      detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
-    }));
+      }) as RawAudit[];
+    return rows.map(toAudit);
   }
 
   // --- events ---
 
-  event(e: {
-    at: string;
-    event: QueueEventName;
-    queueCallId?: string | null;
-    queue?: string | null;
-    agent?: string | null;
-    data?: Record<string, unknown>;
-  }): void {
+  event(e: QueueEventEntry): void {
     this.db
       .prepare(
         'INSERT INTO queue_events (at, event, queue_call_id, queue, agent, data) VALUES (?, ?, ?, ?, ?, ?)',
       )
-      .run(
-        e.at,
-        e.event,
-        e.queueCallId ?? null,
-        e.queue ?? null,
-        e.agent ?? null,
-        e.data ? JSON.stringify(e.data) : null,
-      );
+      .run(...eventValues(e));
   }
 
   /** Events in [from, to) (reports), optionally of one kind. */
   eventsBetween(from: string, to: string, event?: QueueEventName): QueueEventRow[] {
-    return this.parseEvents(
+    return (
       this.db
         .prepare(
           `SELECT id, at, event, queue_call_id AS queueCallId, queue, agent, data FROM queue_events
            WHERE at >= ? AND at < ? AND (? IS NULL OR event = ?) ORDER BY id`,
         )
-        .all(from, to, event ?? null, event ?? null) as RawEvent[],
-    );
+        .all(from, to, event ?? null, event ?? null) as RawEvent[]
+    ).map(toEvent);
   }
 
   /** Each agent's last state change before `at`: their state when a report interval opens. */
@@ -498,16 +484,7 @@ export class CcStore {
            SELECT MAX(id) FROM queue_events WHERE event = 'agent-state' AND at < ? GROUP BY agent)`,
       )
       .all(at) as { agent: string; data: string }[];
-    return new Map(
-      rows.map((r) => [r.agent, String((JSON.parse(r.data) as { state: string }).state)]),
-    );
-  }
-
-  private parseEvents(rows: RawEvent[]): QueueEventRow[] {
-    return rows.map((r) => ({
-      ...r,
-      data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
-    }));
+    return toAgentStates(rows);
   }
 
   events(filter: { queueCallId?: string; event?: QueueEventName } = {}): QueueEventRow[] {
@@ -516,13 +493,7 @@ export class CcStore {
         `SELECT id, at, event, queue_call_id AS queueCallId, queue, agent, data FROM queue_events
          WHERE (@q IS NULL OR queue_call_id = @q) AND (@e IS NULL OR event = @e) ORDER BY id`,
       )
-      .all({ q: filter.queueCallId ?? null, e: filter.event ?? null }) as (Omit<
-      QueueEventRow,
-      'data'
-    > & { data: string | null })[];
-    return rows.map((r) => ({
-      ...r,
-      data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
-    }));
+      .all({ q: filter.queueCallId ?? null, e: filter.event ?? null }) as RawEvent[];
+    return rows.map(toEvent);
   }
 }

@@ -1,23 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type {
-  AgentRow,
-  AuditRow,
-  MemberRow,
-  QualitySummary,
-  QueueCallOutcome,
-  QueueCallRow,
-  QueueEventName,
-  QueueEventRow,
-} from './cc.js';
+import type { AgentRow, QueueCallOutcome, QueueCallRow, QueueEventName } from './cc.js';
+import {
+  auditValues,
+  callRecordValues,
+  eventValues,
+  toAgentDay,
+  toAgentStates,
+  toAudit,
+  toEvent,
+  toMember,
+  toQuality,
+  toTrunk,
+  toUser,
+  trunkValues,
+  userValues,
+  type RawAudit,
+  type RawEvent,
+  type RawMember,
+  type RawQuality,
+  type RawTrunk,
+  type RawUser,
+} from './rows.js';
 import type {
   CallRecordRow,
   CallRecordStorage,
   CcStorage,
   DirectoryStorage,
   Storage,
-  TrunkRow,
-  UserRow,
 } from './storage.js';
 
 // A cluster's storage (issue 10): the SQLite tables of db.ts on a shared
@@ -282,7 +292,7 @@ function pgCallRecords(exec: Exec, node: string | null): CallRecordStorage {
       await exec(
         `INSERT INTO call_records (call_id, from_user, to_user, direction, trunk, started_at, node)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (call_id) DO NOTHING`,
-        [r.callId, r.fromUser, r.toUser, r.direction, r.trunk, r.startedAt, node],
+        callRecordValues(r, node),
       );
     },
     async answered(callId, at) {
@@ -339,24 +349,6 @@ function pgCallRecords(exec: Exec, node: string | null): CallRecordStorage {
 
 // ------------------------------------------------------------------ directory
 
-interface RawUser {
-  username: string;
-  display_name: string;
-  ha1: string;
-  realm: string;
-  caller_id: string | null;
-  demo: number;
-}
-
-const toUser = (r: RawUser): UserRow => ({
-  username: r.username,
-  displayName: r.display_name,
-  ha1: r.ha1,
-  realm: r.realm,
-  callerId: r.caller_id,
-  demo: r.demo === 1,
-});
-
 function pgDirectory(serial: PgSerial): DirectoryStorage {
   const exec = serial.exec;
   return {
@@ -365,7 +357,7 @@ function pgDirectory(serial: PgSerial): DirectoryStorage {
         `INSERT INTO users (username, display_name, ha1, realm, caller_id, demo) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, ha1 = excluded.ha1,
            realm = excluded.realm, caller_id = excluded.caller_id, demo = excluded.demo`,
-        [u.username, u.displayName, u.ha1, u.realm, u.callerId, u.demo ? 1 : 0],
+        userValues(u),
       );
     },
     async removeUser(username) {
@@ -407,20 +399,12 @@ function pgDirectory(serial: PgSerial): DirectoryStorage {
         for (const t of trunks)
           await e(
             'INSERT INTO trunks (name, host, port, transport, register, prefixes) VALUES ($1, $2, $3, $4, $5, $6)',
-            [t.name, t.host, t.port, t.transport, t.register ? 1 : 0, JSON.stringify(t.prefixes)],
+            trunkValues(t),
           );
       });
     },
     async listTrunks() {
-      const rows = (await exec('SELECT * FROM trunks ORDER BY name')).rows as (Omit<
-        TrunkRow,
-        'register' | 'prefixes'
-      > & { register: number; prefixes: string })[];
-      return rows.map((r) => ({
-        ...r,
-        register: r.register === 1,
-        prefixes: JSON.parse(r.prefixes) as string[],
-      }));
+      return ((await exec('SELECT * FROM trunks ORDER BY name')).rows as RawTrunk[]).map(toTrunk);
     },
   };
 }
@@ -432,15 +416,6 @@ const CALL_COLUMNS = `id, call_id AS "callId", queue, caller_number AS "callerNu
   wait_sec AS "waitSec", disposition, notes, wrapped_up_at AS "wrappedUpAt"`;
 
 const EVENT_COLUMNS = `id, at, event, queue_call_id AS "queueCallId", queue, agent, data`;
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
-
-type RawEvent = Omit<QueueEventRow, 'data'> & { data: string | null };
-const parseEvents = (rows: RawEvent[]): QueueEventRow[] =>
-  rows.map((r) => ({
-    ...r,
-    data: r.data ? (JSON.parse(r.data) as Record<string, unknown>) : null,
-  }));
 
 /** The contact center's operations on `exec` (the serial connection, or one transaction's). */
 function pgCc(exec: Exec, serial: PgSerial): CcStorage {
@@ -484,25 +459,13 @@ function pgCc(exec: Exec, serial: PgSerial): CcStorage {
       );
     },
     async members(username) {
-      const raw = await rows<{
-        username: string;
-        queue: string;
-        penalty: number;
-        logged_in: number;
-        source: string;
-      }>(
+      const raw = await rows<RawMember>(
         username
           ? 'SELECT * FROM cc_queue_members WHERE username = $1 ORDER BY queue'
           : 'SELECT * FROM cc_queue_members ORDER BY username, queue',
         username ? [username] : [],
       );
-      return raw.map((r): MemberRow => ({
-        username: r.username,
-        queue: r.queue,
-        penalty: r.penalty,
-        loggedIn: r.logged_in === 1,
-        source: r.source === 'admin' ? 'admin' : 'config',
-      }));
+      return raw.map(toMember);
     },
     async setLoggedIn(username, queue, loggedIn) {
       const v = loggedIn ? 1 : 0;
@@ -610,7 +573,7 @@ function pgCc(exec: Exec, serial: PgSerial): CcStorage {
          FROM queue_calls WHERE agent = $1 AND answered_at >= $2`,
         [agent, since],
       ))!;
-      return { handled: r.n, avgHandleSec: Math.round(r.avg ?? 0) };
+      return toAgentDay(r);
     },
     async handledSince(since) {
       const r = await rows<{ agent: string; n: number }>(
@@ -654,14 +617,13 @@ function pgCc(exec: Exec, serial: PgSerial): CcStorage {
       );
     },
     async quality(id) {
-      const r = await one<Omit<QualitySummary, 'flagged'> & { flagged: number }>(
+      const r = await one<RawQuality>(
         `SELECT quality_samples AS samples, mos_min AS "mosMin", mos_avg AS "mosAvg", jitter_max_ms AS "jitterMaxMs",
                 loss_max_pct AS "lossMaxPct", rtt_max_ms AS "rttMaxMs", quality_flagged AS flagged
          FROM queue_calls WHERE id = $1`,
         [id],
       );
-      if (!r || r.samples === 0) return null;
-      return { ...r, mosAvg: round2(r.mosAvg ?? 0), flagged: r.flagged === 1 };
+      return toQuality(r);
     },
 
     async setRecording(id, file) {
@@ -688,57 +650,35 @@ function pgCc(exec: Exec, serial: PgSerial): CcStorage {
       await exec(
         `INSERT INTO cc_audit (key, at, actor, action, target, allowed, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (key) DO NOTHING`,
-        [
-          randomUUID(),
-          e.at,
-          e.actor,
-          e.action,
-          e.target ?? null,
-          e.allowed ? 1 : 0,
-          e.detail ? JSON.stringify(e.detail) : null,
-        ],
+        [randomUUID(), ...auditValues(e)],
       );
     },
     async auditLog(filter = {}) {
-      const r = await rows<
-        Omit<AuditRow, 'allowed' | 'detail'> & { allowed: number; detail: string | null }
-      >(
+      const r = await rows<RawAudit>(
         `SELECT id, at, actor, action, target, allowed, detail FROM cc_audit
          WHERE ($1::text IS NULL OR at >= $1) AND ($2::text IS NULL OR at < $2)
            AND ($3::text IS NULL OR actor = $3)
          ORDER BY id DESC LIMIT $4`,
         [filter.from ?? null, filter.to ?? null, filter.actor ?? null, filter.limit ?? 500],
       );
-      return r.map((x) => ({
-        ...x,
-        allowed: x.allowed === 1,
-        detail: x.detail ? (JSON.parse(x.detail) as Record<string, unknown>) : null,
-      }));
+      return r.map(toAudit);
     },
 
     async event(e) {
       await exec(
         `INSERT INTO queue_events (key, at, event, queue_call_id, queue, agent, data) VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (key) DO NOTHING`,
-        [
-          randomUUID(),
-          e.at,
-          e.event,
-          e.queueCallId ?? null,
-          e.queue ?? null,
-          e.agent ?? null,
-          e.data ? JSON.stringify(e.data) : null,
-        ],
+        [randomUUID(), ...eventValues(e)],
       );
     },
     async eventsBetween(from: string, to: string, event?: QueueEventName) {
-      return parseEvents(
+      return (
         await rows<RawEvent>(
           `SELECT ${EVENT_COLUMNS} FROM queue_events
            WHERE at >= $1 AND at < $2 AND ($3::text IS NULL OR event = $3) ORDER BY id`,
           [from, to, event ?? null],
-        ),
-      );
+        )
+      ).map(toEvent);
     },
     async agentStatesAt(at) {
       const r = await rows<{ agent: string; data: string }>(
@@ -746,18 +686,16 @@ function pgCc(exec: Exec, serial: PgSerial): CcStorage {
            SELECT MAX(id) FROM queue_events WHERE event = 'agent-state' AND at < $1 GROUP BY agent)`,
         [at],
       );
-      return new Map(
-        r.map((x) => [x.agent, String((JSON.parse(x.data) as { state: string }).state)]),
-      );
+      return toAgentStates(r);
     },
     async events(filter = {}) {
-      return parseEvents(
+      return (
         await rows<RawEvent>(
           `SELECT ${EVENT_COLUMNS} FROM queue_events
            WHERE ($1::text IS NULL OR queue_call_id = $1) AND ($2::text IS NULL OR event = $2) ORDER BY id`,
           [filter.queueCallId ?? null, filter.event ?? null],
-        ),
-      );
+        )
+      ).map(toEvent);
     },
   };
   return cc;

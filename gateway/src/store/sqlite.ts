@@ -1,5 +1,14 @@
 import { CcStore } from './cc.js';
 import type { Db } from './db.js';
+import {
+  callRecordValues,
+  toTrunk,
+  toUser,
+  trunkValues,
+  userValues,
+  type RawTrunk,
+  type RawUser,
+} from './rows.js';
 import type {
   CallRecordRow,
   CallRecordStorage,
@@ -44,15 +53,7 @@ export class SqliteCallRecords {
   }
 
   start(r: Parameters<CallRecordStorage['start']>[0]): void {
-    this.insertStart.run(
-      r.callId,
-      r.fromUser,
-      r.toUser,
-      r.direction,
-      r.trunk,
-      r.startedAt,
-      this.node,
-    );
+    this.insertStart.run(...callRecordValues(r, this.node));
   }
   answered(callId: string, at: string): void {
     this.markAnswered.run(at, callId);
@@ -96,24 +97,6 @@ export class SqliteCallRecords {
   }
 }
 
-interface RawUser {
-  username: string;
-  display_name: string;
-  ha1: string;
-  realm: string;
-  caller_id: string | null;
-  demo: number;
-}
-
-const toUser = (r: RawUser): UserRow => ({
-  username: r.username,
-  displayName: r.display_name,
-  ha1: r.ha1,
-  realm: r.realm,
-  callerId: r.caller_id,
-  demo: r.demo === 1,
-});
-
 /** The directory's SQL for SQLite. */
 export class SqliteDirectory {
   constructor(private readonly db: Db) {}
@@ -122,11 +105,11 @@ export class SqliteDirectory {
     this.db
       .prepare(
         `INSERT INTO users (username, display_name, ha1, realm, caller_id, demo)
-         VALUES (@username, @displayName, @ha1, @realm, @callerId, @demo)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT(username) DO UPDATE SET display_name = excluded.display_name,
            ha1 = excluded.ha1, realm = excluded.realm, caller_id = excluded.caller_id, demo = excluded.demo`,
       )
-      .run({ ...u, demo: u.demo ? 1 : 0 });
+      .run(...userValues(u));
   }
   removeUser(username: string): boolean {
     return this.db.prepare('DELETE FROM users WHERE username = ?').run(username).changes > 0;
@@ -169,15 +152,7 @@ export class SqliteDirectory {
       const insert = this.db.prepare(
         'INSERT INTO trunks (name, host, port, transport, register, prefixes) VALUES (?, ?, ?, ?, ?, ?)',
       );
-      for (const t of trunks)
-        insert.run(
-          t.name,
-          t.host,
-          t.port,
-          t.transport,
-          t.register ? 1 : 0,
-          JSON.stringify(t.prefixes),
-        );
+      for (const t of trunks) insert.run(...trunkValues(t));
     })();
   }
   /**
@@ -197,15 +172,7 @@ export class SqliteDirectory {
   }
 
   listTrunks(): TrunkRow[] {
-    const rows = this.db.prepare('SELECT * FROM trunks ORDER BY name').all() as (Omit<
-      TrunkRow,
-      'register' | 'prefixes'
-    > & { register: number; prefixes: string })[];
-    return rows.map((r) => ({
-      ...r,
-      register: r.register === 1,
-      prefixes: JSON.parse(r.prefixes) as string[],
-    }));
+    return (this.db.prepare('SELECT * FROM trunks ORDER BY name').all() as RawTrunk[]).map(toTrunk);
   }
 }
 
