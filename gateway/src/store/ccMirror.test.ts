@@ -24,6 +24,15 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** A queue call to sales. */
+const salesCall = (
+  id: string,
+  callId: string,
+  callerNumber: string,
+  callerName: string,
+  enteredAt: string,
+) => ({ id, callId, queue: 'sales', callerNumber, callerName, enteredAt });
+
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const USERS = ['1001', '1002'];
 
@@ -90,22 +99,8 @@ describe('contact center write-behind (cluster mode)', () => {
       store.saveAgent(row);
       // the caller's object changes after the call: the replayed write is the one made
       row.state = 'offline';
-      store.insertQueueCall({
-        id: 'q1',
-        callId: 'c1',
-        queue: 'sales',
-        callerNumber: '+1555',
-        callerName: 'A',
-        enteredAt: t(2),
-      });
-      store.insertQueueCall({
-        id: 'q2',
-        callId: 'c2',
-        queue: 'sales',
-        callerNumber: '+1556',
-        callerName: 'B',
-        enteredAt: t(3),
-      });
+      store.insertQueueCall(salesCall('q1', 'c1', '+1555', 'A', t(2)));
+      store.insertQueueCall(salesCall('q2', 'c2', '+1556', 'B', t(3)));
       store.event({ at: t(2), event: 'entered', queueCallId: 'q1', queue: 'sales' });
       store.event({ at: t(3), event: 'entered', queueCallId: 'q2', queue: 'sales' });
       store.markAnswered('q1', '1001', t(4), 2);
@@ -164,14 +159,7 @@ describe('contact center write-behind (cluster mode)', () => {
       const store = new MirroredCcStore(leaderDb, wb.push);
       store.ensureAgent('1001', '2026-12-01T09:00:00.000Z');
       store.setConfigMembership('1001', [{ name: 'sales', penalty: 1 }]);
-      store.insertQueueCall({
-        id: 'q1',
-        callId: 'c1',
-        queue: 'sales',
-        callerNumber: '+1555',
-        callerName: 'A',
-        enteredAt: '2026-12-01T09:00:01.000Z',
-      });
+      store.insertQueueCall(salesCall('q1', 'c1', '+1555', 'A', '2026-12-01T09:00:01.000Z'));
       store.event({
         at: '2026-12-01T09:00:01.000Z',
         event: 'entered',
@@ -184,14 +172,7 @@ describe('contact center write-behind (cluster mode)', () => {
       // the next node's own rows from an earlier term are replaced
       const stale = new CcStore(nextDb);
       stale.ensureAgent('1002', '2026-11-30T09:00:00.000Z');
-      stale.insertQueueCall({
-        id: 'old',
-        callId: 'c0',
-        queue: 'sales',
-        callerNumber: '+1',
-        callerName: '',
-        enteredAt: '2026-11-30T09:00:00.000Z',
-      });
+      stale.insertQueueCall(salesCall('old', 'c0', '+1', '', '2026-11-30T09:00:00.000Z'));
 
       const copied = await importCcState((sql, params) => client.query(sql, params), nextDb);
       expect(copied).toEqual({ agents: 1, members: 1, queueCalls: 1, queueEvents: 1 });

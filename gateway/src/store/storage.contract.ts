@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Storage } from './storage.js';
+import type { Storage, UserRow } from './storage.js';
 
 // One test body for every implementation of storage.ts (issue 10): SQLite
 // (sqlite.test.ts) and PostgreSQL (postgres.test.ts) must give the same
@@ -10,6 +10,36 @@ export type FreshDatabase = () => Promise<(node: string | null) => Promise<Stora
 
 const T0 = Date.parse('2026-11-30T10:00:00.000Z');
 const at = (sec: number) => new Date(T0 + sec * 1000).toISOString();
+
+/** A local call from 1001 to 1002. */
+const localCall = (callId: string, startedAt: string) => ({
+  callId,
+  fromUser: '1001',
+  toUser: '1002',
+  direction: 'local',
+  trunk: null,
+  startedAt,
+});
+
+/** A user for the contact center's rows to reference. */
+const user = (username: string): UserRow => ({
+  username,
+  displayName: '',
+  ha1: 'h',
+  realm: 'r',
+  callerId: null,
+  demo: false,
+});
+
+/** A queue call of a caller with no name. */
+const queueCall = (id: string, queue: string, enteredAt: string) => ({
+  id,
+  callId: 's',
+  queue,
+  callerNumber: '1',
+  callerName: '',
+  enteredAt,
+});
 
 export function describeStorageContract(backend: string, fresh: FreshDatabase): void {
   describe(`storage contract: ${backend}`, () => {
@@ -27,14 +57,7 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
       const s = await storage('edge-a');
       expect(await s.ping()).toBe(true);
       const r = s.callRecords;
-      const start = {
-        callId: 'c1',
-        fromUser: '1001',
-        toUser: '1002',
-        direction: 'local',
-        trunk: null,
-        startedAt: at(0),
-      };
+      const start = localCall('c1', at(0));
       await r.start(start);
       await r.start({ ...start, startedAt: at(5), toUser: 'other' });
       await r.answered('c1', at(2));
@@ -89,14 +112,7 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
       const write = (s: Storage, prefix: string) =>
         Array.from({ length: N }, async (_, i) => {
           const callId = `${prefix}-${i}`;
-          const rec = {
-            callId,
-            fromUser: '1001',
-            toUser: '1002',
-            direction: 'local',
-            trunk: null,
-            startedAt: at(i),
-          };
+          const rec = localCall(callId, at(i));
           await s.callRecords.start(rec);
           // A retried write (the first's reply was lost) arrives again.
           await s.callRecords.start(rec);
@@ -117,14 +133,7 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
       ).toBe(true);
       expect(await b.callRecords.openCount()).toBe(0);
       // A call in progress on B is B's to close after a reconnect, never A's.
-      await b.callRecords.start({
-        callId: 'b-open',
-        fromUser: '1001',
-        toUser: '1002',
-        direction: 'local',
-        trunk: null,
-        startedAt: at(1),
-      });
+      await b.callRecords.start(localCall('b-open', at(1)));
       expect(await a.callRecords.openBefore(at(N + 10))).toEqual([]);
       expect(await b.callRecords.openBefore(at(N + 10))).toEqual([
         { callId: 'b-open', answeredAt: null },
@@ -180,15 +189,7 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
 
     it('contact center: agents, membership from config and admin, logins', async () => {
       const s = await storage();
-      for (const u of ['1001', '1002'])
-        await s.directory.upsertUser({
-          username: u,
-          displayName: '',
-          ha1: 'h',
-          realm: 'r',
-          callerId: null,
-          demo: false,
-        });
+      for (const u of ['1001', '1002']) await s.directory.upsertUser(user(u));
       const cc = s.cc;
       await cc.ensureAgent('1001', at(0));
       await cc.ensureAgent('1001', at(9));
@@ -302,14 +303,7 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
 
     it('contact center: quality summary and recordings', async () => {
       const cc = (await storage()).cc;
-      await cc.insertQueueCall({
-        id: 'q1',
-        callId: 's',
-        queue: 'sales',
-        callerNumber: '1',
-        callerName: '',
-        enteredAt: at(0),
-      });
+      await cc.insertQueueCall(queueCall('q1', 'sales', at(0)));
       expect(await cc.quality('q1')).toBeNull();
       await cc.addQualitySample('q1', { mos: 4.2, jitterMs: 5, lossPct: 0, rttMs: 40 }, false);
       await cc.addQualitySample('q1', { mos: 3.1, jitterMs: 30, lossPct: 2.5, rttMs: 20 }, true);
@@ -377,25 +371,12 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
 
     it('contact center: events for reports, agents’ states at a time', async () => {
       const cc = (await storage()).cc;
-      await cc.event({
-        at: at(0),
-        event: 'agent-state',
-        agent: '1001',
-        data: { state: 'available' },
-      });
+      const agentState = (sec: number, agent: string, state: string) =>
+        cc.event({ at: at(sec), event: 'agent-state', agent, data: { state } });
+      await agentState(0, '1001', 'available');
       await cc.event({ at: at(1), event: 'entered', queueCallId: 'q1', queue: 'sales' });
-      await cc.event({
-        at: at(2),
-        event: 'agent-state',
-        agent: '1002',
-        data: { state: 'not-ready' },
-      });
-      await cc.event({
-        at: at(3),
-        event: 'agent-state',
-        agent: '1001',
-        data: { state: 'on-call' },
-      });
+      await agentState(2, '1002', 'not-ready');
+      await agentState(3, '1001', 'on-call');
       await cc.event({
         at: at(4),
         event: 'answered',
@@ -443,14 +424,7 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
 
     it('contact center: a transaction commits together or not at all', async () => {
       const s = await storage();
-      await s.directory.upsertUser({
-        username: '1001',
-        displayName: '',
-        ha1: 'h',
-        realm: 'r',
-        callerId: null,
-        demo: false,
-      });
+      await s.directory.upsertUser(user('1001'));
       await s.cc.transaction(async (tx) => {
         await tx.ensureAgent('1001', at(0));
         await tx.setConfigMembership('1001', [{ name: 'sales', penalty: 0 }]);
@@ -458,14 +432,7 @@ export function describeStorageContract(backend: string, fresh: FreshDatabase): 
       await expect(
         s.cc.transaction(async (tx) => {
           await tx.upsertAdminMembership('1001', 'vip', 0);
-          await tx.insertQueueCall({
-            id: 'q1',
-            callId: 's',
-            queue: 'vip',
-            callerNumber: '1',
-            callerName: '',
-            enteredAt: at(0),
-          });
+          await tx.insertQueueCall(queueCall('q1', 'vip', at(0)));
           throw new Error('changed my mind');
         }),
       ).rejects.toThrow('changed my mind');
