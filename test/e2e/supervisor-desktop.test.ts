@@ -23,7 +23,8 @@ import {
   startCarrier,
   startContactCenterStack,
 } from './harness/contact-center.js';
-import { dominantFrequency } from './harness/browser.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dominantFrequency, toneWav } from './harness/browser.js';
 import { readWav, toneAmplitudes, wavState } from './harness/audio.js';
 import { clearFailureShots, ensureSoftphoneBuilt, screenshot } from './harness/artifacts.js';
 
@@ -82,6 +83,100 @@ async function queueFigures(): Promise<Record<string, string | null>> {
   for (const a of attrs) out[a.replace('data-', '')] = await card.getAttribute(a);
   return out;
 }
+
+// ---- what barge costs where the mixing happens (the agent's Chromium): printed, never asserted
+
+/** CPU time (user + system, ms) of a process and all its descendants, from /proc. */
+function treeCpuMs(root: number): number {
+  const kids = new Map<number, number[]>();
+  const cpu = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(f[1]);
+      // utime + stime in clock ticks (100 per second)
+      cpu.set(Number(d), (Number(f[11]) + Number(f[12])) * 10);
+      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  let total = 0;
+  const todo = [root];
+  while (todo.length) {
+    const p = todo.pop()!;
+    total += cpu.get(p) ?? 0;
+    todo.push(...(kids.get(p) ?? []));
+  }
+  return total;
+}
+
+/**
+ * The main process of this file's Chromium whose microphone is `hz`: a
+ * descendant of this worker (Playwright launches it), never another file's.
+ */
+function chromiumOf(hz: number): number {
+  const mine = new Set([process.pid]);
+  const wav = toneWav(hz);
+  // /proc lists parents before their children (pids grow), enough for a walk down
+  for (const d of readdirSync('/proc')
+    .filter((x) => /^\d+$/.test(x))
+    .map(Number)
+    .sort((a, b) => a - b)) {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (!mine.has(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))) continue;
+      mine.add(d);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes(wav) && !cmd.includes('--type=')) return d;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  throw new Error(`no Chromium with ${wav} under this worker`);
+}
+
+/** % of one core the process tree used over `ms`. */
+async function cpuPct(root: number, ms: number): Promise<number> {
+  const t0 = treeCpuMs(root);
+  const at = Date.now();
+  await sleep(ms);
+  return ((treeCpuMs(root) - t0) / (Date.now() - at)) * 100;
+}
+
+/**
+ * In a page: the wall-clock time at which `hz` first stands 20 dB above its own
+ * level of the first 300 ms (an onset), or 0 after `ms`. AnalyserNode, 2048
+ * points at 48 kHz (23 Hz bins: 500 and 600 Hz stay apart), no smoothing.
+ */
+const WATCH_ONSET = ({ expr, hz, ms }: { expr: string; hz: number; ms: number }) =>
+  new Promise<number>((resolve) => {
+    const stream = (0, eval)(expr) as MediaStream | null | undefined;
+    if (!stream) return resolve(-1);
+    const ctx = new AudioContext();
+    const an = ctx.createAnalyser();
+    an.fftSize = 2048;
+    an.smoothingTimeConstant = 0;
+    ctx.createMediaStreamSource(stream).connect(an);
+    const bins = new Float32Array(an.frequencyBinCount);
+    const bin = Math.round(hz / (ctx.sampleRate / an.fftSize));
+    const start = Date.now();
+    let floor = -Infinity;
+    const t = setInterval(() => {
+      an.getFloatFrequencyData(bins);
+      const db = bins[bin]!;
+      if (Date.now() - start < 300) floor = Math.max(floor, db);
+      else if (db > Math.max(floor, -100) + 20) done(Date.now());
+      else if (Date.now() - start > ms) done(0);
+    }, 2);
+    function done(v: number) {
+      clearInterval(t);
+      void ctx.close();
+      resolve(v);
+    }
+  });
 
 describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () => {
   beforeAll(async () => {
@@ -215,6 +310,10 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
         100,
       );
 
+    // the agent's Chromium on the queue call, nobody monitoring: the baseline of what barge adds
+    const agentChromium = chromiumOf(600);
+    const cpuOnCall = await cpuPct(agentChromium, 6000);
+
     await byId(sup.page, 'sup-monitor-listen-1003').click();
     await waitAttr(sup.page, 'sup-monitor-listen-1003', 'aria-pressed', 'true', 25_000);
     console.log(
@@ -296,6 +395,57 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
       0,
     );
     console.log(`barge: the caller receives ${JSON.stringify(bargeCaller.amps)}`);
+
+    // What the mixing in the agent's softphone costs: its Chromium's CPU in barge
+    // (whisper leg decoded, Web Audio mix, a second encoder) over the same call unmonitored.
+    const cpuBarge = await cpuPct(agentChromium, 6000);
+    console.log(
+      `barge: the agent's Chromium uses ${cpuBarge.toFixed(1)} % of a core (on the call unmonitored ${cpuOnCall.toFixed(1)} %: +${(cpuBarge - cpuOnCall).toFixed(1)} % per barged call)`,
+    );
+    // ... and the delay it adds: the supervisor's microphone is cut for 1.5 s and
+    // restored at t0; its tone's onset is timed where the agent hears it (the
+    // whisper leg) and in what the agent's softphone sends the caller (the call
+    // leg, whose copy reaches the supervisor on m-line 2). The difference is the
+    // agent's hop: Web Audio mix, encoding, rtpengine, one more jitter buffer.
+    const supSenders = `(() => { const pc = (window.__e2e?.pcs ?? []).filter((p) => p.connectionState === 'connected').at(-1);
+      return (pc?.getSenders() ?? []).map((s) => s.track).filter((t) => t && t.kind === 'audio'); })()`;
+    const mixed = `(() => { const pc = (window.__e2e?.pcs ?? []).filter((p) => p.connectionState === 'connected').at(-1);
+      const t = pc?.getTransceivers().filter((x) => x.mid !== null && x.receiver.track?.kind === 'audio') ?? [];
+      if (!t[2]) return null; const c = t[2].receiver.track.clone(); c.enabled = true; return new MediaStream([c]); })()`;
+    const whisperLeg = `document.querySelector('audio[data-testid^="remote-audio-whisper-"]')?.srcObject`;
+    const delays: { atAgent: number; inMix: number }[] = [];
+    for (let i = 0; i < 3; i++) {
+      await sup.page.evaluate(`${supSenders}.forEach((t) => (t.enabled = false))`);
+      await sleep(1500);
+      const atAgent = agent.page.evaluate(WATCH_ONSET, { expr: whisperLeg, hz: 500, ms: 5000 });
+      const inMix = sup.page.evaluate(WATCH_ONSET, { expr: mixed, hz: 500, ms: 5000 });
+      await sleep(500);
+      const t0 = (await sup.page.evaluate(
+        `(() => { ${supSenders}.forEach((t) => (t.enabled = true)); return Date.now(); })()`,
+      )) as number;
+      const [a, m] = await Promise.all([atAgent, inMix]);
+      expect(
+        a,
+        "the supervisor's tone back at the agent after its microphone returns",
+      ).toBeGreaterThan(0);
+      expect(m, "the supervisor's tone back in the agent's mix").toBeGreaterThan(0);
+      delays.push({ atAgent: a - t0, inMix: m - t0 });
+    }
+    // what Web Audio itself reports in the agent's page (headless: no sound card)
+    const latency = await agent.page.evaluate(async () => {
+      const ctx = new AudioContext();
+      await ctx.resume();
+      await new Promise((r) => setTimeout(r, 200));
+      const l = { base: ctx.baseLatency * 1000, output: ctx.outputLatency * 1000 };
+      await ctx.close();
+      return l;
+    });
+    console.log(
+      `barge: the agent's AudioContext reports baseLatency ${latency.base.toFixed(1)} ms, outputLatency ${latency.output.toFixed(1)} ms`,
+    );
+    console.log(
+      `barge: supervisor's voice → heard at the agent ${delays.map((d) => d.atAgent).join('/')} ms, → in the agent's mix as the caller gets it ${delays.map((d) => d.inMix).join('/')} ms: the mixing hop adds ${delays.map((d) => d.inMix - d.atAgent).join('/')} ms`,
+    );
 
     expect(await rang(), 'what rang on the agent during whisper and barge').toEqual([]);
     await byId(sup.page, 'sup-monitor-stop-1003').click();
