@@ -138,6 +138,27 @@ function onset(ep: RtpEndpoint, hz: number, since: number): number | undefined {
     ?.at;
 }
 
+/** What each named endpoint hears in [from, to] (tones()). */
+function hears(eps: Record<string, RtpEndpoint>, from: number, to: number): Record<string, string> {
+  return Object.fromEntries(Object.entries(eps).map(([name, ep]) => [name, tones(ep, from, to)]));
+}
+
+/** After a change, what each endpoint hears once it settled: 1.5 s from 300 ms on. */
+async function hearsAfterChange(eps: Record<string, RtpEndpoint>): Promise<Record<string, string>> {
+  const since = Date.now() + 300;
+  await sleep(1800);
+  return hears(eps, since, Date.now());
+}
+
+/** Stop `ep`'s tone for 600 ms and start it again; gives the restart time (for onset()). */
+async function restartTone(ep: RtpEndpoint, to: { host: string; port: number }): Promise<number> {
+  ep.stopSending();
+  await sleep(600);
+  const restart = Date.now();
+  ep.sendTo(to.host, to.port);
+  return restart;
+}
+
 /** rtpengine's CPU time (user + system, ms) from /proc; its ng port identifies it. */
 function rtpengineCpuMs(): number {
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
@@ -297,6 +318,26 @@ async function supervisorPhone(): Promise<Supervisor> {
   return s;
 }
 
+/** Every tone stopped (in `finally`: a failed assertion leaves nothing sending). */
+function stopTones(caller: RtpEndpoint, agent: Agent, sup: Supervisor): void {
+  caller.stopSending();
+  agent.rtp.stopSending();
+  agent.coach.stopSending();
+  sup.talk.stopSending();
+}
+
+/** Endpoints closed, phones unregistered, and nothing left in rtpengine. */
+async function closePhones(caller: RtpEndpoint, agent: Agent, sup: Supervisor): Promise<void> {
+  for (const ep of [caller, agent.rtp, agent.coach, sup.talk, sup.caller, sup.agent])
+    await ep.close();
+  for (const ua of [agent.ua, sup.ua]) {
+    await ua.register({ expires: 0 }).catch(() => undefined);
+    await ua.close();
+  }
+  const left = await noMediaSessions(stack, 5000);
+  expect(left, `rtpengine still has ${(await stack.gw.rtpengine.callIds()).join(', ')}`).toBe(0);
+}
+
 // ---------------------------------------------------------------- the test
 
 describe('listen, whisper, barge through the real stack', () => {
@@ -391,13 +432,17 @@ describe('listen, whisper, barge through the real stack', () => {
       );
       await sleep(1500);
       let t = Date.now();
-      const listen = {
-        supCaller: tones(sup.caller, since, t),
-        supAgent: tones(sup.agent, since, t),
-        supTalk: tones(sup.talk, since, t),
-        caller: tones(callerRtp, since, t),
-        agent: tones(agent.rtp, since, t),
-      };
+      const listen = hears(
+        {
+          supCaller: sup.caller,
+          supAgent: sup.agent,
+          supTalk: sup.talk,
+          caller: callerRtp,
+          agent: agent.rtp,
+        },
+        since,
+        t,
+      );
       console.log('listen:', JSON.stringify(listen));
       expect(listen).toEqual({
         supCaller: 'A',
@@ -423,21 +468,17 @@ describe('listen, whisper, barge through the real stack', () => {
         contentType: 'application/sdp',
       });
       expect(refresh.status).toBe(200);
-      since = Date.now() + 300;
-      await sleep(1800);
-      t = Date.now();
-      expect({
-        supCaller: tones(sup.caller, since, t),
-        supAgent: tones(sup.agent, since, t),
-        caller: tones(callerRtp, since, t),
-        agent: tones(agent.rtp, since, t),
-      }).toEqual({ supCaller: 'A', supAgent: 'B', caller: 'B', agent: 'A' });
+      expect(
+        await hearsAfterChange({
+          supCaller: sup.caller,
+          supAgent: sup.agent,
+          caller: callerRtp,
+          agent: agent.rtp,
+        }),
+      ).toEqual({ supCaller: 'A', supAgent: 'B', caller: 'B', agent: 'A' });
 
       // Delay added: the caller's tone restarts; its onset at the supervisor vs at the agent.
-      callerRtp.stopSending();
-      await sleep(600);
-      const restart = Date.now();
-      callerRtp.sendTo(media.host, media.port);
+      const restart = await restartTone(callerRtp, media);
       await until(
         'tone A back at the agent and the supervisor',
         () => onset(agent.rtp, A, restart) && onset(sup.caller, A, restart),
@@ -470,14 +511,18 @@ describe('listen, whisper, barge through the real stack', () => {
       );
       await sleep(1500);
       t = Date.now();
-      const wh = {
-        agent: tones(agent.rtp, since, t),
-        agentWhisperLeg: tones(agent.coach, since, t),
-        caller: tones(callerRtp, since, t),
-        supCaller: tones(sup.caller, since, t),
-        supAgent: tones(sup.agent, since, t),
-        supTalk: tones(sup.talk, since, t),
-      };
+      const wh = hears(
+        {
+          agent: agent.rtp,
+          agentWhisperLeg: agent.coach,
+          caller: callerRtp,
+          supCaller: sup.caller,
+          supAgent: sup.agent,
+          supTalk: sup.talk,
+        },
+        since,
+        t,
+      );
       console.log('whisper:', JSON.stringify(wh));
       expect(wh).toEqual({
         agent: 'A',
@@ -491,10 +536,7 @@ describe('listen, whisper, barge through the real stack', () => {
         host: /^c=IN IP4 (\S+)/m.exec(sup.invites[0]!.body)?.[1] ?? '127.0.0.1',
         port: Number(/^m=audio (\d+)/m.exec(sup.invites[0]!.body)![1]),
       };
-      sup.talk.stopSending();
-      await sleep(600);
-      const cRestart = Date.now();
-      sup.talk.sendTo(talkTarget.host, talkTarget.port);
+      const cRestart = await restartTone(sup.talk, talkTarget);
       await until('tone C back at the agent', () => onset(agent.coach, C, cRestart), 5000);
       figures.push(
         `whisper: supervisor → agent tone C onset ${onset(agent.coach, C, cRestart)! - cRestart} ms after sending`,
@@ -509,14 +551,18 @@ describe('listen, whisper, barge through the real stack', () => {
       await until('caller hears the supervisor', () => heard(callerRtp, since).C! >= 0.08, 8000);
       await sleep(1500);
       t = Date.now();
-      const bg = {
-        caller: tones(callerRtp, since, t),
-        agent: tones(agent.rtp, since, t),
-        agentWhisperLeg: tones(agent.coach, since, t),
-        supCaller: tones(sup.caller, since, t),
-        supTalk: tones(sup.talk, since, t),
-        supAgent: tones(sup.agent, since, t),
-      };
+      const bg = hears(
+        {
+          caller: callerRtp,
+          agent: agent.rtp,
+          agentWhisperLeg: agent.coach,
+          supCaller: sup.caller,
+          supTalk: sup.talk,
+          supAgent: sup.agent,
+        },
+        since,
+        t,
+      );
       console.log('barge:', JSON.stringify(bg));
       // Caller: agent + supervisor (mixed by the agent's softphone). Agent: caller and
       // supervisor. Supervisor: caller (m-line 1) and the agent's own mic (m-line 0);
@@ -530,10 +576,7 @@ describe('listen, whisper, barge through the real stack', () => {
         supAgent: 'B+C',
       });
       // Delay of the supervisor's voice: to the agent directly, to the caller through the agent's mix.
-      sup.talk.stopSending();
-      await sleep(600);
-      const bRestart = Date.now();
-      sup.talk.sendTo(talkTarget.host, talkTarget.port);
+      const bRestart = await restartTone(sup.talk, talkTarget);
       await until(
         'tone C back at the agent and the caller',
         () => onset(agent.coach, C, bRestart) && onset(callerRtp, C, bRestart),
@@ -555,21 +598,18 @@ describe('listen, whisper, barge through the real stack', () => {
         'application/x-monitor+json barge',
         'application/x-monitor+json whisper',
       ]);
-      since = Date.now() + 300;
-      await sleep(1800);
-      expect(tones(callerRtp, since)).toBe('B');
+      expect(await hearsAfterChange({ caller: callerRtp })).toEqual({ caller: 'B' });
       const back = await api('POST', url, { token: t1001, body: { mode: 'listen' } });
       expect(back.status).toBe(200);
       await until('whisper leg ended', () => agent.byes.includes(agent.coachDialog!.callId), 3000);
-      since = Date.now() + 300;
-      await sleep(1800);
-      t = Date.now();
-      expect({
-        caller: tones(callerRtp, since, t),
-        agent: tones(agent.rtp, since, t),
-        supCaller: tones(sup.caller, since, t),
-        supAgent: tones(sup.agent, since, t),
-      }).toEqual({ caller: 'B', agent: 'A', supCaller: 'A', supAgent: 'B' });
+      expect(
+        await hearsAfterChange({
+          caller: callerRtp,
+          agent: agent.rtp,
+          supCaller: sup.caller,
+          supAgent: sup.agent,
+        }),
+      ).toEqual({ caller: 'B', agent: 'A', supCaller: 'A', supAgent: 'B' });
 
       // ---------------------------------------------------- the supervisor leaves
       const left = await api('DELETE', url, { token: t1001 });
@@ -643,19 +683,9 @@ describe('listen, whisper, barge through the real stack', () => {
       expect((await api('POST', url, { token: t1001, body: { mode: 'listen' } })).status).toBe(409);
     } finally {
       for (const f of figures) console.log(f);
-      callerRtp.stopSending();
-      agent.rtp.stopSending();
-      agent.coach.stopSending();
-      sup.talk.stopSending();
+      stopTones(callerRtp, agent, sup);
     }
-    for (const ep of [callerRtp, agent.rtp, agent.coach, sup.talk, sup.caller, sup.agent])
-      await ep.close();
-    for (const ua of [agent.ua, sup.ua]) {
-      await ua.register({ expires: 0 }).catch(() => undefined);
-      await ua.close();
-    }
-    const left = await noMediaSessions(stack, 5000);
-    expect(left, `rtpengine still has ${(await stack.gw.rtpengine.callIds()).join(', ')}`).toBe(0);
+    await closePhones(callerRtp, agent, sup);
   });
 
   it('the caller hangs up while a supervisor whispers: both monitoring legs are ended (call-ended), nothing left in rtpengine', async () => {
@@ -703,18 +733,8 @@ describe('listen, whisper, barge through the real stack', () => {
       expect(end.detail).toMatchObject({ reason: 'call-ended', mode: 'whisper' });
       expect((await api('GET', '/api/supervisor/monitors', { token })).json.monitors).toEqual([]);
     } finally {
-      callerRtp.stopSending();
-      agent.rtp.stopSending();
-      agent.coach.stopSending();
-      sup.talk.stopSending();
+      stopTones(callerRtp, agent, sup);
     }
-    for (const ep of [callerRtp, agent.rtp, agent.coach, sup.talk, sup.caller, sup.agent])
-      await ep.close();
-    for (const ua of [agent.ua, sup.ua]) {
-      await ua.register({ expires: 0 }).catch(() => undefined);
-      await ua.close();
-    }
-    const left = await noMediaSessions(stack, 5000);
-    expect(left, `rtpengine still has ${(await stack.gw.rtpengine.callIds()).join(', ')}`).toBe(0);
+    await closePhones(callerRtp, agent, sup);
   });
 });
