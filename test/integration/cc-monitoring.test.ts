@@ -143,6 +143,24 @@ function hears(eps: Record<string, RtpEndpoint>, from: number, to: number): Reco
   return Object.fromEntries(Object.entries(eps).map(([name, ep]) => [name, tones(ep, from, to)]));
 }
 
+/**
+ * Once `arrived(since)` holds (the new mode's audio is there, within 8 s) and
+ * 1.5 s more: what each endpoint heard since the change, logged as `mode`.
+ */
+async function hearsInMode(
+  mode: string,
+  what: string,
+  arrived: (since: number) => unknown,
+  eps: Record<string, RtpEndpoint>,
+): Promise<Record<string, string>> {
+  const since = Date.now();
+  await until(what, () => arrived(since), 8000);
+  await sleep(1500);
+  const h = hears(eps, since, Date.now());
+  console.log(`${mode}:`, JSON.stringify(h));
+  return h;
+}
+
 /** After a change, what each endpoint hears once it settled: 1.5 s from 300 ms on. */
 async function hearsAfterChange(eps: Record<string, RtpEndpoint>): Promise<Record<string, string>> {
   const since = Date.now() + 300;
@@ -423,16 +441,11 @@ describe('listen, whisper, barge through the real stack', () => {
       expect(hdr(sup.invites[0]!, 'x-monitor')).toMatch(
         new RegExp(`^listen;id=[0-9a-f-]+;queue-call=${esc(queueCallId)};agent=1003$`),
       );
-      since = Date.now();
-      await until(
+      const listen = await hearsInMode(
+        'listen',
         'supervisor hears caller and agent',
-        () =>
-          sup.caller.toneFrom(A, since).length >= 25 && sup.agent.toneFrom(B, since).length >= 25,
-        8000,
-      );
-      await sleep(1500);
-      let t = Date.now();
-      const listen = hears(
+        (from) =>
+          sup.caller.toneFrom(A, from).length >= 25 && sup.agent.toneFrom(B, from).length >= 25,
         {
           supCaller: sup.caller,
           supAgent: sup.agent,
@@ -440,10 +453,7 @@ describe('listen, whisper, barge through the real stack', () => {
           caller: callerRtp,
           agent: agent.rtp,
         },
-        since,
-        t,
       );
-      console.log('listen:', JSON.stringify(listen));
       expect(listen).toEqual({
         supCaller: 'A',
         supAgent: 'B',
@@ -503,15 +513,10 @@ describe('listen, whisper, barge through the real stack', () => {
         new RegExp(`^whisper;id=[0-9a-f-]+;queue-call=${esc(queueCallId)};supervisor=1001$`),
       );
       expect(sup.invites).toHaveLength(1); // same supervisor dialog, no re-dial
-      since = Date.now();
-      await until(
+      const wh = await hearsInMode(
+        'whisper',
         'agent hears the supervisor',
-        () => agent.coach.toneFrom(C, since).length >= 25,
-        8000,
-      );
-      await sleep(1500);
-      t = Date.now();
-      const wh = hears(
+        (from) => agent.coach.toneFrom(C, from).length >= 25,
         {
           agent: agent.rtp,
           agentWhisperLeg: agent.coach,
@@ -520,10 +525,7 @@ describe('listen, whisper, barge through the real stack', () => {
           supAgent: sup.agent,
           supTalk: sup.talk,
         },
-        since,
-        t,
       );
-      console.log('whisper:', JSON.stringify(wh));
       expect(wh).toEqual({
         agent: 'A',
         agentWhisperLeg: 'C',
@@ -547,11 +549,10 @@ describe('listen, whisper, barge through the real stack', () => {
       expect(barge.status, JSON.stringify(barge.json)).toBe(200);
       expect(agent.infos).toEqual(['application/x-monitor+json barge']);
       expect(agent.coachInvites).toHaveLength(1);
-      since = Date.now();
-      await until('caller hears the supervisor', () => heard(callerRtp, since).C! >= 0.08, 8000);
-      await sleep(1500);
-      t = Date.now();
-      const bg = hears(
+      const bg = await hearsInMode(
+        'barge',
+        'caller hears the supervisor',
+        (from) => heard(callerRtp, from).C! >= 0.08,
         {
           caller: callerRtp,
           agent: agent.rtp,
@@ -560,10 +561,7 @@ describe('listen, whisper, barge through the real stack', () => {
           supTalk: sup.talk,
           supAgent: sup.agent,
         },
-        since,
-        t,
       );
-      console.log('barge:', JSON.stringify(bg));
       // Caller: agent + supervisor (mixed by the agent's softphone). Agent: caller and
       // supervisor. Supervisor: caller (m-line 1) and the agent's own mic (m-line 0);
       // m-line 2 carries the agent's mix (B+C), which its softphone does not play in barge.
@@ -617,7 +615,7 @@ describe('listen, whisper, barge through the real stack', () => {
       await until('supervisor leg ended', () => sup.byes === 1, 3000);
       since = Date.now() + 300;
       await sleep(1800);
-      t = Date.now();
+      const t = Date.now();
       expect({
         caller: tones(callerRtp, since, t),
         agent: tones(agent.rtp, since, t),
