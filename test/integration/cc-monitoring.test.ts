@@ -336,6 +336,22 @@ async function supervisorPhone(): Promise<Supervisor> {
   return s;
 }
 
+/** The carrier's caller (tone A) calls sales and is answered. */
+async function callSales(opts: { callId: string; from?: string; keepPcm?: boolean }) {
+  const call = await carrierCalls(carrier, ports, DID_SALES, { hz: A, ...opts });
+  expect(call.inv.final.status).toBe(200);
+  return call;
+}
+
+/** The queue call of the carrier's `callId` and its monitoring URL. */
+function monitorUrlOf(callId: string): { queueCallId: string; url: string } {
+  const queueCallId = cc.store.queueCalls().find((r) => r.callId === callId)!.id;
+  return {
+    queueCallId,
+    url: `/api/supervisor/calls/${encodeURIComponent(queueCallId)}/monitor`,
+  };
+}
+
 /** Every tone stopped (in `finally`: a failed assertion leaves nothing sending). */
 function stopTones(caller: RtpEndpoint, agent: Agent, sup: Supervisor): void {
   caller.stopSending();
@@ -391,12 +407,7 @@ describe('listen, whisper, barge through the real stack', () => {
       inv,
       rtp: callerRtp,
       callId,
-    } = await carrierCalls(carrier, ports, DID_SALES, {
-      hz: A,
-      callId: `mon-${Date.now()}@carrier`,
-      keepPcm: true,
-    });
-    expect(inv.final.status).toBe(200);
+    } = await callSales({ callId: `mon-${Date.now()}@carrier`, keepPcm: true });
     const media = sdpAudio(inv.final.body);
     const figures: string[] = [];
     try {
@@ -408,7 +419,7 @@ describe('listen, whisper, barge through the real stack', () => {
           callerRtp.toneFrom(B, since).length >= 25 && agent.rtp.toneFrom(A, since).length >= 25,
         8000,
       );
-      const queueCallId = cc.store.queueCalls().find((r) => r.callId === callId)!.id;
+      const { queueCallId, url } = monitorUrlOf(callId);
       const callerPorts = () => new Set(callerRtp.received.map((p) => p.fromPort));
       const agentPorts = () => new Set(agent.rtp.received.map((p) => p.fromPort));
       const callerPortsBefore = callerPorts();
@@ -417,7 +428,6 @@ describe('listen, whisper, barge through the real stack', () => {
 
       // ---------------------------------------------------- access control
       const [t1001, t1002, t1003] = [await login('1001'), await login('1002'), await login('1003')];
-      const url = `/api/supervisor/calls/${encodeURIComponent(queueCallId)}/monitor`;
       const other = await api('POST', url, { token: t1002, body: { mode: 'listen' } });
       expect(other.status, JSON.stringify(other.json)).toBe(403);
       const asAgent = await api('POST', url, { token: t1003, body: { mode: 'listen' } });
@@ -697,18 +707,15 @@ describe('listen, whisper, barge through the real stack', () => {
       inv,
       rtp: callerRtp,
       callId,
-    } = await carrierCalls(carrier, ports, DID_SALES, {
-      hz: A,
+    } = await callSales({
       callId: `mon2-${Date.now()}@carrier`,
       from: `"Caller" <sip:+15550109998@127.0.0.2>`,
     });
-    expect(inv.final.status).toBe(200);
     try {
       await until('agent answered', () => agent.call, 8000);
       await until('bridged', () => cc.view('1003').call, 5000);
-      const queueCallId = cc.store.queueCalls().find((r) => r.callId === callId)!.id;
+      const { queueCallId, url } = monitorUrlOf(callId);
       const token = await login('1001');
-      const url = `/api/supervisor/calls/${encodeURIComponent(queueCallId)}/monitor`;
       const started = await api('POST', url, { token, body: { mode: 'whisper' } });
       expect(started.status, JSON.stringify(started.json)).toBe(200);
       const since = Date.now();
