@@ -20,6 +20,8 @@ import {
   type Phone,
 } from './harness/softphone.js';
 import { Baresip } from './harness/baresip.js';
+import { openBarePhone } from './harness/bare.js';
+import { dominantFrequency } from './harness/browser.js';
 import { analyse, readWav, wavState } from './harness/audio.js';
 import { clearFailureShots, ensureSoftphoneBuilt, failureShot } from './harness/artifacts.js';
 
@@ -311,8 +313,11 @@ describe('media features: G.711-only trunk (both ways, transcoding), video, Kama
   // played them nowhere (inbound-rtp without trackIdentifier, audioLevel 0):
   // rtpengine 10.5 passes the carrier's a=ssrc through to the browser yet sends
   // its own SSRC once it transcodes, and Chromium ties the receiver to the SSRC
-  // announced. The softphone drops audio a=ssrc from the far end's SDP
-  // (withoutAudioSsrc in softphone/src/phone/media-session.ts).
+  // announced. The gateway drops the far end's audio a=ssrc toward WebRTC
+  // clients (kamailio.cfg route RTPENGINE_SDP; the next test proves it without
+  // the softphone), and the softphone drops them too (withoutAudioSsrc in
+  // softphone/src/phone/media-session.ts: calls the call-control tier anchors
+  // do not pass that route).
   it('the Opus-only browser hears the PCMU carrier (transcoded to Opus)', async () => {
     await opusOnlyCall();
     const heard = await expectTone(opusOnly.page, CARRIER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
@@ -324,6 +329,82 @@ describe('media features: G.711-only trunk (both ways, transcoding), video, Kama
     expect(await inboundCodec(opusOnly), 'the browser leg is Opus').toEqual(['audio/opus']);
     expect(await unplayedInbound(opusOnly), 'inbound audio no track plays').toEqual([]);
     await hangup(opusOnly.page);
+  });
+
+  // The same call from a WebRTC client that is not this softphone: a bare
+  // SIP.js UserAgent (test/e2e/harness/bare), which rewrites no SDP of its own,
+  // Opus only as 1002's browser. rtpengine 10.5 passes the carrier's a=ssrc
+  // through but sends its own SSRC once it transcodes, and Chromium ties the
+  // receiver to the SSRC announced: the gateway must drop the far end's audio
+  // a=ssrc toward WebRTC clients (route RTPENGINE), or this client hears nothing.
+  it('a WebRTC client that is not this softphone (bare SIP.js, Opus only) hears the PCMU carrier: the gateway announces no stale audio a=ssrc', async () => {
+    type Bare = {
+      register(u: string, p: string): Promise<number>;
+      call(n: string): Promise<{ status?: number }>;
+      hangup(): Promise<void>;
+      stop(): Promise<void>;
+      pc(): RTCPeerConnection | undefined;
+      t: Record<string, number>;
+    };
+    const page = await opusOnly.context.newPage();
+    try {
+      await openBarePhone(page, stack.baseUrl);
+      await page.evaluate(
+        ([u, p]) => (window as unknown as { bare: Bare }).bare.register(u!, p!),
+        ['1003', 'demo-1003-pw'],
+      );
+      const since = carrier.events.length;
+      const calling = page.evaluate(
+        (n) => (window as unknown as { bare: Bare }).bare.call(n),
+        OUT_NUMBER,
+      );
+      await carrier.waitEvent(
+        (e) => e.type === 'CALL_INCOMING',
+        'CALL_INCOMING at the carrier',
+        15_000,
+        since,
+      );
+      const acc = await carrier.command('accept');
+      expect(acc.ok, `carrier accept: ${acc.data}`).toBe(true);
+      await calling;
+      await until('the bare client to establish the call', () =>
+        page.evaluate(() => ((window as unknown as { bare: Bare }).bare.t.established ?? 0) > 0),
+      );
+      const sdp = await page.evaluate(
+        () => (window as unknown as { bare: Bare }).bare.pc()?.remoteDescription?.sdp ?? '',
+      );
+      const audio = sdp.split(/\r?\nm=/).find((m) => m.startsWith('audio ')) ?? '';
+      const stale = audio.split(/\r?\n/).filter((l) => /^a=ssrc(-group)?:/.test(l));
+      const stream = `document.querySelector('[data-testid="bare-remote-audio"]')?.srcObject`;
+      let heard = { hz: 0, level: 0 };
+      const end = Date.now() + 8000;
+      while (Date.now() < end) {
+        heard = await dominantFrequency(page, stream, 1000);
+        if (Math.abs(heard.hz - CARRIER_HZ) <= TOL && heard.level > MIN_LEVEL) break;
+      }
+      const unplayed = await page.evaluate(async () => {
+        const out: number[] = [];
+        const pc = (window as unknown as { bare: Bare }).bare.pc();
+        (await pc?.getStats())?.forEach((s: Record<string, unknown>) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'audio' && !s.trackIdentifier)
+            out.push(Number(s.ssrc));
+        });
+        return out;
+      });
+      const seen = `heard ${JSON.stringify(heard)}, inbound audio no track plays ${JSON.stringify(unplayed)}, audio a=ssrc announced ${JSON.stringify(stale)}`;
+      process.stdout.write(`[e2e] bare SIP.js (Opus only) <- PCMU carrier: ${seen}\n`);
+      expect(stale, `the gateway's SDP toward the WebRTC client: ${seen}`).toEqual([]);
+      expect(Math.abs(heard.hz - CARRIER_HZ), seen).toBeLessThanOrEqual(TOL);
+      expect(heard.level, seen).toBeGreaterThan(MIN_LEVEL);
+      expect(unplayed, seen).toEqual([]);
+      await page.evaluate(() => (window as unknown as { bare: Bare }).bare.hangup());
+      await carrier.waitEvent((e) => e.type === 'CALL_CLOSED', 'CALL_CLOSED', 10_000, since);
+    } finally {
+      await page
+        .evaluate(() => (window as unknown as { bare: Bare }).bare.stop())
+        .catch(() => undefined);
+      await page.close();
+    }
   });
 
   it('the carrier calls the DID: the browser rings, answers, tones both ways', async () => {
