@@ -66,7 +66,14 @@ interface JsonReport {
     name: string;
     passed: boolean;
     checks: { leg: string; name: string; ok: boolean; detail: string }[];
-    calls: { leg: string; pddMs?: number; mos?: number; lossPct?: number; failed: boolean }[];
+    calls: {
+      leg: string;
+      callId: string;
+      pddMs?: number;
+      mos?: number;
+      lossPct?: number;
+      failed: boolean;
+    }[];
   }[];
   load?: { aggregates: Record<string, unknown>; assertions: { expr: string; ok: boolean }[] };
 }
@@ -96,6 +103,7 @@ describe('calltest against the real gateway', () => {
       f('json'),
       '--html',
       f('html'),
+      '--pcap',
     ]);
     const report = readJson(f('json'));
     const failed = report.scenarios
@@ -111,6 +119,23 @@ describe('calltest against the real gateway', () => {
     const html = readFileSync(f('html'), 'utf8');
     expect(html).toContain('<p class="verdict ok">PASS</p>');
     expect(html).not.toMatch(/<script|src="http/);
+    // the per-call table with every column, the aggregates and the two charts
+    for (const th of [
+      'Call-ID',
+      'PDD ms',
+      'duration ms',
+      'hung up by',
+      'RTP sent',
+      'RTP received',
+      'loss %',
+      'jitter ms',
+      'MOS',
+      'audio',
+    ])
+      expect(html).toContain(`<th>${th}</th>`);
+    for (const th of ['ASR', 'ACD', 'PDD p50', 'PDD p95', 'peak concurrency', 'failures by code'])
+      expect(html).toContain(`<th>${th}</th>`);
+    expect(html.match(/<svg /g)).toHaveLength(2);
     // the two-way audio call: both sides heard the other's tone with a real MOS
     const basic = report.scenarios.find((s) => s.name === 'basic-call')!;
     const caller = basic.calls.find((c) => c.leg === 'caller')!;
@@ -119,6 +144,14 @@ describe('calltest against the real gateway', () => {
     expect(basic.checks.find((c) => c.leg === 'caller' && c.name === 'tone')?.detail).toMatch(
       /received 6\d\d Hz/,
     );
+    expect(html).toContain(`<code>${basic.calls.find((c) => c.leg === 'caller')!.callId}</code>`);
+    // --pcap keeps each scenario's capture; a header expectation (register: Contact expires=) is judged
+    expect(existsSync(join(OUT, 'suite', 'basic-call', 'media.pcap'))).toBe(true);
+    expect(
+      report.scenarios
+        .find((s) => s.name === 'register')!
+        .checks.find((c) => c.name === 'header Contact'),
+    ).toMatchObject({ ok: true, detail: expect.stringMatching(/expires=/) });
   }, 150_000);
 
   it('calls out through a trunk whose carrier checks digest credentials; wrong trunk credentials fail (403)', async () => {
@@ -133,6 +166,8 @@ describe('calltest against the real gateway', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const carrier = readJson(json).scenarios[0]!.checks.filter((c) => c.leg === 'carrier');
     expect(carrier.map((c) => c.name)).toEqual(expect.arrayContaining(['audio both ways', 'tone']));
+    // without --pcap the capture is not kept
+    expect(existsSync(join(OUT, 'trunk', 'trunk-call', 'media.pcap'))).toBe(false);
     // the carrier (calltest) refuses a wrong digest: the gateway's trunk password is not this one
     const wrong = join(OUT, 'trunk-wrong-creds.csv');
     writeFileSync(
@@ -379,12 +414,18 @@ describe('calltest against the real gateway', () => {
   for (const [name, cause] of faults) {
     it(`fails (exit 1) against a far end that ${name}, naming the cause`, async () => {
       const json = join(OUT, `fault-${name}.json`);
+      const html = join(OUT, `fault-${name}.html`);
+      const junit = join(OUT, `fault-${name}.xml`);
       const r = await calltest([
         'run',
         join(HERE, 'faults', `${name}.yaml`),
         ...common(`fault-${name}`),
         '--json',
         json,
+        '--html',
+        html,
+        '--junit',
+        junit,
         '--quiet',
       ]);
       expect(r.code, r.stdout + r.stderr).toBe(1);
@@ -393,6 +434,16 @@ describe('calltest against the real gateway', () => {
       expect(report.passed).toBe(false);
       const failed = report.scenarios[0]!.checks.filter((c) => !c.ok);
       expect(failed.map((c) => `${c.name}: ${c.detail}`).join('\n')).toMatch(cause);
+      // the reports say it too: a JUnit failure naming the cause, and in the HTML
+      // the SIP ladder of each failed call (its INVITE and what came back)
+      expect(readFileSync(junit, 'utf8')).toMatch(/<failure message="[^"]*"/);
+      const page = readFileSync(html, 'utf8');
+      expect(page).toContain('<p class="verdict bad">FAIL</p>');
+      const ladders = page.slice(page.indexOf('<h2>SIP ladders of failed calls</h2>'));
+      const badCalls = report.scenarios[0]!.calls.filter((c) => c.failed);
+      expect(badCalls.length).toBeGreaterThan(0);
+      for (const c of badCalls) expect(ladders).toContain(`<code>${c.callId}</code></h3><pre>`);
+      expect(ladders).toMatch(/INVITE sip:/);
     }, 60_000);
   }
 
@@ -401,6 +452,52 @@ describe('calltest against the real gateway', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/typo\.yaml: line 9, column 5: .*Unrecognized key: "hold_msec"/);
   }, 30_000);
+
+  it('the load builtins run shortened by the load flags: load-ramp (2 → 4 calls/s) and soak (30-s calls) meet their assertions', async () => {
+    // the builtins' own load blocks take 5 and 30 minutes; the flags override
+    // rates and duration, the scenario (calls, expectations) stays as shipped.
+    // mos_avg, not mos_p5: on a shared 2-core machine a call or two can lose packets
+    const run = async (name: string, flags: string[], asserts: string) => {
+      const json = join(OUT, `${name}.json`);
+      const r = await calltest(
+        [
+          'run',
+          `builtin:${name}`,
+          ...common(name),
+          ...flags,
+          '--assert',
+          asserts,
+          '--json',
+          json,
+          '--quiet',
+        ],
+        120_000,
+      );
+      const report = readJson(json);
+      expect(
+        report.load?.assertions.filter((a) => !a.ok),
+        r.stdout + r.stderr,
+      ).toEqual([]);
+      expect(r.code).toBe(0);
+      return report.load!.aggregates;
+    };
+    const ramp = await run(
+      'load-ramp',
+      ['--cps', '2:4', '--step', '2/2s', '--duration', '5s'],
+      'asr>=99,pdd_p95<2000,mos_avg>=3.8',
+    );
+    expect(ramp.calls).toBeGreaterThanOrEqual(10);
+    // soak: a few calls, each held 30 s (the builtin's hold_ms), every one passing its
+    // expectations (failed==0: before the UAS's in-call recv had its own timeout,
+    // sipp's -recv_timeout aborted every call held past 15 s and its BYE went unanswered)
+    const soak = await run(
+      'soak',
+      ['--cps', '1', '--duration', '3s', '--max-calls', '3'],
+      'asr>=99,pdd_p95<2000,mos_avg>=3.8,failed==0',
+    );
+    expect(soak.calls).toBeGreaterThanOrEqual(2);
+    expect(soak.acdMs).toBeGreaterThanOrEqual(29_500);
+  }, 150_000);
 
   it('load: a bounded ramp meets its assertions, one JUnit testcase per assertion', async () => {
     const f = (ext: string) => join(OUT, `load.${ext}`);
@@ -432,6 +529,8 @@ describe('calltest against the real gateway', () => {
       r.stdout,
     ).toEqual([]);
     expect(r.code).toBe(0);
+    // progress on the terminal while it runs (every 5 s; not with --quiet or CI)
+    expect(r.stdout).toMatch(/placed \d+, passed \d+, failed \d+, up \d+, target [\d.]+ calls\/s/);
     expect(report.load?.aggregates.calls).toBeGreaterThanOrEqual(20);
     const junit = readFileSync(f('xml'), 'utf8');
     for (const a of ['asr&gt;=99', 'pdd_p95&lt;2000', 'mos_avg&gt;=3.8'])

@@ -88,6 +88,10 @@ describe('YAML → sipp XML', () => {
     expect(xml).toContain('<pause milliseconds="250" />');
     expect(xml).toContain('m=audio [rtpstream_audio_port] RTP/AVP 0 8 101');
     expect(xml).toContain('<recv request="BYE" timeout="3600000" />');
+    // the group's first recv sets its wait: a call held past -recv_timeout (15 s) stays up
+    expect(xml).toContain(
+      '<recv request="INVITE" optional="true" next="reinvite" timeout="3600000" />',
+    );
   });
 
   it('codec regexes match the offers they should (POSIX ERE, as sipp uses)', () => {

@@ -412,8 +412,10 @@ export function uas(leg: Leg, o: GenOptions): string {
     '  <recv request="ACK" crlf="true" />',
     ...media,
     '  <label id="incall" />',
-    '  <recv request="INVITE" optional="true" next="reinvite" />',
-    '  <recv request="INFO" optional="true" next="info" />',
+    // sipp times the wait for this group by its first recv: without its own
+    // timeout, -recv_timeout (15 s) aborts every call held longer than that
+    '  <recv request="INVITE" optional="true" next="reinvite" timeout="3600000" />',
+    '  <recv request="INFO" optional="true" next="info" timeout="3600000" />',
     '  <recv request="BYE" timeout="3600000" />',
     reply('200 OK', [], [], false),
     '  <nop next="end" />',
