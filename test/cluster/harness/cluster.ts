@@ -56,6 +56,8 @@ export const USERS = {
   '1004': 'cluster-1004-pw',
   /** The contact center's agent (queue `sales`, number QUEUE_NUMBER). */
   '1005': 'cluster-1005-pw',
+  /** A callee registered on one phone only (the failover steps leave others' contacts behind). */
+  '1006': 'cluster-1006-pw',
 } as const;
 
 /** The contact center of the cluster (one node runs it at a time): queue `sales`. */
@@ -156,6 +158,8 @@ function edgeConfig(
     cluster: {
       nodeName: name,
       peers: [{ name: peer.name, address: peer.address, sipPort: SIP_PORT }],
+      // this edge first, as the softphones get them (client-config wsUrls)
+      wsUrls: [address, peer.address].map((a) => `wss://${a}:${HTTPS_PORT}/ws`),
       // the shared PostgreSQL: directory, call records (tagged with the node)
       databaseUrl: DATABASE_URL,
       redisUrl: `redis://${ADDR.db}:${REDIS_PORT}/0`,
@@ -178,6 +182,9 @@ function edgeConfig(
     },
     dataDir: join('test', 'artifacts', 'cluster', name),
     listenAddress: address,
+    // a browser loaded from one edge moves its SIP WebSocket to the other when
+    // its edge dies: each edge accepts the other's origin (README "Cluster")
+    http: { allowedOrigins: [`https://${peer.address}:${HTTPS_PORT}`] },
     demo: { enabled: false },
     // a caller ID each: trunk calls need one
     users: [
