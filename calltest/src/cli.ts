@@ -241,7 +241,7 @@ function explain(ref: string): void {
         leg.media.info_dtmf ? `INFO DTMF ${leg.media.info_dtmf}` : '',
       ].filter(Boolean);
       console.log(
-        `${i + 1}. ${leg.id} [${leg.engine}, ${leg.role}${leg.creds !== undefined ? `, creds row ${leg.creds}` : ''}] ${what}${media.length ? `; ${media.join(', ')}` : ''} (SIP port base+${p.sip - 41000})`,
+        `${i + 1}. ${leg.id} [${leg.engine}, ${leg.role}${leg.creds === undefined ? '' : typeof leg.creds === 'number' ? `, creds row ${leg.creds}` : `, creds rows ${leg.creds.join(', ')} (one per call, in turn)`}] ${what}${media.length ? `; ${media.join(', ')}` : ''} (SIP port base+${p.sip - 41000})`,
       );
       const e = s.expect[leg.id];
       if (e) console.log(`   expect: ${JSON.stringify(e)}`);

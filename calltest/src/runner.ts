@@ -210,14 +210,22 @@ function finalsFor(leg: Leg, exp: Expectation | undefined): number[] {
   return [200];
 }
 
-function legCreds(leg: Leg, o: RunOptions, what: string): Cred {
-  if (leg.creds === undefined) return { user: 'calltest', password: leg.password ?? '' };
-  const c = o.creds[leg.creds];
-  if (!c)
+/** The leg's credentials, one per row it names (a list: one row per call, in turn). */
+function legCredRows(leg: Leg, o: RunOptions, what: string): Cred[] {
+  if (leg.creds === undefined) return [{ user: 'calltest', password: leg.password ?? '' }];
+  const rows = typeof leg.creds === 'number' ? [leg.creds] : leg.creds;
+  if (rows.length > 1 && (leg.engine !== 'sipp' || leg.role !== 'uac'))
     throw new ConfigError(
-      `${what}: leg "${leg.id}" wants row ${leg.creds} of --creds (${o.creds.length} rows given)`,
+      `${what}: leg "${leg.id}": a list of creds rows (one per call) is for sipp calling legs (role: uac)`,
     );
-  return leg.password !== undefined ? { ...c, password: leg.password } : c;
+  return rows.map((r) => {
+    const c = o.creds[r];
+    if (!c)
+      throw new ConfigError(
+        `${what}: leg "${leg.id}" wants row ${r} of --creds (${o.creds.length} rows given)`,
+      );
+    return leg.password !== undefined ? { ...c, password: leg.password } : c;
+  });
 }
 
 function xmlFor(leg: Leg, exp: Expectation | undefined, g: GenOptions, dir: string): string {
@@ -338,7 +346,8 @@ async function execute(
 
   for (const [i, leg] of s.legs.entries()) {
     const ports = legPorts(o.portBase, i);
-    const cred = legCreds(leg, o, what);
+    const credRows = legCredRows(leg, o, what);
+    const cred = credRows[0]!;
     if (leg.transport === 'tls' && leg.engine !== 'baresip')
       throw new ConfigError(
         `leg "${leg.id}": transport tls needs engine: baresip (sipp 3.6.1 has no TLS; a browser leg speaks WSS)`,
@@ -412,7 +421,7 @@ async function execute(
     const xmlFile = join(workDir, `${leg.id}.xml`);
     writeFileSync(xmlFile, xml);
     const inf = join(workDir, `${leg.id}.csv`);
-    writeFileSync(inf, injectionText([cred], domain));
+    writeFileSync(inf, injectionText(credRows, domain));
     const spec: SippSpec = {
       label: leg.id,
       xmlFile,

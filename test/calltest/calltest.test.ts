@@ -447,6 +447,31 @@ describe('calltest against the real gateway', () => {
     }, 60_000);
   }
 
+  it('per-call credentials: a calling leg with creds rows [0, 1, 2] places each call as the next account, each authenticated', async () => {
+    const json = join(OUT, 'per-call-creds.json');
+    const r = await calltest([
+      'run',
+      join(HERE, 'per-call-creds.yaml'),
+      ...common('per-call-creds'),
+      '--json',
+      json,
+      '--quiet',
+    ]);
+    expect(
+      readJson(json).load?.assertions.filter((a) => !a.ok),
+      r.stdout + r.stderr,
+    ).toEqual([]);
+    expect(r.code).toBe(0);
+    // who each INVITE came from, as sipp sent it (challenged and authenticated)
+    const log = readFileSync(
+      join(OUT, 'per-call-creds', 'per-call-creds', 'caller-messages.log'),
+      'utf8',
+    );
+    const invites = [...log.matchAll(/^INVITE sip:[^\n]*\n(?:[^\n]+\n)*?From: <sip:(\d+)@/gm)];
+    expect(new Set(invites.map((m) => m[1]))).toEqual(new Set(['1001', '1002', '1003']));
+    expect(log).toMatch(/^Proxy-Authorization: Digest username="1003"/m);
+  }, 60_000);
+
   it('refuses a YAML with a typo: exit 2 and the line', async () => {
     const r = await calltest(['run', join(HERE, 'faults', 'typo.yaml'), ...common('typo')]);
     expect(r.code).toBe(2);

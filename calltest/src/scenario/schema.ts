@@ -36,8 +36,12 @@ const leg = z.strictObject({
   role: z.enum(['uac', 'uas']),
   /** What a uac sends: a call (INVITE), a REGISTER, or an OPTIONS ping. */
   action: z.enum(['call', 'register', 'options']).default('call'),
-  /** Row of the credentials CSV (0-based) this leg authenticates with. */
-  creds: z.number().int().min(0).optional(),
+  /**
+   * Row of the credentials CSV (0-based) this leg authenticates with; a list of
+   * rows (sipp calling legs): each call takes the next row in turn (sipp -inf
+   * SEQUENTIAL), so a load run calls from many accounts.
+   */
+  creds: z.union([z.number().int().min(0), z.array(z.number().int().min(0)).min(1)]).optional(),
   /** Use this password instead of the CSV's (e.g. a wrong one on purpose). */
   password: z.string().optional(),
   /** uas acting as a carrier/trunk: challenge every INVITE with 401 and check the digest against this leg's creds (403 when wrong). */
