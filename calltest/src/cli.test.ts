@@ -45,7 +45,7 @@ describe('calltest CLI', () => {
       /## Plan\n1\. callee \[sipp, uas, creds row 1\] answers \(after REGISTER\)/,
     );
     expect(r.stdout).toMatch(
-      /2\. caller \[sipp, uac, creds row 0\] calls \$\{callee\}, hangs up after 3000 ms/,
+      /2\. caller \[sipp, uac, creds row 0\] calls 1002, hangs up after 3000 ms/,
     );
     expect(r.stdout).toContain('## sipp XML: caller (generated)');
     expect(r.stdout).toContain('INVITE sip:[service]@[field2] SIP/2.0');

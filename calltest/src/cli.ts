@@ -224,7 +224,19 @@ function explain(ref: string): void {
     const s = ls.scenario;
     console.log(`# ${s.name}\n${s.description}\n`);
     console.log('## Plan');
-    s.legs.forEach((leg, i) => {
+    // the scenario's own var defaults filled in; what only --var or the run sets stays as ${name}
+    const v = (t: string | undefined) =>
+      t?.replace(/\$\{(\w+)\}/g, (m, name: string) => String(s.vars[name] ?? m));
+    s.legs.forEach((leg0, i) => {
+      const leg = {
+        ...leg0,
+        to: v(leg0.to),
+        refer: leg0.refer && { ...leg0.refer, to: v(leg0.refer.to)! },
+        attended_transfer: leg0.attended_transfer && {
+          ...leg0.attended_transfer,
+          consult: v(leg0.attended_transfer.consult)!,
+        },
+      };
       const p = legPorts(41000, i);
       const what =
         leg.role === 'uas'
