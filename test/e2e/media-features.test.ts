@@ -316,8 +316,8 @@ describe('media features: G.711-only trunk (both ways, transcoding), video, Kama
   // announced. The gateway drops the far end's audio a=ssrc toward WebRTC
   // clients (kamailio.cfg route RTPENGINE_SDP; the next test proves it without
   // the softphone), and the softphone drops them too (withoutAudioSsrc in
-  // softphone/src/phone/media-session.ts: calls the call-control tier anchors
-  // do not pass that route).
+  // softphone/src/phone/media-session.ts: the call-control tier's own answers
+  // to its callers do not pass that route).
   it('the Opus-only browser hears the PCMU carrier (transcoded to Opus)', async () => {
     await opusOnlyCall();
     const heard = await expectTone(opusOnly.page, CARRIER_HZ, { tol: TOL, minLevel: MIN_LEVEL });
