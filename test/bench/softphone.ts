@@ -238,11 +238,31 @@ function addPhases(
   }
 }
 
-// BENCH_PROFILE=1: the last click → registered run is CPU-profiled (CDP
-// Profiler, 100 µs sampling); the profile is written next to the results (open
-// it in DevTools' Performance panel) and its top self-time functions printed.
-// It answers "what does the main thread do while the sign-in waits?".
+// BENCH_PROFILE=1: the last click → registered run and the last agent
+// desktop reopen are CPU-profiled (CDP Profiler, 100 µs sampling; the reopen's
+// profile spans the reload, the renderer keeps its isolate); each profile is
+// written next to the results (open it in DevTools' Performance panel) and its
+// top self-time functions printed. It answers "what does the main thread do
+// while the sign-in waits?".
 const PROFILE = process.env.BENCH_PROFILE === '1';
+
+async function startProfile(ctx: BrowserContext, page: Page): Promise<CDPSession> {
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  return cdp;
+}
+
+async function stopProfile(cdp: CDPSession, name: string, what: string): Promise<void> {
+  const { profile: p } = await cdp.send('Profiler.stop');
+  await cdp.detach().catch(() => undefined);
+  const file = join(RESULTS, `${name}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(p));
+  log(`  CPU profile of ${what}: ${file}; top self time:`);
+  for (const t of topSelfTime(p as Parameters<typeof topSelfTime>[0]))
+    log(`    ${t.ms.toFixed(1).padStart(6)} ms  ${t.fn}`);
+}
 
 interface ProfileNode {
   id: number;
@@ -279,24 +299,12 @@ async function softphoneRegistration(
     const page = await ctx.newPage();
     await page.goto('/');
     const btn = page.locator(`[data-testid="login-demo-${user}"]`);
-    const cdp = profile ? await ctx.newCDPSession(page) : undefined;
-    if (cdp) {
-      await cdp.send('Profiler.enable');
-      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
-      await cdp.send('Profiler.start');
-    }
+    const cdp = profile ? await startProfile(ctx, page) : undefined;
     await btn.click({ timeout: 15_000 });
     await page
       .locator('[data-testid="registration-status"][data-state="registered"]')
       .waitFor({ timeout: 15_000 });
-    if (cdp) {
-      const { profile: p } = await cdp.send('Profiler.stop');
-      const file = join(RESULTS, 'softphone-signin.cpuprofile');
-      writeFileSync(file, JSON.stringify(p));
-      log(`  CPU profile of click → registered: ${file}; top self time:`);
-      for (const t of topSelfTime(p as Parameters<typeof topSelfTime>[0]))
-        log(`    ${t.ms.toFixed(1).padStart(6)} ms  ${t.fn}`);
-    }
+    if (cdp) await stopProfile(cdp, 'softphone-signin', 'click → registered');
     const m = await marks(page);
     const reg = m['registration:registered'];
     const click = m[`click:login-demo-${user}`];
@@ -369,7 +377,8 @@ async function agentReopenSession(
   return { ctx, page };
 }
 
-async function agentReopen(page: Page): Promise<AgentReopen> {
+async function agentReopen(page: Page, profile = false): Promise<AgentReopen> {
+  const cdp = profile ? await startProfile(page.context(), page) : undefined;
   await page.reload();
   await page
     .locator('[data-testid="registration-status"][data-state="registered"]')
@@ -379,6 +388,7 @@ async function agentReopen(page: Page): Promise<AgentReopen> {
     .waitFor({ timeout: 5000 })
     .then(() => true)
     .catch(() => false);
+  if (cdp) await stopProfile(cdp, 'softphone-reopen', 'agent desktop reopen → agent state');
   const m = await marks(page);
   const a = await page.evaluate(
     () => (window as unknown as { __agent?: Record<string, number> }).__agent ?? {},
@@ -799,7 +809,7 @@ async function main(): Promise<void> {
     try {
       for (let k = 0; k < N; k++) {
         try {
-          const r = await agentReopen(ag.page);
+          const r = await agentReopen(ag.page, PROFILE && k === N - 1);
           lastReopen = r;
           reReg.values.push(r.toRegistered);
           if (r.toAgentView !== undefined) reView.values.push(r.toAgentView);
