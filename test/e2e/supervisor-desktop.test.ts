@@ -75,6 +75,16 @@ const recordedSeconds = () => {
   return f ? wavState(f.file).seconds : 0;
 };
 
+/** The agent's softphone plays `hz` on one of its remote audio elements (the call's or the whisper leg's). */
+async function agentHears(hz: number): Promise<string> {
+  const r = await anyRemoteTone(agent.page, hz, { timeoutMs: 15_000, minLevel: 0.003 });
+  expect(Math.abs(r.hz - hz), `agent hears ${JSON.stringify(r)}`).toBeLessThanOrEqual(30);
+  return r.testid;
+}
+/** Audio elements of whisper legs on the agent's page. */
+const whisperElements = () =>
+  agent.page.$$eval('audio[data-testid^="remote-audio-whisper-"]', (els) => els.length);
+
 /** A wallboard queue card's figures as the supervisor's page shows them. */
 async function queueFigures(): Promise<Record<string, string | null>> {
   const card = byId(sup.page, 'sup-queue-sales');
@@ -319,8 +329,10 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     console.log(
       `listen: caller ${JSON.stringify(await hears(1, 1000))}, agent ${JSON.stringify(await hears(2, 600))}`,
     );
-    // the agent's softphone got nothing in listen
+    // the agent's softphone got nothing in listen: it hears the caller (A) only, no whisper leg
     expect(await byId(agent.page, 'agent-state').getAttribute('data-state')).toBe('on-call');
+    expect(await agentHears(1000)).not.toMatch(/whisper/);
+    expect(await whisperElements()).toBe(0);
     // ... and the caller hears the agent and not the supervisor
     let from = recordedSeconds();
     await sleep(2500);
@@ -354,6 +366,8 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     console.log(`whisper: agent hears the supervisor ${JSON.stringify(whisper)}`);
     // ... on an audio element of its own, not a line: one line (the queue call), nothing rang
     expect(whisper.testid).toMatch(/^remote-audio-whisper-/);
+    // ... and still the caller (A) on the call
+    expect(await agentHears(1000)).not.toMatch(/whisper/);
     expect(await rang(), 'what rang on the agent during whisper').toEqual([]);
     await byId(agent.page, 'nav-phone').click();
     const lineStates = () =>
@@ -395,6 +409,9 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
       0,
     );
     console.log(`barge: the caller receives ${JSON.stringify(bargeCaller.amps)}`);
+    // the agent hears the other two: the caller (A) on the call, the supervisor (C) on the whisper leg
+    expect(await agentHears(1000)).not.toMatch(/whisper/);
+    expect(await agentHears(500)).toMatch(/whisper/);
 
     // What the mixing in the agent's softphone costs: its Chromium's CPU in barge
     // (whisper leg decoded, Web Audio mix, a second encoder) over the same call unmonitored.
@@ -450,8 +467,23 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     expect(await rang(), 'what rang on the agent during whisper and barge').toEqual([]);
     await byId(sup.page, 'sup-monitor-stop-1003').click();
     await byId(sup.page, 'sup-monitor-stop-1003').waitFor({ state: 'detached', timeout: 10_000 });
-    // the queue call goes on
+    // the queue call goes on: the agent still hears the caller, the caller the agent and no supervisor
     expect(await byId(agent.page, 'agent-state').getAttribute('data-state')).toBe('on-call');
+    await agentHears(1000);
+    const after = await until(
+      'the caller to hear the agent and no longer the supervisor',
+      async () => {
+        const f = recordedSeconds();
+        await sleep(1500);
+        const h = callerHears(f + 0.2);
+        return h.amps[600]! > 10 * h.amps[777]! && h.amps[500]! < 3 * h.amps[777]! + 0.002
+          ? h
+          : undefined;
+      },
+      15_000,
+      0,
+    );
+    console.log(`after the supervisor left: the caller receives ${JSON.stringify(after.amps)}`);
 
     await carrier.command('hangup');
     await waitAttr(agent.page, 'agent-state', 'data-state', 'wrap-up');
