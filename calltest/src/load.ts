@@ -132,7 +132,9 @@ function progress(file: string): string | undefined {
   const head = lines[0]!.split(';');
   const last = lines[lines.length - 1]!.split(';');
   const get = (n: string) => last[head.indexOf(n)] ?? '?';
-  return `placed ${get('TotalCallCreated')}, passed ${get('SuccessfulCall(C)')}, failed ${get('FailedCall(C)')}, up ${get('CurrentCall')}, target ${get('TargetRate')} calls/s`;
+  // CallRate(P): calls placed per second over sipp's last period (-fd 1: the last second)
+  const now = Number(get('CallRate(P)'));
+  return `placed ${get('TotalCallCreated')}, passed ${get('SuccessfulCall(C)')}, failed ${get('FailedCall(C)')}, up ${get('CurrentCall')}, ${Number.isFinite(now) ? now.toFixed(1) : '?'} calls/s now (target ${get('TargetRate')})`;
 }
 
 export async function runLoad(

@@ -555,7 +555,9 @@ describe('calltest against the real gateway', () => {
     ).toEqual([]);
     expect(r.code).toBe(0);
     // progress on the terminal while it runs (every 5 s; not with --quiet or CI)
-    expect(r.stdout).toMatch(/placed \d+, passed \d+, failed \d+, up \d+, target [\d.]+ calls\/s/);
+    expect(r.stdout).toMatch(
+      /placed \d+, passed \d+, failed \d+, up \d+, [\d.]+ calls\/s now \(target [\d.]+\)/,
+    );
     expect(report.load?.aggregates.calls).toBeGreaterThanOrEqual(20);
     const junit = readFileSync(f('xml'), 'utf8');
     for (const a of ['asr&gt;=99', 'pdd_p95&lt;2000', 'mos_avg&gt;=3.8'])
