@@ -289,6 +289,44 @@ describe('actions', () => {
     h.cc.stop();
   });
 
+  it('logging an agent out: out of the queues of that supervisor only, offline, no more offers; audited', async () => {
+    const h = harness(CONFIG);
+    h.cc.start();
+    h.cc.setState('1004', 'available');
+    expect(h.cc.view('1004').queues).toEqual([
+      expect.objectContaining({ name: 'sales', loggedIn: true }),
+      expect.objectContaining({ name: 'support', loggedIn: true }),
+    ]);
+    h.cc.forceLogout(BOSS, '1004');
+    await settle();
+    // BOSS supervises sales only: 1004 stays logged in to support, but is offline.
+    expect(h.cc.view('1004')).toMatchObject({ state: 'offline' });
+    expect(h.cc.view('1004').queues).toEqual([
+      expect.objectContaining({ name: 'sales', loggedIn: false }),
+      expect.objectContaining({ name: 'support', loggedIn: true }),
+    ]);
+    expect(h.cc.store.auditLog()[0]).toMatchObject({
+      actor: '1001',
+      action: 'logout',
+      target: '1004',
+      allowed: true,
+      detail: { queues: ['sales'] },
+    });
+    // The stored membership is what a restart reads.
+    expect(h.cc.store.members('1004').map((m) => [m.queue, m.loggedIn])).toEqual([
+      ['sales', false],
+      ['support', true],
+    ]);
+    // A sales caller now waits: 1004 gets no offer, and none once available again.
+    const c = await call(h, '8001', '+15550000001');
+    expect(c.offers).toEqual([]);
+    h.cc.setState('1004', 'available');
+    await settle();
+    expect(c.offers).toEqual([]);
+    expect(h.cc.supervision.wallboard(BOSS).queues[0]).toMatchObject({ name: 'sales', waiting: 1 });
+    h.cc.stop();
+  });
+
   it('a supervisor of sales cannot act on an agent of support only', async () => {
     const h = harness({
       ...CONFIG,
