@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { portsFor, type Stack } from './harness/stack.js';
+import { startGateway } from '../../gateway/src/main.js';
+import { createLogger } from '../../gateway/src/log.js';
 import { SipUA, plainSdp, type Dialog } from './harness/sipua.js';
 import { udpUser, noMediaSessions } from './harness/phones.js';
 import { RtpEndpoint, sdpAudio } from './harness/rtp.js';
@@ -15,7 +17,10 @@ import { httpsRequest } from './harness/https.js';
 // rtpengine records the call with its pcap method (userspace only: the
 // recording daemon's proc method needs the kernel module), the contact
 // center turns the pcap into a mixed WAV, and that WAV holds both tones.
-// The wallboard and the report of the same call come from the store.
+// The wallboard and the report of the same call come from the store. Then a
+// caller abandons, and the scenario's numbers (2 offered, 1 answered, 1
+// abandoned, SL 50 %) read through the HTTPS API are the same after the
+// gateway service is stopped and started again on the same data dir.
 
 const BASE = 17500;
 const ports = portsFor(BASE);
@@ -34,6 +39,9 @@ beforeAll(async () => {
         announce: { everySec: 0 },
         wrapUpSec: 1,
         recording: { enabled: true, retentionDays: 7 },
+        // A caller who hung up after 1 s or more is a counted abandon.
+        shortAbandonSec: 1,
+        serviceLevelSec: 20,
       },
     ],
     agents: [{ username: '1003', queues: [{ name: 'sales', penalty: 0 }] }],
@@ -182,5 +190,84 @@ describe('supervisors through the real stack', () => {
     await ua.register({ expires: 0 }).catch(() => undefined);
     await ua.close();
     expect(await noMediaSessions(stack, 5000)).toBe(0);
+  });
+
+  it('the scripted scenario (1 answered, 1 abandoned): wallboard and reports through the API give the same numbers after a gateway restart on the same data dir', async () => {
+    // Follows the first test (1 call answered within the service level). Now a
+    // caller waits with no agent ready and hangs up after 2 s: an abandon.
+    cc.setState('1003', 'not-ready', 'Break');
+    const {
+      inv,
+      rtp: callerRtp,
+      callId,
+    } = await carrierCalls(carrier, ports, DID_SALES, {
+      hz: 1000,
+      callId: `sup-abandon-${Date.now()}@carrier`,
+    });
+    expect(inv.final.status).toBe(200);
+    await until(
+      'caller queued',
+      () => cc.store.queueCalls().find((r) => r.callId === callId),
+      5000,
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await carrier.inDialog(inv.dialog!, 'BYE').then((r) => r.status)).toBe(200);
+    callerRtp.close();
+    await until(
+      'abandon recorded',
+      () => cc.store.queueCalls().find((r) => r.callId === callId && r.outcome === 'abandoned'),
+      5000,
+    );
+    // End of shift: the agent's logged-in time stops, so occupancy is fixed too.
+    cc.setState('1003', 'offline', null);
+
+    const admin = readFileSync(join(stack.dataDir, 'secrets', 'admin-token'), 'utf8').trim();
+    const json = async (path: string) => {
+      const a = await get(path, admin);
+      expect(a.status).toBe(200);
+      return JSON.parse(a.body.toString()) as Record<string, unknown>;
+    };
+    type Rows = { rows: Record<string, unknown>[] };
+    const snapshot = async () => {
+      const board = (await json('/api/supervisor/wallboard')) as {
+        queues: { name: string; today: Record<string, unknown> }[];
+      };
+      return {
+        today: board.queues.find((q) => q.name === 'sales')!.today,
+        byQueue: ((await json('/api/supervisor/reports?interval=1d')) as Rows).rows,
+        by15m: ((await json('/api/supervisor/reports?interval=15m')) as Rows).rows,
+        byAgent: ((await json('/api/supervisor/reports?interval=1d&by=agent')) as Rows).rows,
+        csv: (await get('/api/supervisor/reports?interval=1d&format=csv', admin)).body.toString(),
+      };
+    };
+    const before = await snapshot();
+    // The scenario's exact numbers, on the wallboard and in the day's report row.
+    const expected = {
+      offered: 2,
+      answered: 1,
+      abandoned: 1,
+      shortAbandoned: 0,
+      answeredWithinSl: 1,
+      serviceLevelPct: 50,
+    };
+    expect(before.today).toMatchObject(expected);
+    expect(before.byQueue).toEqual([expect.objectContaining({ queue: 'sales', ...expected })]);
+    const sum = (k: string) => before.by15m.reduce((n, r) => n + Number(r[k]), 0);
+    expect([sum('offered'), sum('answered'), sum('abandoned')]).toEqual([2, 1, 1]);
+    expect(before.byAgent).toEqual([expect.objectContaining({ agent: '1003', answered: 1 })]);
+    console.log(`before restart: ${JSON.stringify(before.byQueue[0])}`);
+
+    // Restart the gateway service (every child too) on the same data dir and config.
+    await stack.stop();
+    const gw = await startGateway(stack.cfg, {
+      log: createLogger(process.env.TEST_LOG_LEVEL ?? 'warn'),
+    });
+    stack = { ...stack, gw, stop: () => gw.stop() };
+    cc = gw.contactCenter!;
+
+    const after = await snapshot();
+    console.log(`after restart: ${JSON.stringify(after.byQueue[0])}`);
+    expect(after.today).toMatchObject(expected);
+    expect(after).toEqual(before);
   });
 });
