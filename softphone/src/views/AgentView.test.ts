@@ -104,6 +104,41 @@ describe('AgentView', () => {
     expect(agent.declineOffer).toHaveBeenCalled();
   });
 
+  it('on a call of a recording queue the agent sees "Recorded"; on other calls and offers not', async () => {
+    const onCall = (recorded?: boolean) =>
+      sampleView({
+        state: 'on-call',
+        call: { ...samplePop(), answeredAt: new Date().toISOString(), recorded },
+      });
+    const { wrapper } = mountAgent(onCall(true));
+    await nextTick();
+    const badge = wrapper.get('[data-testid="agent-call"] [data-testid="agent-recorded"]');
+    expect(badge.text()).toBe('Recorded');
+    expect(badge.attributes('role')).toBe('status');
+
+    const agent = useAgentStore();
+    agent.view = onCall(false);
+    await nextTick();
+    expect(wrapper.find('[data-testid="agent-call"]').exists()).toBe(true);
+    expect(wrapper.find('[data-testid="agent-recorded"]').exists()).toBe(false);
+    agent.view = onCall(undefined);
+    await nextTick();
+    expect(wrapper.find('[data-testid="agent-recorded"]').exists()).toBe(false);
+    // The offer of a call that will be recorded shows no badge yet (it is not recording).
+    agent.view = sampleView({
+      state: 'offered',
+      offer: { ...samplePop(), recorded: true } as never,
+    });
+    await nextTick();
+    expect(wrapper.find('[data-testid="agent-offer"]').exists()).toBe(true);
+    expect(wrapper.find('[data-testid="agent-recorded"]').exists()).toBe(false);
+
+    await setLanguage('zh-CN');
+    agent.view = onCall(true);
+    await nextTick();
+    expect(wrapper.get('[data-testid="agent-recorded"]').text()).toBe('正在录音');
+  });
+
   it('wrap-up: countdown, dispositions of the queue, notes, save', async () => {
     const { wrapper } = mountAgent(
       sampleView({
