@@ -26,6 +26,7 @@ import { startGateway, type Gateway } from '../../gateway/src/main.js';
 import { parseConfig } from '../../gateway/src/config/load.js';
 import { waitReady } from '../../gateway/src/supervisor/supervisor.js';
 import { rtpengineArgs, ngPing } from '../../gateway/src/rtpengine/render.js';
+import { KAMAILIO_MEMORY_ARGS } from '../../gateway/src/kamailio/render.js';
 import { createLogger } from '../../gateway/src/log.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -153,7 +154,17 @@ async function benchBare(): Promise<{ search: RateSearch; pdd: Pdd }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bare-'));
   const kamailio = spawn(
     'kamailio',
-    ['-DD', '-E', '-m', '512', '-M', '16', '-f', join(HERE, 'kamailio-bare.cfg')],
+    [
+      '-DD',
+      '-E',
+      ...KAMAILIO_MEMORY_ARGS,
+      '-m',
+      '512',
+      '-M',
+      '16',
+      '-f',
+      join(HERE, 'kamailio-bare.cfg'),
+    ],
     // Its own process group: Kamailio forks its workers, and all of them must go at the end.
     { cwd: dir, stdio: 'ignore', detached: true },
   );
@@ -200,7 +211,17 @@ async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd; fixed: Fixe
     );
     kamailio = spawn(
       'kamailio',
-      ['-DD', '-E', '-m', '512', '-M', '16', '-f', join(HERE, 'kamailio-rtpengine.cfg')],
+      [
+        '-DD',
+        '-E',
+        ...KAMAILIO_MEMORY_ARGS,
+        '-m',
+        '512',
+        '-M',
+        '16',
+        '-f',
+        join(HERE, 'kamailio-rtpengine.cfg'),
+      ],
       { cwd: dir, stdio: 'ignore', detached: true },
     );
     await waitReady({ kind: 'udp', host: '127.0.0.1', port: 25062, payload: options() }, 10_000);
@@ -784,12 +805,14 @@ async function main(): Promise<void> {
       probes: media.search.probes,
       pdd: media.pdd,
       cpuMsPerCall: media.search.cpuMsPerCall,
+      fixed: media.fixed,
     },
     gateway: {
       heldCallsPerSecond: full.search.heldRate,
       probes: full.search.probes,
       pdd: full.pdd,
       cpuMsPerCall: full.search.cpuMsPerCall,
+      fixed: full.fixed,
       registersPerSecond: full.register.heldRate,
       mediaCapacity: full.media,
       decisionCacheSeconds: full.gateway.decision.cacheSeconds,
@@ -799,6 +822,9 @@ async function main(): Promise<void> {
     },
     ratio: bare.search.heldRate ? full.search.heldRate / bare.search.heldRate : null,
     ratioToMedia: media.search.heldRate ? full.search.heldRate / media.search.heldRate : null,
+    // the rate a configuration holds on given cores goes as 1 / its CPU per call
+    ratioToMediaByCpu: ratio(total(media.fixed.cpuMsPerCall), total(full.fixed.cpuMsPerCall)),
+    cpuRate: CPU_RATE,
     uncached: summary(uncached),
     cacheCut: cut(summary(full), summary(uncached)),
     wss,
@@ -816,11 +842,17 @@ function markdown(r: {
   machine: { cores: number; cpu: string; node: string };
   method: { holdSeconds: number };
   bare: { heldCallsPerSecond: number; pdd: Pdd; cpuMsPerCall?: Record<string, number> };
-  media: { heldCallsPerSecond: number; pdd: Pdd; cpuMsPerCall?: Record<string, number> };
+  media: {
+    heldCallsPerSecond: number;
+    pdd: Pdd;
+    cpuMsPerCall?: Record<string, number>;
+    fixed: FixedRate;
+  };
   gateway: {
     heldCallsPerSecond: number;
     pdd: Pdd;
     cpuMsPerCall?: Record<string, number>;
+    fixed: FixedRate;
     registersPerSecond: number;
     mediaCapacity: Awaited<ReturnType<typeof mediaCapacity>>;
     decisionCacheSeconds: number;
@@ -829,6 +861,8 @@ function markdown(r: {
   };
   ratio: number | null;
   ratioToMedia: number | null;
+  ratioToMediaByCpu: number | null;
+  cpuRate: number;
   uncached: GatewaySummary;
   cacheCut: ReturnType<typeof cut>;
   loadAverage1mBefore: number;
@@ -849,6 +883,17 @@ function markdown(r: {
     )
     .join('\n');
   const sum = (c?: Record<string, number>) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
+  const fixedRows = [
+    ...new Set([
+      ...Object.keys(r.media.fixed.cpuMsPerCall),
+      ...Object.keys(r.gateway.fixed.cpuMsPerCall),
+    ]),
+  ]
+    .map(
+      (p) =>
+        `| ${p} | ${f(r.media.fixed.cpuMsPerCall[p] ?? NaN)} | ${f(r.gateway.fixed.cpuMsPerCall[p] ?? NaN)} |`,
+    )
+    .join('\n');
   return `# Gateway benchmark
 
 ${r.date} · ${r.machine.cores} cores (${r.machine.cpu}) · Node ${r.machine.node} · ${
@@ -938,14 +983,29 @@ CPU milliseconds per call during the held run (where the cores went):
 ${cpuRows}
 | **total** | ${f(sum(r.bare.cpuMsPerCall))} | ${f(sum(r.media.cpuMsPerCall))} | ${f(sum(r.gateway.cpuMsPerCall))} |
 
-(b) does per call: a 407 challenge round trip, a digest check against the HA1
-the TypeScript service returns (one decision request: the first INVITE is
-challenged by Kamailio itself), a registrar lookup, rtpengine offer, answer and
-delete (four media ports opened and closed), and three call-record events (pushed
-over one evapi connection to the service); Kamailio ${r.gateway.children} children per listener,
-${r.gateway.asyncWorkers} async workers. sipp, Kamailio, rtpengine and Node share
-the same cores, so the held rate is roughly the cores divided by the total CPU
-per call.
+CPU milliseconds per call at ${r.cpuRate} calls/s, a rate (c) and (b) both hold (on a
+shared machine the comparable figure: held rates move with other work's load, and
+the rate a configuration holds on given cores goes as 1 / its CPU per call):
+
+| part | (c) | (b) |
+|---|---|---|
+${fixedRows}
+| **total** | ${f(sum(r.media.fixed.cpuMsPerCall))} | ${f(sum(r.gateway.fixed.cpuMsPerCall))} |
+
+(b)/(c) by CPU: **${r.ratioToMediaByCpu === null ? 'n/a' : r.ratioToMediaByCpu.toFixed(2)}** (aim ≥ 0.8).
+
+(b) does per call: a 407 challenge round trip (two more requests and a reply
+through Kamailio and sipp than (c)), a digest check against the user's HA1 and
+the routing answer, both kept in Kamailio's htables (the service is asked only on
+a miss: \`gateway/src/kamailio/DECISIONS.md\` "Cache"), a registrar lookup, a
+dialog, rtpengine offer, answer and delete (four media ports opened and closed),
+and three call-record events pushed over one evapi connection to the service,
+which writes them in one SQLite transaction per 20 ms; Kamailio
+${r.gateway.children} children per listener, ${r.gateway.asyncWorkers} async workers, its memory manager
+TLSF (\`-x tlsf\`, also for (a) and (c)). Where the rest of (b)'s CPU goes and what
+was cut: \`gateway/src/kamailio/DECISIONS.md\` "CPU per call". sipp, Kamailio,
+rtpengine and Node share the same cores, so the held rate is roughly the cores
+divided by the total CPU per call.
 `;
 }
 

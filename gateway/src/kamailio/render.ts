@@ -182,6 +182,14 @@ export function optionsProbe(host: string, port: number, name = 'probe'): Buffer
   );
 }
 
+/**
+ * Kamailio's memory manager (shared and private memory): TLSF instead of the
+ * default qm, whose allocation walk was up to 40 % of a SIP worker's CPU per
+ * call (perf on `npm run bench:gateway`; DECISIONS.md "Memory manager"). The
+ * benchmark's bare baselines run with the same, so its ratios compare routing.
+ */
+export const KAMAILIO_MEMORY_ARGS = ['-x', 'tlsf'];
+
 /** Writes the defines (and uac_reg table) into dirs.run; returns how to run Kamailio. */
 export function renderKamailio(
   cfg: GatewayConfig,
@@ -212,6 +220,7 @@ export function renderKamailio(
     args: [
       '-DD',
       '-E',
+      ...KAMAILIO_MEMORY_ARGS,
       '-m',
       String(cfg.sip.sharedMemoryMb),
       '-M',
