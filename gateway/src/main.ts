@@ -121,7 +121,10 @@ export async function startGateway(cfg: GatewayConfig, opts: StartOptions = {}):
     if (storage.kind === 'postgres') await storage.close();
     db.close();
   };
-  const records = new CallRecords(storage.callRecords);
+  // SQLite: a batch of call events in one transaction (its writes run as they are called)
+  const records = new CallRecords(storage.callRecords, {
+    transaction: storage.kind === 'sqlite' ? (writes) => db.transaction(writes)() : undefined,
+  });
   const metrics = createMetrics();
   // Cluster: one node runs the contact center (contactcenter/README "Cluster
   // mode"); every node's decisions send IVR and queue calls to its call control.

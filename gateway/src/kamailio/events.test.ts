@@ -145,6 +145,33 @@ describe('KamailioEvents', () => {
     expect(byId.get('gone')?.endedAt).toBeTruthy();
     expect(await records.openCount()).toBe(1); // answered-unseen is still in progress
   });
+
+  it('asks for the whole call to be deleted from rtpengine only when media may be left', async () => {
+    const sockets: Socket[] = [];
+    server = createServer((s) => sockets.push(s));
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    const over: string[] = [];
+    events = new KamailioEvents(port, {
+      records: new CallRecords(sqliteStorage(openDb(':memory:')).callRecords),
+      metrics: createMetrics(),
+      log: createLogger('silent'),
+      onCallOver: (callId) => over.push(callId),
+    });
+    await events.start(2000);
+    const ev = (e: Record<string, unknown>) => ns(JSON.stringify(e));
+    sockets[0]!.write(
+      // a plain call: its one session went with Kamailio's own delete at the BYE
+      ev({ event: 'ended', call_id: 'plain' }) +
+        ev({ event: 'ended', call_id: 'forked', media_left: 1 }) +
+        ev({ event: 'failed', call_id: 'failed', code: 486 }) +
+        ev({ event: 'media-left', call_id: 'bye-delete-failed' }) +
+        ev({ event: 'ended', call_id: 'last' }),
+    );
+    await until(() => over.length >= 3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(over).toEqual(['forked', 'failed', 'bye-delete-failed']);
+  });
 });
 
 async function until(ok: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {

@@ -21,7 +21,12 @@ const callEvent = z.object({
   /** Unix seconds: when Kamailio saw it (used when the event is read back late). */
   ts: z.number().int().optional(),
   answered_ts: z.number().int().optional(),
+  /** `ended`: rtpengine may still hold some of this call's media (forked, trunk, call-control). */
+  media_left: z.number().int().optional(),
 });
+
+/** rtpengine did not delete this call's media at its BYE: the service tries again. */
+const mediaLeftEvent = z.object({ event: z.literal('media-left'), call_id: z.string().min(1) });
 
 /**
  * A user's registrations changed: how many contacts remain and the latest
@@ -78,7 +83,11 @@ export class KamailioEvents {
       records: CallRecords;
       metrics: Metrics;
       log: Logger;
-      /** After an `ended` or `failed` event: the call is over, whatever media it still holds can go. */
+      /**
+       * The call is over and rtpengine may still hold some of its media: after
+       * every `failed` event, an `ended` one that says `media_left`, and a
+       * `media-left` event (Kamailio's own delete at the BYE failed).
+       */
       onCallOver?: (callId: string) => void;
       /** A user's registrations changed (the contact center follows its agents'). */
       onRegistration?: (e: RegistrationEvent) => void;
@@ -118,6 +127,8 @@ export class KamailioEvents {
 
   stop(): void {
     this.stopped = true;
+    // what arrived is written before the store closes
+    this.deps.records.flush();
     clearTimeout(this.retryTimer);
     this.socket?.destroy();
     this.socket = undefined;
@@ -233,6 +244,10 @@ export class KamailioEvents {
         this.deps.onRegistration?.(registrationEvent.parse(raw));
         return;
       }
+      if (raw.event === 'media-left') {
+        this.deps.onCallOver?.(mediaLeftEvent.parse(raw).call_id);
+        return;
+      }
       e = callEvent.parse(raw);
     } catch (err) {
       log.error({ err }, 'call event from Kamailio not understood');
@@ -252,6 +267,8 @@ export class KamailioEvents {
       .catch((err: unknown) =>
         log.error({ err, event: e.event, callId: e.call_id }, 'call record not written'),
       );
-    if (e.event === 'failed' || e.event === 'ended') this.deps.onCallOver?.(e.call_id);
+    // a plain call's one session went with Kamailio's delete at the BYE
+    if (e.event === 'failed' || (e.event === 'ended' && e.media_left))
+      this.deps.onCallOver?.(e.call_id);
   }
 }

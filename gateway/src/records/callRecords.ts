@@ -10,23 +10,55 @@ interface PendingCall {
   at: number;
 }
 
+/** An event of a call as the service applies it. */
+export interface RecordEvent {
+  event: CallEvent;
+  callId: string;
+  fromUser: string;
+  toUser: string;
+  code?: number;
+  reason?: string;
+  /** When it happened (unix ms), for an event read back late; else now. */
+  at?: number;
+}
+
 /** Routing context remembered between the decision and Kamailio's `start` event. */
 const PENDING_TTL_MS = 120_000;
+
+/** How long live events wait to be written together (one SQLite transaction per batch). */
+const BATCH_MS = 20;
+
+interface QueuedWrite {
+  write: () => Promise<void>;
+  done: (err?: unknown) => void;
+}
 
 /**
  * Call records (CDRs) from Kamailio's dialog events. The routing decision
  * knows the call's direction and trunk before Kamailio has accepted it, so it
  * is kept briefly by Call-ID and joined to the `start` event.
+ *
+ * Live events are queued and written together every BATCH_MS, inside one
+ * transaction when the store offers one (SQLite): a commit per event was most
+ * of the service's CPU per call (test/bench/results/gateway.md). Readers and
+ * the reconciliation flush the queue first, so they see every event applied.
  */
 export class CallRecords {
   private readonly pending = new Map<string, PendingCall>();
+  private queue: QueuedWrite[] = [];
+  private timer?: NodeJS.Timeout;
 
   /**
    * `store`: SQLite on one machine, the cluster's PostgreSQL otherwise. Both
    * apply a node's writes in the order they were made, so apply() need not be
    * awaited for the start, answer and end of a call to land in that order.
+   * `transaction`: runs a batch's writes in one transaction (SQLite, whose
+   * writes run synchronously when called); without it each write stands alone.
    */
-  constructor(private readonly store: CallRecordStorage) {}
+  constructor(
+    private readonly store: CallRecordStorage,
+    private readonly opts: { transaction?: (writes: () => void) => void; batchMs?: number } = {},
+  ) {}
 
   noteDecision(callId: string, direction: string, trunk?: string): void {
     const now = Date.now();
@@ -37,37 +69,80 @@ export class CallRecords {
     }
   }
 
-  apply(e: {
-    event: CallEvent;
-    callId: string;
-    fromUser: string;
-    toUser: string;
-    code?: number;
-    reason?: string;
-    /** When it happened (unix ms), for an event read back late; else now. */
-    at?: number;
-  }): Promise<void> {
+  /** A live event: queued, written with the others of its batch (in arrival order). */
+  apply(e: RecordEvent): Promise<void> {
+    // the time and the decision's context are taken now, not when the batch is written
+    const write = this.writeFor(e);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ write, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.timer ??= setTimeout(() => this.flush(), this.opts.batchMs ?? BATCH_MS);
+    });
+  }
+
+  /** Writes every queued event now (one transaction when the store offers it). */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.queue;
+    if (!batch.length) return;
+    this.queue = [];
+    const started: Promise<void>[] = [];
+    const run = () => {
+      for (const q of batch) {
+        try {
+          started.push(q.write());
+        } catch (err) {
+          // one event's failure is its own: the batch's other writes still commit
+          started.push(Promise.reject(err instanceof Error ? err : new Error(String(err))));
+        }
+      }
+    };
+    try {
+      if (this.opts.transaction) this.opts.transaction(run);
+      else run();
+    } catch (err) {
+      // the transaction itself failed (BEGIN/COMMIT): every write of the batch with it
+      for (const q of batch) q.done(err);
+      return;
+    }
+    batch.forEach((q, i) =>
+      started[i]!.then(
+        () => q.done(),
+        (err: unknown) => q.done(err ?? new Error('call record not written')),
+      ),
+    );
+  }
+
+  /** The store writes of one event, bound to the moment it arrived. */
+  private writeFor(e: RecordEvent): () => Promise<void> {
     const now = new Date(e.at ?? Date.now()).toISOString();
     switch (e.event) {
       case 'start': {
         const p = this.pending.get(e.callId);
         this.pending.delete(e.callId);
-        return this.store.start({
-          callId: e.callId,
-          fromUser: e.fromUser,
-          toUser: e.toUser,
-          direction: p?.direction ?? 'local',
-          trunk: p?.trunk ?? null,
-          startedAt: now,
-        });
+        return () =>
+          this.store.start({
+            callId: e.callId,
+            fromUser: e.fromUser,
+            toUser: e.toUser,
+            direction: p?.direction ?? 'local',
+            trunk: p?.trunk ?? null,
+            startedAt: now,
+          });
       }
       case 'answered':
-        return this.store.answered(e.callId, now);
+        return () => this.store.answered(e.callId, now);
       case 'ended':
-        return this.store.ended(e.callId, now);
+        return () => this.store.ended(e.callId, now);
       case 'failed':
-        return this.store.failed(e.callId, now, e.code ?? null, e.reason ?? null);
+        return () => this.store.failed(e.callId, now, e.code ?? null, e.reason ?? null);
     }
+  }
+
+  /** One event written at once, after everything queued (the reconciliation's replay). */
+  private applyNow(e: RecordEvent): Promise<void> {
+    this.flush();
+    return this.writeFor(e)();
   }
 
   /**
@@ -94,18 +169,20 @@ export class CallRecords {
     const ids = new Set<string>();
     for (const k of known) {
       ids.add(k.callId);
+      this.flush();
       const before = await this.store.get(k.callId);
       if (before?.endedAt) continue;
       // Replay what the latest event implies: start, answered (if it ended normally), then it.
-      await this.apply({ ...k, event: 'start', at: before ? undefined : k.at });
+      await this.applyNow({ ...k, event: 'start', at: before ? undefined : k.at });
       if (k.event === 'ended' && !before?.answeredAt)
-        await this.apply({ ...k, event: 'answered', at: k.answeredAt ?? k.at });
-      if (k.event !== 'start') await this.apply(k);
+        await this.applyNow({ ...k, event: 'answered', at: k.answeredAt ?? k.at });
+      if (k.event !== 'start') await this.applyNow(k);
       if (!before) counts.added += 1;
       else if (k.event !== 'start' && !(k.event === 'answered' && before.answeredAt))
         counts.updated += 1;
     }
     const now = new Date().toISOString();
+    this.flush();
     for (const r of await this.store.openBefore(openedBefore)) {
       if (ids.has(r.callId)) continue;
       if (r.answeredAt) await this.store.ended(r.callId, now);
@@ -117,11 +194,13 @@ export class CallRecords {
 
   /** Records still open (no end): calls in progress, or ends not yet seen. */
   openCount(): Promise<number> {
+    this.flush();
     return this.store.openCount();
   }
 
   /** Newest first. */
   recent(limit = 50): Promise<CallRecord[]> {
+    this.flush();
     return this.store.recent(limit);
   }
 }
