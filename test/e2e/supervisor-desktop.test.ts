@@ -265,10 +265,23 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     // 1003 is on that call too: its key is busy as well
     await waitAttr(sup.page, 'blf-status-sip:1003@localhost', 'data-status', 'busy', 10_000);
 
+    // Before a transfer: 1001, on a call of its own (the echo service), types
+    // 1002 in the transfer form and sees that the colleague is busy.
+    await dial(sup.page, '9196');
+    await waitCallState(sup.page, 'established');
+    await byId(sup.page, 'transfer-input').fill('1002');
+    await waitAttr(sup.page, 'transfer-target-status', 'data-status', 'busy', 10_000);
+    expect(await byId(sup.page, 'transfer-target-status').textContent()).toMatch(/busy/i);
+    await screenshot(sup.page, 'transfer-target-busy');
+
     await byId(agent.page, 'hangup-button').click();
     const hungUpAt = Date.now();
     await waitAttr(sup.page, BLF_1002, 'data-status', 'idle', 10_000);
     console.log(`BLF in the browser: hung up → 1001's key idle after ${Date.now() - hungUpAt} ms`);
+    // the transfer form follows: the colleague is free now
+    await waitAttr(sup.page, 'transfer-target-status', 'data-status', 'idle', 10_000);
+    await byId(sup.page, 'hangup-button').click();
+    await waitCallState(sup.page, ['ended', 'idle']);
   });
 
   it('a queue call answered by the agent: its live quality reaches the wallboard and the call record', async () => {
@@ -527,5 +540,35 @@ describe('supervisor desktop: wallboard, live quality and BLF in Chromium', () =
     expect(sum).toEqual({ offered: 2, answered: 1, abandoned: 1 });
     // and the 15-minute chart has the calls in it
     await byId(sup.page, 'sup-chart').locator('svg').waitFor();
+
+    // Readable on a phone: at 390 × 844 px nothing scrolls sideways and the
+    // queue's figures, the agent's row, the report and the chart are on screen.
+    await sup.page.setViewportSize({ width: 390, height: 844 });
+    const layout = await sup.page.evaluate(() => ({
+      scrollWidth: document.scrollingElement!.scrollWidth,
+      innerWidth: window.innerWidth,
+    }));
+    console.log(`Supervisor view at 390 px: ${JSON.stringify(layout)}`);
+    expect(layout.innerWidth).toBe(390);
+    expect(layout.scrollWidth).toBeLessThanOrEqual(layout.innerWidth);
+    // (the report's wide table scrolls inside its card: the card is what must fit)
+    for (const id of [
+      'sup-queue-sales',
+      'sup-queue-sales-sl',
+      'sup-agent-1003',
+      'sup-agent-handled-1003',
+      'sup-chart',
+      '#sup-reports',
+    ]) {
+      const el = id.startsWith('#') ? sup.page.locator(id) : byId(sup.page, id);
+      await el.scrollIntoViewIfNeeded();
+      expect(await el.isVisible(), id).toBe(true);
+      const box = (await el.boundingBox())!;
+      expect([id, box.x >= 0 && box.x + box.width <= 390 + 0.5]).toEqual([id, true]);
+    }
+    expect(await byId(sup.page, 'sup-queue-sales-sl').textContent()).toBe('50 %');
+    expect(await byId(sup.page, 'sup-report-row').first().getAttribute('data-offered')).toBe('2');
+    await sup.page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(sup.page, 'wallboard-phone-390');
   });
 });
