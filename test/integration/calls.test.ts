@@ -301,19 +301,19 @@ describe('media per direction, hold and transfer (Node phones with their own RTP
 
   it('REFER: Bob gets the Refer-To, calls the target through the gateway, and his NOTIFY reaches Alice', async () => {
     const echo = stack.cfg.services.echoExtension;
-    const notified = new Promise<SipMessage>((resolve) =>
-      alice.onRequest((req) => {
-        if (req.msg.method === 'ACK') return;
-        req.reply(200, 'OK');
-        if (req.msg.method === 'NOTIFY') resolve(req.msg);
-      }),
-    );
+    const notifies: SipMessage[] = [];
+    alice.onRequest((req) => {
+      if (req.msg.method === 'ACK') return;
+      req.reply(200, 'OK');
+      if (req.msg.method === 'NOTIFY') notifies.push(req.msg);
+    });
     const d = await aliceCallsBob();
     const refer = await alice.inDialog(d, 'REFER', {
       headers: [`Refer-To: <sip:${echo}@localhost>`, 'Referred-By: <sip:1001@localhost>'],
     });
     expect(refer.status).toBe(202);
     const got = bobGot.find((m) => m.method === 'REFER');
+    expect(got, 'the REFER relayed to Bob (not answered by the gateway)').toBeDefined();
     expect(hdr(got!, 'refer-to'), 'Refer-To relayed intact').toBe(`<sip:${echo}@localhost>`);
     expect(hdr(got!, 'referred-by')).toBe('<sip:1001@localhost>');
 
@@ -330,15 +330,28 @@ describe('media per direction, hold and transfer (Node phones with their own RTP
     expect(port).toBeLessThanOrEqual(stack.cfg.rtpengine.portMax);
     // ... and reports its outcome to Alice in the original dialog
     expect(bobDialog, 'Bob’s dialog with Alice').toBeDefined();
+    // the sipfrag carries the target's own Status-Line: Alice must get exactly it
+    const sipfrag = `SIP/2.0 ${target.final.status} ${target.final.reason}\r\n`;
+    expect(notifies, 'no NOTIFY before Bob sends his').toEqual([]);
     const notify = await bob.inDialog(bobDialog!, 'NOTIFY', {
       headers: ['Event: refer', 'Subscription-State: terminated;reason=noresource'],
-      body: `SIP/2.0 ${target.final.status} OK\r\n`,
+      body: sipfrag,
       contentType: 'message/sipfrag;version=2.0',
     });
     expect(notify.status).toBe(200);
-    const n = await notified;
+    const n = await until(
+      'Bob’s NOTIFY relayed by the gateway to Alice',
+      () => notifies[0],
+      10_000,
+      50,
+      () => `NOTIFYs at Alice: ${notifies.length}; Bob’s NOTIFY answered ${notify.status}`,
+    );
     expect(hdr(n, 'event')).toMatch(/^refer/);
+    expect(n.body, 'the target’s progress as Bob reported it').toBe(sipfrag);
     expect(n.body).toMatch(/^SIP\/2\.0 200/);
+    expect(hdr(n, 'from'), 'the NOTIFY is Bob’s (his dialog tag)').toContain(
+      `tag=${bobDialog!.localTag}`,
+    );
 
     // transfer done: Bob leaves Alice, then ends the call with the target
     aRtp.stopSending();
