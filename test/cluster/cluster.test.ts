@@ -1179,7 +1179,14 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
       phones.push(moved);
       caller.rtp.stopSending();
       callee.rtp.stopSending();
-      const bye = await moved.ua.inDialog(res.dialog!, 'BYE', { timeoutMs: 10_000 });
+      const bye = await moved.ua
+        .inDialog(res.dialog!, 'BYE', { timeoutMs: 10_000 })
+        .catch((err: Error) => {
+          // no answer at all: edge B sent the BYE to the dead edge A's hop
+          throw new Error(
+            `${err.message}: edge B did not route the moved caller's BYE past dead edge A; route set: ${res.dialog!.routeSet.join(' ')}`,
+          );
+        });
       expect(bye.status, `${bye.raw}\nroute set: ${res.dialog!.routeSet.join(' ')}`).toBe(200);
       expect(calleeByes).toContain(callId);
       figures.dialogFailover = {
