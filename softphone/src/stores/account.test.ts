@@ -282,26 +282,28 @@ describe('start-up', () => {
   });
 });
 
+/** Signed out, the gateway's demo accounts loaded (from a clean localStorage). */
+async function demoReady(): Promise<ReturnType<typeof useAccountStore>> {
+  mockClientConfig();
+  const account = useAccountStore();
+  await account.init();
+  // The start-up tests above leave their early client-config fetch consumed.
+  await account.fetchClientConfig();
+  return account;
+}
+
 describe('the demo password, saved in an idle moment after the sign-in', () => {
   // Earlier tests leave a saved account that would sign in by itself.
   beforeEach(() => localStorage.clear());
 
   it('is saved for the next automatic sign-in', async () => {
-    mockClientConfig();
-    const account = useAccountStore();
-    await account.init();
-    // The start-up tests above leave their early client-config fetch consumed.
-    await account.fetchClientConfig();
+    const account = await demoReady();
     expect(await account.signInDemo('1001')).toBe(true);
     await vi.waitFor(async () => expect(await loadSecret('password')).toBe('demo-1001-pw'));
   });
 
   it('never overwrites a password saved for another account before that moment', async () => {
-    mockClientConfig();
-    const account = useAccountStore();
-    await account.init();
-    // The start-up tests above leave their early client-config fetch consumed.
-    await account.fetchClientConfig();
+    const account = await demoReady();
     expect(await account.signInDemo('1001')).toBe(true);
     // Straight away, before the idle moment: the user's own account and password.
     await account.saveAccount({
@@ -326,10 +328,7 @@ describe('the phone view, drawn after the first REGISTER is answered', () => {
   beforeEach(() => localStorage.clear());
 
   it('waits for the answer, then shows in the next task', async () => {
-    mockClientConfig();
-    const account = useAccountStore();
-    await account.init();
-    await account.fetchClientConfig();
+    const account = await demoReady();
     expect(await account.signInDemo('1001')).toBe(true);
     // the fake phone's start() answered the REGISTER: the view follows in a macrotask
     expect(account.registration).toBe('registered');
@@ -343,10 +342,7 @@ describe('the phone view, drawn after the first REGISTER is answered', () => {
   it('shows after PHONE_VIEW_WAIT_MS when no answer comes (the badge says why)', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      mockClientConfig();
-      const account = useAccountStore();
-      await account.init();
-      await account.fetchClientConfig();
+      const account = await demoReady();
       // connected, the REGISTER never answered
       vi.mocked(core.services.createPhone!).mockImplementationOnce(async (config) => {
         const p = new FakePhone(config);
