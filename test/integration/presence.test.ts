@@ -257,38 +257,61 @@ describe('presence: PUBLISH from a softphone, NOTIFY to its watchers', () => {
   });
 });
 
+/**
+ * A WSS client (1004) subscribed to 1003's presence, its initial NOTIFY in;
+ * `contact` overrides the Contact it sends. Then `publish` PUBLISHes a PIDF for
+ * 1003 and waits until a NOTIFY over the WebSocket matches.
+ */
+async function browserWatching1003(contact?: string) {
+  const browser = new SipUA(await wsTransport(`wss://127.0.0.1:${stack.ports.http}/ws`), {
+    user: '1004',
+    password: DEMO['1004'],
+  });
+  if (contact) Object.defineProperty(browser, 'contact', { get: () => contact });
+  const got: SipMessage[] = [];
+  browser.onRequest((req) => {
+    if (req.msg.method === 'NOTIFY') got.push(req.msg);
+    req.reply(200, 'OK');
+  });
+  const entity = 'sip:1003@localhost';
+  try {
+    const r = await browser.request('SUBSCRIBE', {
+      uri: entity,
+      headers: ['Event: presence', 'Expires: 600', 'Accept: application/pidf+xml'],
+    });
+    expect(r.final.status).toBe(200);
+    await until('the initial presence NOTIFY over the WebSocket', () => got.length > 0, 5000);
+  } catch (err) {
+    await browser.close();
+    throw err;
+  }
+  const publish = async (body: string, what: string, match: (n: SipMessage) => boolean) => {
+    const published = await caller.request('PUBLISH', {
+      uri: entity,
+      headers: ['Event: presence', 'Expires: 600'],
+      body,
+      contentType: 'application/pidf+xml',
+    });
+    expect(published.final.status).toBe(200);
+    return until(
+      what,
+      () => got.find(match),
+      5000,
+      20,
+      () => got.map((n) => n.body.replace(/\s+/g, ' ')).join(' | '),
+    );
+  };
+  return { browser, entity, publish };
+}
+
 describe("a browser watching over WSS (the softphone's transport)", () => {
   it('gets its NOTIFYs over its own WebSocket, also after a later PUBLISH', async () => {
-    const browser = new SipUA(await wsTransport(`wss://127.0.0.1:${stack.ports.http}/ws`), {
-      user: '1004',
-      password: DEMO['1004'],
-    });
-    const got: SipMessage[] = [];
-    browser.onRequest((req) => {
-      if (req.msg.method === 'NOTIFY') got.push(req.msg);
-      req.reply(200, 'OK');
-    });
+    const { browser, entity, publish } = await browserWatching1003();
     try {
-      const r = await browser.request('SUBSCRIBE', {
-        uri: 'sip:1003@localhost',
-        headers: ['Event: presence', 'Expires: 600', 'Accept: application/pidf+xml'],
-      });
-      expect(r.final.status).toBe(200);
-      await until('the initial presence NOTIFY over the WebSocket', () => got.length > 0);
-      const entity = 'sip:1003@localhost';
-      const published = await caller.request('PUBLISH', {
-        uri: entity,
-        headers: ['Event: presence', 'Expires: 600'],
-        body: pidf(entity, 'open', 'Back at my desk'),
-        contentType: 'application/pidf+xml',
-      });
-      expect(published.final.status).toBe(200);
-      const back = await until(
+      const back = await publish(
+        pidf(entity, 'open', 'Back at my desk'),
         'a NOTIFY carrying the new note over the WebSocket',
-        () => got.find((n) => n.body.includes('Back at my desk')),
-        5000,
-        20,
-        () => got.map((n) => n.body.replace(/\s+/g, ' ')).join(' | '),
+        (n) => n.body.includes('Back at my desk'),
       );
       expect(basicStatus(back.body)).toContain('open');
     } finally {
@@ -299,43 +322,18 @@ describe("a browser watching over WSS (the softphone's transport)", () => {
 
 describe('a browser whose SUBSCRIBE Contact is its GRUU (RFC 5627, what SIP.js sends once registered)', () => {
   it('gets its NOTIFYs over its WebSocket all the same (route SUBSCRIBER_CONTACT)', async () => {
-    const browser = new SipUA(await wsTransport(`wss://127.0.0.1:${stack.ports.http}/ws`), {
-      user: '1004',
-      password: DEMO['1004'],
-    });
     // A GRUU names the user's instance at our domain, not the connection, and
     // carries no transport=ws: Kamailio's presence server would send the
     // NOTIFYs there (over UDP, to ourselves) unless the proxy points it back.
-    Object.defineProperty(browser, 'contact', {
-      get: () => '<sip:1004@localhost;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>',
-    });
-    const got: SipMessage[] = [];
-    browser.onRequest((req) => {
-      if (req.msg.method === 'NOTIFY') got.push(req.msg);
-      req.reply(200, 'OK');
-    });
+    const { browser, entity, publish } = await browserWatching1003(
+      '<sip:1004@localhost;gr=urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>',
+    );
     try {
-      const r = await browser.request('SUBSCRIBE', {
-        uri: 'sip:1003@localhost',
-        headers: ['Event: presence', 'Expires: 600', 'Accept: application/pidf+xml'],
-      });
-      expect(r.final.status).toBe(200);
-      await until('the initial presence NOTIFY over the WebSocket', () => got.length > 0, 5000);
-      const entity = 'sip:1003@localhost';
-      const published = await caller.request('PUBLISH', {
-        uri: entity,
-        headers: ['Event: presence', 'Expires: 600'],
+      await publish(
         // a tuple id of its own: presence_xml keeps one tuple per id across publications
-        body: pidf(entity, 'open', 'Reached by GRUU').replace('id="softphone"', 'id="gruu"'),
-        contentType: 'application/pidf+xml',
-      });
-      expect(published.final.status).toBe(200);
-      await until(
+        pidf(entity, 'open', 'Reached by GRUU').replace('id="softphone"', 'id="gruu"'),
         'a NOTIFY carrying the new tuple over the WebSocket',
-        () => got.find((n) => /<(?:\w+:)?tuple[^>]*id="gruu"/.test(n.body)),
-        5000,
-        20,
-        () => got.map((n) => n.body.replace(/\s+/g, ' ')).join(' | '),
+        (n) => /<(?:\w+:)?tuple[^>]*id="gruu"/.test(n.body),
       );
     } finally {
       await browser.close();
