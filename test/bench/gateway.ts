@@ -133,6 +133,16 @@ async function atFixedRate(
   return { rate, successful: r.successful, failed: r.failed, cpuMsPerCall };
 }
 
+/** A baseline's Kamailio (in `dir`) with the gateway's memory manager and sizes. */
+function baselineKamailio(cfg: string, dir: string): ChildProcess {
+  return spawn(
+    'kamailio',
+    ['-DD', '-E', ...KAMAILIO_MEMORY_ARGS, '-m', '512', '-M', '16', '-f', join(HERE, cfg)],
+    // Its own process group: Kamailio forks its workers, and all of them must go at the end.
+    { cwd: dir, stdio: 'ignore', detached: true },
+  );
+}
+
 /** Let transactions and rtpengine sessions of the previous run drain. */
 const settle = () => new Promise((r) => setTimeout(r, 3000));
 
@@ -158,22 +168,7 @@ function startUas(): ChildProcess {
 
 async function benchBare(): Promise<{ search: RateSearch; pdd: Pdd }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bare-'));
-  const kamailio = spawn(
-    'kamailio',
-    [
-      '-DD',
-      '-E',
-      ...KAMAILIO_MEMORY_ARGS,
-      '-m',
-      '512',
-      '-M',
-      '16',
-      '-f',
-      join(HERE, 'kamailio-bare.cfg'),
-    ],
-    // Its own process group: Kamailio forks its workers, and all of them must go at the end.
-    { cwd: dir, stdio: 'ignore', detached: true },
-  );
+  const kamailio = baselineKamailio('kamailio-bare.cfg', dir);
   try {
     await waitReady({ kind: 'udp', host: '127.0.0.1', port: 25060, payload: options() }, 10_000);
     const run = (rate: number, seconds: number) =>
@@ -215,21 +210,7 @@ async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd; fixed: Fixe
       { kind: 'udp', host: '127.0.0.1', port: MEDIA_NG_PORT, payload: ngPing() },
       10_000,
     );
-    kamailio = spawn(
-      'kamailio',
-      [
-        '-DD',
-        '-E',
-        ...KAMAILIO_MEMORY_ARGS,
-        '-m',
-        '512',
-        '-M',
-        '16',
-        '-f',
-        join(HERE, 'kamailio-rtpengine.cfg'),
-      ],
-      { cwd: dir, stdio: 'ignore', detached: true },
-    );
+    kamailio = baselineKamailio('kamailio-rtpengine.cfg', dir);
     await waitReady({ kind: 'udp', host: '127.0.0.1', port: 25062, payload: options() }, 10_000);
     const run = (rate: number, seconds: number) =>
       runSipp({
