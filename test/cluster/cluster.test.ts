@@ -654,6 +654,9 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
   const agentState = async () =>
     (await sql<{ state: string }>('SELECT state FROM cc_agents WHERE username = $1', [AGENT]))[0]
       ?.state;
+  /** Until PostgreSQL has the agent available (the leader wrote it through). */
+  const untilAgentAvailable = (what: string, ms: number) =>
+    until(what, async () => (await agentState()) === 'available', ms, 100);
   interface QueueCallRow {
     callId: string;
     outcome: string | null;
@@ -722,12 +725,7 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
       state: 'available',
     });
     expect(avail.status, JSON.stringify(avail.json)).toBe(200);
-    await until(
-      'the agent available in PostgreSQL',
-      async () => (await agentState()) === 'available',
-      5000,
-      100,
-    );
+    await untilAgentAvailable('the agent available in PostgreSQL', 5000);
 
     // two callers at once, one through each edge, one agent available
     const since = new Date().toISOString();
@@ -781,12 +779,7 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     const byCallId = { [ra.dialog!.callId]: a, [rb.dialog!.callId]: b };
     for (const id of callIds)
       await until(`BYE to the caller of ${id}`, () => byCallId[id]!.byes.includes(id), 10_000, 50);
-    await until(
-      'the agent available again',
-      async () => (await agentState()) === 'available',
-      10_000,
-      100,
-    );
+    await untilAgentAvailable('the agent available again', 10_000);
     figures.contactCenter = {
       leader: leader!.node,
       term: leader!.term,
@@ -874,12 +867,7 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     const before = (await leaderRow())!;
     const dyingWhich = edgeOf(before.node);
     const survivor = before.node === 'edge-a' ? 'edge-b' : 'edge-a';
-    await until(
-      'the agent available',
-      async () => (await agentState()) === 'available',
-      10_000,
-      100,
-    );
+    await untilAgentAvailable('the agent available', 10_000);
 
     // a caller through the edge that survives, bridged to the agent
     const since = new Date().toISOString();
@@ -933,12 +921,7 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
       [since],
     );
     expect(ended.map((e) => (JSON.parse(e.data) as { by?: string }).by)).toEqual(['restart']);
-    await until(
-      'the agent available again',
-      async () => (await agentState()) === 'available',
-      10_000,
-      100,
-    );
+    await untilAgentAvailable('the agent available again', 10_000);
 
     // hang-ups reach nobody who drives the call any more
     d.p.rtp.stopSending();
