@@ -17,7 +17,7 @@ import {
   type Dialog,
   type IncomingRequest,
 } from '../integration/harness/sipua.js';
-import { until } from '../integration/harness/wait.js';
+import { until, untilStopped } from '../integration/harness/wait.js';
 import {
   answer,
   byId,
@@ -321,6 +321,7 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
     // edge B goes away: its Kamailio killed, its service paused so its supervisor
     // cannot restart Kamailio during the test (as if the host had died)
     process.kill(c.edges.b.proc.pid!, 'SIGSTOP');
+    await untilStopped(c.edges.b.proc.pid!);
     const killedAt = Date.now();
     expect(await c.edges.b.host.kill('kamailio')).toBeGreaterThan(0);
 
@@ -1148,6 +1149,7 @@ describe('cluster: two edges, two media nodes, Redis, in network namespaces', ()
 
     // edge A's Kamailio dies (its service paused, as if the host had died)
     process.kill(c.edges.a.proc.pid!, 'SIGSTOP');
+    await untilStopped(c.edges.a.proc.pid!);
     const killedAt = Date.now();
     try {
       expect(await c.edges.a.host.kill('kamailio')).toBeGreaterThan(0);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from './harness/stack.js';
 import { noMediaSessions, udpUser } from './harness/phones.js';
 import { SipUA, hdr, plainSdp } from './harness/sipua.js';
-import { waitForRecord } from './harness/wait.js';
+import { untilStopped, waitForRecord } from './harness/wait.js';
 
 // rtpengine that stops answering (hung, not crashed: the supervisor sees
 // nothing to restart) must cost the caller a prompt SIP error, never a call
@@ -41,6 +41,8 @@ describe('rtpengine not answering', () => {
   it('answers the INVITE with a 5xx within seconds, and recovers once rtpengine is back', async () => {
     expect(stack.gw.supervisor.kill('rtpengine', 'SIGSTOP')).toBe(true);
     try {
+      const pid = stack.gw.supervisor.status().find((c) => c.name === 'rtpengine')?.pid;
+      await untilStopped(pid!);
       // still a running process to the supervisor, but /healthz asks it and says so
       const health = await getHealth();
       expect(health.status).toBe(503);

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import type { CallRecord } from '../../../gateway/src/records/callRecords.js';
 import type { Stack } from './stack.js';
 
@@ -55,5 +56,26 @@ export function waitForRecord(
     timeoutMs,
     50,
     () => JSON.stringify(last.slice(0, 5)),
+  );
+}
+
+/**
+ * Resolves once every thread of `pid` is in the stopped state. kill(SIGSTOP)
+ * returns before the stop takes effect: the kernel wakes one thread, which then
+ * stops the others; on a busy machine another thread (rtpengine's ng listener)
+ * can still answer a request sent right after kill() returned.
+ */
+export function untilStopped(pid: number, timeoutMs = 5000): Promise<true> {
+  const taskDir = `/proc/${pid}/task`;
+  return until(
+    `all threads of ${pid} stopped`,
+    () =>
+      readdirSync(taskDir).every((tid) => {
+        // state is the field after the ")" closing the command name
+        const stat = readFileSync(`${taskDir}/${tid}/stat`, 'utf8');
+        return /^[tT]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '');
+      }),
+    timeoutMs,
+    10,
   );
 }
