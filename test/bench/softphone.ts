@@ -12,6 +12,7 @@
 //  5. JS heap with one call up (CDP Performance.getMetrics after a GC).
 // Results: test/bench/results/softphone.json and softphone.md. Every wait is bounded.
 import { mkdirSync, writeFileSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
 import { gzipSync } from 'node:zlib';
 import { dirname, join, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
 const DIST = join(REPO, 'softphone', 'dist');
 const N = Number(process.env.BENCH_RUNS ?? 7);
+/** The bare SIP.js page's own HTTPS server (the benchmark's block, 23000-24999). */
+const BARE_PAGE_PORT = 24444;
 const AIMS = { firstLoadGzipKB: 150, registeredMs: 250, answerToAudioMs: 300 };
 
 const log = (msg: string) => process.stdout.write(`[bench:softphone] ${msg}\n`);
@@ -462,6 +465,95 @@ async function bareRegistration(browser: Browser, base: string, user: string): P
   }
 }
 
+/**
+ * The like-for-like baseline of the agent desktop's reopen: a page whose only
+ * script is the bare SIP.js client, registering as soon as it runs, reloaded
+ * with a warm cache. Served by the bench itself (the gateway serves only the
+ * softphone) with the same caching as the softphone: the HTML revalidated on
+ * every load, the script immutable. Its cert is the gateway's own.
+ */
+async function startBarePageServer(stack: E2eStack, port: number): Promise<Server> {
+  const tls = join(stack.dataDir, 'tls');
+  const ws = `wss://127.0.0.1:${stack.ports.http}/ws`;
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>bare SIP.js</title></head><body>
+<script src="bare.js"></script>
+<script>const q = new URLSearchParams(location.hash.slice(1));
+bare.register(q.get('u'), q.get('p'), 'localhost', ${JSON.stringify(ws)}).catch((e) => { bare.t.failed = String(e); });</script>
+</body></html>`;
+  const js = bareBundle();
+  const server = createServer(
+    { cert: readFileSync(join(tls, 'cert.pem')), key: readFileSync(join(tls, 'key.pem')) },
+    (req, res) => {
+      if (req.url === '/bare.js') {
+        res.writeHead(200, {
+          'Content-Type': 'text/javascript',
+          'Cache-Control': 'public, max-age=31536000, immutable',
+        });
+        res.end(js);
+      } else {
+        res.writeHead(200, { 'Content-Type': 'text/html', 'Cache-Control': 'no-cache' });
+        res.end(html);
+      }
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return server;
+}
+
+/** The bare page, opened once (its script cached); `bareReopen` reloads it. */
+async function bareReopenSession(
+  browser: Browser,
+  pageUrl: string,
+  user: string,
+): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await newContext(browser, pageUrl);
+  const page = await ctx.newPage();
+  await page.goto(`${pageUrl}/#u=${user}&p=demo-${user}-pw`);
+  await page.waitForFunction(() => (window as unknown as BareWindow).bare?.t.registered, null, {
+    timeout: 15_000,
+  });
+  return { ctx, page };
+}
+
+type BareWindow = { bare?: { t: Record<string, number | string | undefined> } };
+
+/** Reload → Registered, ms since the reload's navigation start (as the softphone's reopen). */
+async function bareReopen(page: Page): Promise<number> {
+  await page.reload();
+  const t = await page.waitForFunction(
+    () => {
+      const b = (window as unknown as BareWindow).bare?.t;
+      return b && (b.registered ?? b.failed);
+    },
+    null,
+    { timeout: 15_000 },
+  );
+  const v = await t.jsonValue();
+  if (typeof v !== 'number') throw new Error(`bare page: ${String(v)}`);
+  const nav = await page.evaluate(() => {
+    const n = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+    const b = (window as unknown as BareWindow).bare!.t;
+    return {
+      html: n.responseEnd,
+      'old-page-unloaded': n.unloadEventEnd,
+      'dom-interactive': n.domInteractive,
+      'register-start': Number(b.registerStart),
+      registered: Number(b.registered),
+    };
+  });
+  addPhases('bare SIP.js page reopened → Registered', 0, nav, [
+    'html',
+    'old-page-unloaded',
+    'dom-interactive',
+    'register-start',
+    'registered',
+  ]);
+  return v;
+}
+
 /** A signed-in softphone page that stays open for the call measurements. */
 async function softphoneSignedIn(
   browser: Browser,
@@ -737,7 +829,11 @@ async function main(): Promise<void> {
   const started = new Date().toISOString();
   const stack: E2eStack = await startE2eStack(
     'bench-softphone',
-    { log: { level: 'warn', kamailioDebug: -1 } },
+    {
+      log: { level: 'warn', kamailioDebug: -1 },
+      // the bare SIP.js page's own origin (startBarePageServer)
+      http: { port: BENCH_PORTS.http, allowedOrigins: [`https://127.0.0.1:${BARE_PAGE_PORT}`] },
+    },
     BENCH_PORTS,
   );
   const base = stack.baseUrl;
@@ -804,8 +900,11 @@ async function main(): Promise<void> {
     const reState = sample();
     const notes = new Set<string>();
     const bare2 = sample();
+    const barePage = sample();
     let lastReopen: AgentReopen | undefined;
     const ag = await agentReopenSession(browser, base, '1003');
+    const barePageServer = await startBarePageServer(stack, BARE_PAGE_PORT);
+    const bp = await bareReopenSession(browser, `https://127.0.0.1:${BARE_PAGE_PORT}`, '1002');
     try {
       for (let k = 0; k < N; k++) {
         try {
@@ -824,16 +923,28 @@ async function main(): Promise<void> {
         const b = await bareOnce(bare2, k, browser, base);
         pair('reopen → registered', lastReopen?.toRegistered, b);
         pair('reopen → agent state shown', lastReopen?.toAgentState, b);
+        let pageB: number | undefined;
+        try {
+          pageB = await bareReopen(bp.page);
+          barePage.values.push(pageB);
+          log(`  bare SIP.js page reopened → Registered #${k + 1}: ${pageB.toFixed(1)} ms`);
+        } catch (err) {
+          barePage.failures.push((err as Error).message.split('\n')[0]!.slice(0, 300));
+        }
+        pair('reopen → agent state shown vs bare page reopened', lastReopen?.toAgentState, pageB);
         lastReopen = undefined;
       }
     } finally {
       await ag.ctx.close();
+      await bp.ctx.close();
+      barePageServer.close();
     }
     result.agentReopen = {
       toRegistered: summary(reReg),
       toAgentView: summary(reView),
       toAgentState: summary(reState),
       bareSipJs: summary(bare2),
+      bareSipJsPageReopened: summary(barePage),
       notes: [...notes],
     };
     result.pairedRatios = Object.fromEntries(
@@ -917,7 +1028,14 @@ function markdown(r: Record<string, unknown>): string {
     { softphoneOpenToRegistered: S; softphoneClickToRegistered: S; bareSipJs: S } | undefined;
   const ring = r.clickToRinging as { softphone: S; bareSipJs: S } | undefined;
   const re = r.agentReopen as
-    | { toRegistered: S; toAgentView: S; toAgentState: S; bareSipJs?: S; notes: string[] }
+    | {
+        toRegistered: S;
+        toAgentView: S;
+        toAgentState: S;
+        bareSipJs?: S;
+        bareSipJsPageReopened?: S;
+        notes: string[];
+      }
     | undefined;
   const reBare = re?.bareSipJs ?? reg?.bareSipJs;
   const ph = (r.phases as Record<string, Record<string, number>> | undefined) ?? {};
@@ -980,6 +1098,7 @@ function markdown(r: Record<string, unknown>): string {
     `| agent desktop reopened (reload, automatic sign-in, #/agent, warm cache): navigation start → badge "registered" | ${ms(re?.toRegistered.medianMs)}${range(re?.toRegistered)}${fails(re?.toRegistered)} | ${ms(reBare?.medianMs)}${range(reBare)} (start → Registered, runs interleaved) | ${ratio(re?.toRegistered.medianMs, reBare?.medianMs)} |`,
     `| … → Agent view shown | ${ms(re?.toAgentView.medianMs)}${range(re?.toAgentView)} | | |`,
     `| … → agent state pushed by the gateway and shown | ${ms(re?.toAgentState.medianMs)}${range(re?.toAgentState)}${re?.notes.length ? ` (${re.notes.join('; ')})` : ''} | ${ms(reBare?.medianMs)} | ${ratio(re?.toAgentState.medianMs, reBare?.medianMs)} |`,
+    `| … → agent state shown, against a bare SIP.js page reopened the same way (reload, warm cache, script registers at once): navigation start → Registered | ${ms(re?.toAgentState.medianMs)} | ${ms(re?.bareSipJsPageReopened?.medianMs)}${range(re?.bareSipJsPageReopened)}${fails(re?.bareSipJsPageReopened)} | ${ratio(re?.toAgentState.medianMs, re?.bareSipJsPageReopened?.medianMs)} |`,
     `| click-to-call → 180 Ringing shown (callee baresip) | ${ms(ring?.softphone.medianMs)}${range(ring?.softphone)}${fails(ring?.softphone)} | ${ms(ring?.bareSipJs.medianMs)}${range(ring?.bareSipJs)}${fails(ring?.bareSipJs)} | ${ratio(ring?.softphone.medianMs, ring?.bareSipJs.medianMs)} |`,
     `| answer → first remote audio (caller baresip; inbound-rtp packets with audioLevel > 0) | ${ms(ans?.softphone.medianMs)}${range(ans?.softphone)}${fails(ans?.softphone)} | ${ms(ans?.bareSipJs.medianMs)}${range(ans?.bareSipJs)}${fails(ans?.bareSipJs)} | ${ratio(ans?.softphone.medianMs, ans?.bareSipJs.medianMs)} |`,
     '',

@@ -37,10 +37,15 @@ class BarePhone {
     document.body.appendChild(this.audio);
   }
 
-  async register(user: string, password: string, domain = 'localhost'): Promise<number> {
+  /** `server`: the gateway's WSS URL when the page is not served by the gateway itself. */
+  async register(
+    user: string,
+    password: string,
+    domain = 'localhost',
+    server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
+  ): Promise<number> {
     const t0 = performance.now();
     this.t.registerStart = t0;
-    const server = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
     const uri = UserAgent.makeURI(`sip:${user}@${domain}`);
     if (!uri) throw new Error('bad uri');
     this.ua = new UserAgent({
