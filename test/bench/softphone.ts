@@ -31,7 +31,21 @@ const DIST = join(REPO, 'softphone', 'dist');
 const N = Number(process.env.BENCH_RUNS ?? 7);
 /** The bare SIP.js page's own HTTPS server (the benchmark's block, 23000-24999). */
 const BARE_PAGE_PORT = 24444;
-const AIMS = { firstLoadGzipKB: 150, registeredMs: 250, answerToAudioMs: 300 };
+const AIMS = {
+  firstLoadGzipKB: 150,
+  registeredMs: 250,
+  answerToAudioMs: 300,
+  /** Issue "Contact center I": click → registered ≤ 1.2× bare SIP.js. */
+  clickRatio: 1.2,
+  /**
+   * Same issue: page open → agent state shown ≤ 2× bare SIP.js. Compared with a
+   * bare SIP.js page opened the same way (page open against page open): bare
+   * SIP.js's own reopen is about 2× its `UserAgent.start()` → Registered, so
+   * against that figure the aim would ask the agent desktop to cost no more
+   * than a page holding nothing but SIP.js. Both ratios are printed.
+   */
+  reopenRatio: 2,
+};
 
 const log = (msg: string) => process.stdout.write(`[bench:softphone] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -1017,6 +1031,10 @@ function kb(b: number | undefined): string {
 function ms(v: number | undefined): string {
   return v === undefined ? 'not measured' : `${v.toFixed(0)} ms`;
 }
+function ratioVerdict(v: number | undefined, aim: number): string {
+  return v === undefined ? 'not measured' : v <= aim ? `meets (≤ ${aim}×)` : `misses (> ${aim}×)`;
+}
+
 function verdict(v: number | undefined, aim: number): string {
   return v === undefined ? 'not measured' : v < aim ? `meets (< ${aim})` : `misses (≥ ${aim})`;
 }
@@ -1062,6 +1080,8 @@ function markdown(r: Record<string, unknown>): string {
     `| first load, gzip (JS+CSS+HTML) | ${kb(t?.all.gzip)} | < ${AIMS.firstLoadGzipKB} KB | ${t ? verdict(t.all.gzip / 1024, AIMS.firstLoadGzipKB) : 'not measured'} |`,
     `| click → registered (median) | ${ms(reg?.softphoneClickToRegistered.medianMs)} | < ${AIMS.registeredMs} ms | ${verdict(reg?.softphoneClickToRegistered.medianMs, AIMS.registeredMs)} |`,
     `| answer → first remote audio (median) | ${ms(ans?.softphone.medianMs)}${fails(ans?.softphone)} | < ${AIMS.answerToAudioMs} ms | ${verdict(ans?.softphone.medianMs, AIMS.answerToAudioMs)} |`,
+    `| click → registered ÷ bare SIP.js start → Registered (median of paired runs) | ${pr['click → registered'] ?? '—'}× | ≤ ${AIMS.clickRatio}× | ${ratioVerdict(pr['click → registered'], AIMS.clickRatio)} |`,
+    `| agent desktop reopened → agent state shown ÷ bare SIP.js page reopened → Registered (median of paired runs) | ${pr['reopen → agent state shown vs bare page reopened'] ?? '—'}× | ≤ ${AIMS.reopenRatio}× | ${ratioVerdict(pr['reopen → agent state shown vs bare page reopened'], AIMS.reopenRatio)} |`,
     '',
     '## First-load weight',
     '',
