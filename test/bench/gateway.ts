@@ -8,6 +8,9 @@
 // ratios (b)/(a) and (b)/(c): (b)/(c) isolates what auth, the decision round
 // trip and the call events cost. (b0) is (b) with Kamailio's decision cache
 // off (decision.cacheSeconds: 0) in the same run: the cache's cut as ratios.
+// (c+auth) is (c) with the gateway's digest exchange on every INVITE and
+// nothing more: (b)/(c+auth) is what the gateway costs beyond any
+// authenticating proxy.
 // CPU per call at one fixed rate every configuration holds is measured too:
 // on a shared machine it compares where held rates drift with the load.
 // BENCH_ONLY=cache runs only rounds of (c), (b0), (b) interleaved
@@ -134,10 +137,21 @@ async function atFixedRate(
 }
 
 /** A baseline's Kamailio (in `dir`) with the gateway's memory manager and sizes. */
-function baselineKamailio(cfg: string, dir: string): ChildProcess {
+function baselineKamailio(cfg: string, dir: string, defines: string[] = []): ChildProcess {
   return spawn(
     'kamailio',
-    ['-DD', '-E', ...KAMAILIO_MEMORY_ARGS, '-m', '512', '-M', '16', '-f', join(HERE, cfg)],
+    [
+      '-DD',
+      '-E',
+      ...KAMAILIO_MEMORY_ARGS,
+      '-m',
+      '512',
+      '-M',
+      '16',
+      ...defines.flatMap((d) => ['-A', d]),
+      '-f',
+      join(HERE, cfg),
+    ],
     // Its own process group: Kamailio forks its workers, and all of them must go at the end.
     { cwd: dir, stdio: 'ignore', detached: true },
   );
@@ -190,7 +204,14 @@ async function benchBare(): Promise<{ search: RateSearch; pdd: Pdd }> {
 }
 
 /** (c): Kamailio + rtpengine offer/answer/delete, nothing of the gateway's own work. */
-async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd; fixed: FixedRate }> {
+/**
+ * (c) Kamailio + rtpengine; with `auth`, (c+auth): the gateway's digest exchange
+ * on every INVITE too (kamailio-rtpengine.cfg WITH_AUTH), the caller answering
+ * the 407 as (b)'s does.
+ */
+async function benchMedia(
+  opts: { auth?: boolean } = {},
+): Promise<{ search: RateSearch; pdd: Pdd; fixed: FixedRate }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-media-'));
   // The gateway's own rtpengine command line, on this baseline's ng port.
   const rtpCfg = parseConfig({
@@ -204,19 +225,30 @@ async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd; fixed: Fixe
     detached: true,
   });
   let kamailio: ChildProcess | undefined;
+  const uas = startUas();
   try {
     // Kamailio disables an rtpengine that does not answer at its start.
     await waitReady(
       { kind: 'udp', host: '127.0.0.1', port: MEDIA_NG_PORT, payload: ngPing() },
       10_000,
     );
-    kamailio = baselineKamailio('kamailio-rtpengine.cfg', dir);
+    kamailio = baselineKamailio('kamailio-rtpengine.cfg', dir, opts.auth ? ['WITH_AUTH'] : []);
     await waitReady({ kind: 'udp', host: '127.0.0.1', port: 25062, payload: options() }, 10_000);
+    // (c+auth) checks the password of (b)'s caller account (BENCH_PASSWORD in the cfg).
+    const caller = { username: benchUser(1), password: benchPassword(1) };
     const run = (rate: number, seconds: number) =>
       runSipp({
         target: MEDIA_PROXY,
-        scenario: join(HERE, 'sipp', 'uac-plain.xml'),
-        injection: ['caller;pw;callee;'],
+        ...(opts.auth
+          ? {
+              scenario: join(HERE, 'sipp', 'uac-auth.xml'),
+              injection: [`${caller.username};;callee;`],
+              auth: caller,
+            }
+          : {
+              scenario: join(HERE, 'sipp', 'uac-plain.xml'),
+              injection: ['caller;pw;callee;'],
+            }),
         rate,
         seconds,
         localPort: UAC_PORT,
@@ -229,6 +261,7 @@ async function benchMedia(): Promise<{ search: RateSearch; pdd: Pdd; fixed: Fixe
   } finally {
     if (kamailio) await stopProcess(kamailio);
     await stopProcess(rtpengine);
+    await stopProcess(uas);
   }
 }
 
@@ -527,19 +560,17 @@ async function cacheOnly(): Promise<void> {
     round: number;
     media: number;
     mediaFixed: FixedRate;
+    mediaAuth: number;
+    mediaAuthFixed: FixedRate;
     uncached: GatewaySummary;
     cached: GatewaySummary;
   }[] = [];
   for (let round = 1; round <= rounds; round++) {
     log(`round ${round}: (c) Kamailio + rtpengine`);
-    const uas = startUas();
-    let media;
-    try {
-      await new Promise((r) => setTimeout(r, 500));
-      media = await benchMedia();
-    } finally {
-      await stopProcess(uas);
-    }
+    const media = await benchMedia();
+    await settle();
+    log(`round ${round}: (c+auth) Kamailio + rtpengine + digest`);
+    const mediaAuth = await benchMedia({ auth: true });
     await settle();
     log(`round ${round}: (b0) full gateway, cache off`);
     const uncached = summary(await benchGateway({ cacheSeconds: 0, withMedia: false }));
@@ -551,6 +582,8 @@ async function cacheOnly(): Promise<void> {
       round,
       media: media.search.heldRate,
       mediaFixed: media.fixed,
+      mediaAuth: mediaAuth.search.heldRate,
+      mediaAuthFixed: mediaAuth.fixed,
       uncached,
       cached,
     });
@@ -578,6 +611,15 @@ async function cacheOnly(): Promise<void> {
         total(r.mediaFixed.cpuMsPerCall),
         total(r.uncached.fixed.cpuMsPerCall),
       ),
+      cachedToMediaAuth: ratio(r.cached.heldCallsPerSecond, r.mediaAuth),
+      cachedToMediaAuthByCpu: ratio(
+        total(r.mediaAuthFixed.cpuMsPerCall),
+        total(r.cached.fixed.cpuMsPerCall),
+      ),
+      mediaAuthToMediaByCpu: ratio(
+        total(r.mediaFixed.cpuMsPerCall),
+        total(r.mediaAuthFixed.cpuMsPerCall),
+      ),
     })),
   };
   mkdirSync(RESULTS, { recursive: true });
@@ -599,9 +641,14 @@ function cacheMarkdown(r: {
     round: number;
     media: number;
     mediaFixed: FixedRate;
+    mediaAuth: number;
+    mediaAuthFixed: FixedRate;
     uncached: GatewaySummary;
     cached: GatewaySummary;
     cut: ReturnType<typeof cut>;
+    cachedToMediaAuth: number | null;
+    cachedToMediaAuthByCpu: number | null;
+    mediaAuthToMediaByCpu: number | null;
     cachedToMedia: number | null;
     uncachedToMedia: number | null;
     cachedToMediaByCpu: number | null;
@@ -647,6 +694,21 @@ CPU ms per call at ${r.cpuRate}/s, by part:
 | round | (c) | (b0) cache off | (b) cache on |
 |---|---|---|---|
 ${rows((x) => `| ${x.round} | ${cpu(x.mediaFixed.cpuMsPerCall)} | ${cpu(x.uncached.fixed.cpuMsPerCall)} | ${cpu(x.cached.fixed.cpuMsPerCall)} |`)}
+
+What the digest exchange alone costs: (c+auth) is (c) plus the gateway's
+challenge and check on every INVITE (a 407, its ACK, the INVITE again, the
+digest checked against one account's password in the Kamailio config), nothing
+else. (b)/(c+auth) is then what the gateway costs beyond what any
+authenticating proxy pays: the decision (cache lookups, JSON), registrar
+lookup, dialog, call events and records.
+
+| round | (c) CPU ms per call | (c+auth) | (b) | (c+auth)/(c) by CPU | **(b)/(c+auth) by CPU** | (c+auth) calls/s held | (b)/(c+auth) held |
+|---|---|---|---|---|---|---|---|
+${rows((x) => `| ${x.round} | ${f(total(x.mediaFixed.cpuMsPerCall))} | ${f(total(x.mediaAuthFixed.cpuMsPerCall))} | ${f(total(x.cached.fixed.cpuMsPerCall))} | ${n(x.mediaAuthToMediaByCpu)} | **${n(x.cachedToMediaAuthByCpu)}** | ${x.mediaAuth} | ${n(x.cachedToMediaAuth)} |`)}
+
+| round | (c+auth) CPU ms per call by part |
+|---|---|
+${rows((x) => `| ${x.round} | ${cpu(x.mediaAuthFixed.cpuMsPerCall)} |`)}
 
 CPU ms per REGISTER at ${r.cpuRegisterRate}/s, by part:
 
@@ -752,14 +814,10 @@ async function main(): Promise<void> {
   }
   await settle();
   log(`(c) Kamailio + rtpengine offer/answer/delete, no auth, no decision service`);
-  const uasMedia = startUas();
-  let media;
-  try {
-    await new Promise((r) => setTimeout(r, 500));
-    media = await benchMedia();
-  } finally {
-    await stopProcess(uasMedia);
-  }
+  const media = await benchMedia();
+  await settle();
+  log(`(c+auth) Kamailio + rtpengine + the gateway's digest exchange, no decision service`);
+  const mediaAuth = await benchMedia({ auth: true });
   await settle();
   log(`(b) full gateway`);
   const full = await benchGateway();
@@ -813,6 +871,16 @@ async function main(): Promise<void> {
     ratioToMedia: media.search.heldRate ? full.search.heldRate / media.search.heldRate : null,
     // the rate a configuration holds on given cores goes as 1 / its CPU per call
     ratioToMediaByCpu: ratio(total(media.fixed.cpuMsPerCall), total(full.fixed.cpuMsPerCall)),
+    mediaAuth: {
+      heldCallsPerSecond: mediaAuth.search.heldRate,
+      atTop: mediaAuth.search.atTop ?? false,
+      fixed: mediaAuth.fixed,
+    },
+    ratioToMediaAuth: ratio(full.search.heldRate, mediaAuth.search.heldRate),
+    ratioToMediaAuthByCpu: ratio(
+      total(mediaAuth.fixed.cpuMsPerCall),
+      total(full.fixed.cpuMsPerCall),
+    ),
     cpuRate: CPU_RATE,
     uncached: summary(uncached),
     cacheCut: cut(summary(full), summary(uncached)),
@@ -843,6 +911,9 @@ function markdown(r: {
     cpuMsPerCall?: Record<string, number>;
     fixed: FixedRate;
   };
+  mediaAuth: { heldCallsPerSecond: number; atTop: boolean; fixed: FixedRate };
+  ratioToMediaAuth: number | null;
+  ratioToMediaAuthByCpu: number | null;
   gateway: {
     heldCallsPerSecond: number;
     pdd: Pdd;
@@ -992,6 +1063,15 @@ ${fixedRows}
 | **total** | ${f(sum(r.media.fixed.cpuMsPerCall))} | ${f(sum(r.gateway.fixed.cpuMsPerCall))} |
 
 (b)/(c) by CPU: **${r.ratioToMediaByCpu === null ? 'n/a' : r.ratioToMediaByCpu.toFixed(2)}** (aim ≥ 0.8).
+
+What the digest exchange alone costs: (c+auth) is (c) plus the gateway's
+challenge and check on every INVITE (a 407, its ACK, the INVITE again, the
+digest checked in the Kamailio config against one account's password) and
+nothing else. It held ${r.mediaAuth.atTop ? '≥ ' : ''}${r.mediaAuth.heldCallsPerSecond} calls/s at
+${f(sum(r.mediaAuth.fixed.cpuMsPerCall))} CPU ms per call at ${r.cpuRate}/s; (b)/(c+auth): **${r.ratioToMediaAuth?.toFixed(2) ?? 'n/a'}** held,
+**${r.ratioToMediaAuthByCpu?.toFixed(2) ?? 'n/a'}** by CPU: what the gateway costs beyond what any
+authenticating proxy pays (decision cache lookups, registrar lookup, dialog,
+call events and records).
 
 (b) does per call: a 407 challenge round trip (two more requests and a reply
 through Kamailio and sipp than (c)), a digest check against the user's HA1 and
