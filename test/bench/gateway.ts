@@ -532,17 +532,22 @@ function summary(g: Awaited<ReturnType<typeof benchGateway>>): GatewaySummary {
 const total = (c?: Record<string, number>) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 1000) / 1000 : null);
 
+/**
+ * a's total CPU per call over b's. With a baseline as a, the capacity ratio of
+ * b that CPU implies: the rate a configuration holds on given cores goes as
+ * 1 / its CPU per call.
+ */
+const cpuRatio = (a: FixedRate, b: FixedRate) =>
+  ratio(total(a.cpuMsPerCall), total(b.cpuMsPerCall));
+
 /** What the decision cache changes, cached over uncached (same run). */
 function cut(cached: GatewaySummary, uncached: GatewaySummary) {
   return {
     callsPerSecond: ratio(cached.heldCallsPerSecond, uncached.heldCallsPerSecond),
     registersPerSecond: ratio(cached.registersPerSecond, uncached.registersPerSecond),
     /** CPU per call and per REGISTER at the fixed rates, all parts. */
-    cpuPerCall: ratio(total(cached.fixed.cpuMsPerCall), total(uncached.fixed.cpuMsPerCall)),
-    cpuPerRegister: ratio(
-      total(cached.fixedRegister.cpuMsPerCall),
-      total(uncached.fixedRegister.cpuMsPerCall),
-    ),
+    cpuPerCall: cpuRatio(cached.fixed, uncached.fixed),
+    cpuPerRegister: cpuRatio(cached.fixedRegister, uncached.fixedRegister),
     pddP50: ratio(cached.pdd.p50Ms, uncached.pdd.p50Ms),
   };
 }
@@ -603,23 +608,11 @@ async function cacheOnly(): Promise<void> {
       cachedToMedia: ratio(r.cached.heldCallsPerSecond, r.media),
       uncachedToMedia: ratio(r.uncached.heldCallsPerSecond, r.media),
       // the rate a configuration holds on given cores goes as 1 / its CPU per call
-      cachedToMediaByCpu: ratio(
-        total(r.mediaFixed.cpuMsPerCall),
-        total(r.cached.fixed.cpuMsPerCall),
-      ),
-      uncachedToMediaByCpu: ratio(
-        total(r.mediaFixed.cpuMsPerCall),
-        total(r.uncached.fixed.cpuMsPerCall),
-      ),
+      cachedToMediaByCpu: cpuRatio(r.mediaFixed, r.cached.fixed),
+      uncachedToMediaByCpu: cpuRatio(r.mediaFixed, r.uncached.fixed),
       cachedToMediaAuth: ratio(r.cached.heldCallsPerSecond, r.mediaAuth),
-      cachedToMediaAuthByCpu: ratio(
-        total(r.mediaAuthFixed.cpuMsPerCall),
-        total(r.cached.fixed.cpuMsPerCall),
-      ),
-      mediaAuthToMediaByCpu: ratio(
-        total(r.mediaFixed.cpuMsPerCall),
-        total(r.mediaAuthFixed.cpuMsPerCall),
-      ),
+      cachedToMediaAuthByCpu: cpuRatio(r.mediaAuthFixed, r.cached.fixed),
+      mediaAuthToMediaByCpu: cpuRatio(r.mediaFixed, r.mediaAuthFixed),
     })),
   };
   mkdirSync(RESULTS, { recursive: true });
@@ -870,17 +863,14 @@ async function main(): Promise<void> {
     ratio: bare.search.heldRate ? full.search.heldRate / bare.search.heldRate : null,
     ratioToMedia: media.search.heldRate ? full.search.heldRate / media.search.heldRate : null,
     // the rate a configuration holds on given cores goes as 1 / its CPU per call
-    ratioToMediaByCpu: ratio(total(media.fixed.cpuMsPerCall), total(full.fixed.cpuMsPerCall)),
+    ratioToMediaByCpu: cpuRatio(media.fixed, full.fixed),
     mediaAuth: {
       heldCallsPerSecond: mediaAuth.search.heldRate,
       atTop: mediaAuth.search.atTop ?? false,
       fixed: mediaAuth.fixed,
     },
     ratioToMediaAuth: ratio(full.search.heldRate, mediaAuth.search.heldRate),
-    ratioToMediaAuthByCpu: ratio(
-      total(mediaAuth.fixed.cpuMsPerCall),
-      total(full.fixed.cpuMsPerCall),
-    ),
+    ratioToMediaAuthByCpu: cpuRatio(mediaAuth.fixed, full.fixed),
     cpuRate: CPU_RATE,
     uncached: summary(uncached),
     cacheCut: cut(summary(full), summary(uncached)),
