@@ -90,16 +90,23 @@ export interface SippProcess {
   stop(): Promise<SippResult>;
 }
 
-/** Every sipp still running, so a failed test never leaves one holding a port. */
-const running = new Set<SippProcess>();
+/**
+ * Every sipp still running, so a failed test never leaves one holding a port.
+ * One set and one exit hook per process: test files that share a worker each
+ * evaluate this module again (one hook each would pass Node's listener limit).
+ */
+const shared = globalThis as { sippRunning?: Set<SippProcess> };
+const running: Set<SippProcess> = (shared.sippRunning ??= (() => {
+  const set = new Set<SippProcess>();
+  process.once('exit', () => {
+    for (const p of set) p.child.kill('SIGKILL');
+  });
+  return set;
+})());
 
 export async function stopAllSipp(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop()));
 }
-
-process.once('exit', () => {
-  for (const p of running) p.child.kill('SIGKILL');
-});
 
 export function startSipp(o: SippOptions): SippProcess {
   mkdirSync(o.artifacts, { recursive: true });
