@@ -800,22 +800,28 @@ async function heapFigures(cdp: CDPSession, what: string): Promise<HeapFigures> 
 
 // ---------------------------------------------------------------- run
 
-async function bareOnce(
+/** One run of `fn` into `s` (its value, or its failure), logged as `what #i`. */
+async function measure(
   s: Sample,
+  what: string,
   i: number,
-  browser: Browser,
-  base: string,
+  fn: () => Promise<number>,
 ): Promise<number | undefined> {
   try {
-    const v = await bareRegistration(browser, base, '1002');
+    const v = await fn();
     s.values.push(v);
-    log(`  bare SIP.js UA start→registered #${i + 1}: ${v.toFixed(1)} ms`);
+    log(`  ${what} #${i + 1}: ${v.toFixed(1)} ms`);
     return v;
   } catch (err) {
-    s.failures.push((err as Error).message.split('\n')[0]!.slice(0, 300));
+    const msg = (err as Error).message.split('\n')[0]!.slice(0, 300);
+    s.failures.push(msg);
+    log(`  ${what} #${i + 1}: FAILED ${msg}`);
     return undefined;
   }
 }
+
+const bareOnce = (s: Sample, i: number, browser: Browser, base: string) =>
+  measure(s, 'bare SIP.js UA start→registered', i, () => bareRegistration(browser, base, '1002'));
 
 /** Ratios of back-to-back runs (softphone / bare), whose median is steadier under drifting load. */
 const paired: Record<string, number[]> = {};
@@ -824,17 +830,7 @@ function pair(what: string, a: number | undefined, b: number | undefined): void 
 }
 
 async function repeat(s: Sample, what: string, fn: () => Promise<number>): Promise<void> {
-  for (let i = 0; i < N; i++) {
-    try {
-      const v = await fn();
-      s.values.push(v);
-      log(`  ${what} #${i + 1}: ${v.toFixed(1)} ms`);
-    } catch (err) {
-      const msg = (err as Error).message.split('\n')[0]!.slice(0, 300);
-      s.failures.push(msg);
-      log(`  ${what} #${i + 1}: FAILED ${msg}`);
-    }
-  }
+  for (let i = 0; i < N; i++) await measure(s, what, i, fn);
 }
 
 async function main(): Promise<void> {
@@ -937,14 +933,9 @@ async function main(): Promise<void> {
         const b = await bareOnce(bare2, k, browser, base);
         pair('reopen → registered', lastReopen?.toRegistered, b);
         pair('reopen → agent state shown', lastReopen?.toAgentState, b);
-        let pageB: number | undefined;
-        try {
-          pageB = await bareReopen(bp.page);
-          barePage.values.push(pageB);
-          log(`  bare SIP.js page reopened → Registered #${k + 1}: ${pageB.toFixed(1)} ms`);
-        } catch (err) {
-          barePage.failures.push((err as Error).message.split('\n')[0]!.slice(0, 300));
-        }
+        const pageB = await measure(barePage, 'bare SIP.js page reopened → Registered', k, () =>
+          bareReopen(bp.page),
+        );
         pair('reopen → agent state shown vs bare page reopened', lastReopen?.toAgentState, pageB);
         lastReopen = undefined;
       }
