@@ -539,7 +539,9 @@ describe('call records', () => {
       expect(answered.final.status).toBe(200);
       expect((await ua.inDialog(answered.dialog!, 'BYE')).status).toBe(200);
 
-      const cancelledId = `cdr-cancel-${Date.now()}@test`;
+      // `"` and `\` are legal in a Call-ID (RFC 3261 word) and need escaping in
+      // the record's JSON event: Kamailio's escaping path (route CALL_EVENT_ESCAPED)
+      const cancelledId = `cdr-cancel-"q\\${Date.now()}@test`;
       const fromTag = 'cdrcancel';
       let cancelling: Promise<SipMessage> | undefined;
       const cancelled = await ua.request('INVITE', {

@@ -18,9 +18,11 @@ const callEvent = z.object({
   to_user: z.string().default(''),
   code: z.number().int().optional(),
   reason: z.string().optional(),
-  /** Unix seconds: when Kamailio saw it (used when the event is read back late). */
-  ts: z.number().int().optional(),
-  answered_ts: z.number().int().optional(),
+  /** Unix seconds (with microseconds): when Kamailio saw it (used when the event is read back late). */
+  ts: z.number().optional(),
+  /** Unix seconds: when the call began (its INVITE was routed); `start` itself is not sent live. */
+  started_ts: z.number().optional(),
+  answered_ts: z.number().optional(),
   /** `ended`: rtpengine may still hold some of this call's media (forked, trunk, call-control). */
   media_left: z.number().int().optional(),
 });
@@ -215,6 +217,7 @@ export class KamailioEvents {
             code: e.code,
             reason: e.reason,
             at: e.ts === undefined ? undefined : e.ts * 1000,
+            startedAt: e.started_ts === undefined ? undefined : e.started_ts * 1000,
             answeredAt: e.answered_ts ? e.answered_ts * 1000 : undefined,
           });
         } catch {
@@ -263,6 +266,7 @@ export class KamailioEvents {
         toUser: e.to_user,
         code: e.code,
         reason: e.reason,
+        startedAt: e.started_ts === undefined ? undefined : e.started_ts * 1000,
       })
       .catch((err: unknown) =>
         log.error({ err, event: e.event, callId: e.call_id }, 'call record not written'),

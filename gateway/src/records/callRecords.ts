@@ -20,13 +20,23 @@ export interface RecordEvent {
   reason?: string;
   /** When it happened (unix ms), for an event read back late; else now. */
   at?: number;
+  /** When the call began (unix ms): Kamailio sends no live `start`, its answer or failure opens the record. */
+  startedAt?: number;
 }
 
-/** Routing context remembered between the decision and Kamailio's `start` event. */
+/** Routing context remembered between the decision and the call's first event (its answer or failure: ringing ends within Kamailio's fr_inv_timer, 60 s). */
 const PENDING_TTL_MS = 120_000;
 
 /** How long live events wait to be written together (one SQLite transaction per batch). */
 const BATCH_MS = 20;
+
+/**
+ * Two writes made one after the other without waiting: the store applies them
+ * in that order, and SQLite's run inside the batch's transaction (a `.then`
+ * would run the second after the transaction, and after later events' writes).
+ */
+const both = (a: Promise<void>, b: Promise<void>): Promise<void> =>
+  Promise.all([a, b]).then(() => undefined);
 
 interface QueuedWrite {
   write: () => Promise<void>;
@@ -113,30 +123,44 @@ export class CallRecords {
     );
   }
 
-  /** The store writes of one event, bound to the moment it arrived. */
+  /**
+   * The store writes of one event, bound to the moment it arrived. Kamailio
+   * sends no live `start` (one event fewer per call): an answer or a failure
+   * opens the record first (a no-op when `start` came, as in a reconciliation).
+   */
   private writeFor(e: RecordEvent): () => Promise<void> {
     const now = new Date(e.at ?? Date.now()).toISOString();
     switch (e.event) {
-      case 'start': {
-        const p = this.pending.get(e.callId);
-        this.pending.delete(e.callId);
-        return () =>
-          this.store.start({
-            callId: e.callId,
-            fromUser: e.fromUser,
-            toUser: e.toUser,
-            direction: p?.direction ?? 'local',
-            trunk: p?.trunk ?? null,
-            startedAt: now,
-          });
+      case 'start':
+        return this.startFor(e, now);
+      case 'answered': {
+        const start = this.startFor(e, now);
+        return () => both(start(), this.store.answered(e.callId, now));
       }
-      case 'answered':
-        return () => this.store.answered(e.callId, now);
       case 'ended':
         return () => this.store.ended(e.callId, now);
-      case 'failed':
-        return () => this.store.failed(e.callId, now, e.code ?? null, e.reason ?? null);
+      case 'failed': {
+        const start = this.startFor(e, now);
+        return () =>
+          both(start(), this.store.failed(e.callId, now, e.code ?? null, e.reason ?? null));
+      }
     }
+  }
+
+  /** Opens the record (with the decision's context, taken now); `now` when the event says no start. */
+  private startFor(e: RecordEvent, now: string): () => Promise<void> {
+    const p = this.pending.get(e.callId);
+    this.pending.delete(e.callId);
+    const startedAt = e.startedAt === undefined ? now : new Date(e.startedAt).toISOString();
+    return () =>
+      this.store.start({
+        callId: e.callId,
+        fromUser: e.fromUser,
+        toUser: e.toUser,
+        direction: p?.direction ?? 'local',
+        trunk: p?.trunk ?? null,
+        startedAt,
+      });
   }
 
   /** One event written at once, after everything queued (the reconciliation's replay). */
@@ -161,6 +185,7 @@ export class CallRecords {
       code?: number;
       reason?: string;
       at?: number;
+      startedAt?: number;
       answeredAt?: number;
     }[],
     openedBefore: string,
@@ -173,7 +198,7 @@ export class CallRecords {
       const before = await this.store.get(k.callId);
       if (before?.endedAt) continue;
       // Replay what the latest event implies: start, answered (if it ended normally), then it.
-      await this.applyNow({ ...k, event: 'start', at: before ? undefined : k.at });
+      await this.applyNow({ ...k, event: 'start', at: before ? undefined : (k.startedAt ?? k.at) });
       if (k.event === 'ended' && !before?.answeredAt)
         await this.applyNow({ ...k, event: 'answered', at: k.answeredAt ?? k.at });
       if (k.event !== 'start') await this.applyNow(k);
