@@ -46,7 +46,7 @@ interface QueuedWrite {
 /**
  * Call records (CDRs) from Kamailio's dialog events. The routing decision
  * knows the call's direction and trunk before Kamailio has accepted it, so it
- * is kept briefly by Call-ID and joined to the `start` event.
+ * is kept briefly by Call-ID and joined to the call's first event (its answer or failure).
  *
  * Live events are queued and written together every BATCH_MS, inside one
  * transaction when the store offers one (SQLite): a commit per event was most
