@@ -75,8 +75,22 @@ const OPUS_ONLY = () => {
   } as typeof P.createAnswer;
 };
 
-/** Codec of the browser's inbound audio (getStats inbound-rtp -> codec mimeType). */
+/**
+ * Codec of the browser's inbound audio (getStats inbound-rtp -> codec mimeType),
+ * once some has arrived: a call is established (200 OK, ACK) before the first
+ * packet has crossed ICE and DTLS, and until then there is no inbound-rtp at
+ * all. Waits up to 10 s, then returns what it sees (empty: nothing arrived).
+ */
 async function inboundCodec(p: Phone): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const codecs = await inboundCodecNow(p);
+    if (codecs.length > 0 || Date.now() > deadline) return codecs;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function inboundCodecNow(p: Phone): Promise<string[]> {
   return p.page.evaluate(async () => {
     const rec = (window as unknown as { __e2e?: { pcs: RTCPeerConnection[] } }).__e2e;
     const out: string[] = [];
