@@ -27,6 +27,20 @@ const callEvent = z.object({
   media_left: z.number().int().optional(),
 });
 
+/** Kamailio's unix seconds as unix ms. */
+const msOf = (seconds: number | undefined) => (seconds === undefined ? undefined : seconds * 1000);
+
+/** A call event as the records take it, live or read back. */
+const recordEventOf = (e: z.infer<typeof callEvent>) => ({
+  event: e.event,
+  callId: e.call_id,
+  fromUser: e.from_user,
+  toUser: e.to_user,
+  code: e.code,
+  reason: e.reason,
+  startedAt: msOf(e.started_ts),
+});
+
 /** rtpengine did not delete this call's media at its BYE: the service tries again. */
 const mediaLeftEvent = z.object({ event: z.literal('media-left'), call_id: z.string().min(1) });
 
@@ -210,14 +224,8 @@ export class KamailioEvents {
         try {
           const e = callEvent.parse(JSON.parse(text));
           known.push({
-            event: e.event,
-            callId: e.call_id,
-            fromUser: e.from_user,
-            toUser: e.to_user,
-            code: e.code,
-            reason: e.reason,
-            at: e.ts === undefined ? undefined : e.ts * 1000,
-            startedAt: e.started_ts === undefined ? undefined : e.started_ts * 1000,
+            ...recordEventOf(e),
+            at: msOf(e.ts),
             answeredAt: e.answered_ts ? e.answered_ts * 1000 : undefined,
           });
         } catch {
@@ -259,15 +267,7 @@ export class KamailioEvents {
     metrics.callEvents.inc({ event: e.event });
     // Not awaited: the store applies a node's writes in order (see CallRecords).
     records
-      .apply({
-        event: e.event,
-        callId: e.call_id,
-        fromUser: e.from_user,
-        toUser: e.to_user,
-        code: e.code,
-        reason: e.reason,
-        startedAt: e.started_ts === undefined ? undefined : e.started_ts * 1000,
-      })
+      .apply(recordEventOf(e))
       .catch((err: unknown) =>
         log.error({ err, event: e.event, callId: e.call_id }, 'call record not written'),
       );
