@@ -590,8 +590,9 @@ export async function runEndurance(o: EnduranceOptions): Promise<EnduranceResult
     for (const f of o.faults) phases.push(await phase(f, o.faultPhaseSec, true, actions[f]));
     clearInterval(sampler);
 
+    const soakStart = memory.find((m) => m.phase === 'soak')?.t ?? 0;
     const soakSamples = memory.filter(
-      (m) => m.phase === 'soak' && m.t >= (memory[0]?.t ?? 0) + o.warmupSec * 1000,
+      (m) => m.phase === 'soak' && m.t >= soakStart + o.warmupSec * 1000,
     );
     const memoryGrowth: Record<string, number> = {};
     if (soakSamples.length >= 2) {
