@@ -1068,7 +1068,7 @@ through Kamailio and sipp than (c)), a digest check against the user's HA1 and
 the routing answer, both kept in Kamailio's htables (the service is asked only on
 a miss: \`gateway/src/kamailio/DECISIONS.md\` "Cache"), a registrar lookup, a
 dialog, rtpengine offer, answer and delete (four media ports opened and closed),
-and three call-record events pushed over one evapi connection to the service,
+and two call-record events (answered, ended) pushed over one evapi connection to the service,
 which writes them in one SQLite transaction per 20 ms; Kamailio
 ${r.gateway.children} children per listener, ${r.gateway.asyncWorkers} async workers, its memory manager
 TLSF (\`-x tlsf\`, also for (a) and (c)). Where the rest of (b)'s CPU goes and what
