@@ -1,14 +1,19 @@
 // `npm run bench:endurance`: the long mode of the endurance and fault suite
 // (short mode: test/integration/endurance.test.ts). A soak of BENCH_WARMUP_SECONDS
-// (default 330) then BENCH_SOAK_SECONDS measured (default 600) at half the gateway's held calls/s (results/gateway.json, or
-// BENCH_ENDURANCE_RATE) with media on every call, memory of every component
-// sampled every 10 s, then each fault under the same load. Writes
-// results/endurance.json and endurance.md. Loopback only; bounded in calls and time.
+// (default 330) then BENCH_SOAK_SECONDS measured (default 600) at half the
+// gateway's held calls/s (results/gateway.json, or BENCH_ENDURANCE_RATE) with
+// media on every call, memory of every component sampled every 10 s, then each
+// fault under the same load. Writes results/endurance.json and endurance.md.
+// Loopback only; bounded in calls and time.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runEndurance, type EnduranceResult } from '../integration/harness/endurance.js';
+import {
+  afterWarmup,
+  runEndurance,
+  type EnduranceResult,
+} from '../integration/harness/endurance.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -131,7 +136,7 @@ function markdown(
   const mem = (phase: string) => r.memory.filter((m) => m.phase === phase);
   const soakMem = mem('soak');
   const comps = Object.keys(soakMem[0]?.pssKb ?? {});
-  const warm = soakMem.find((m) => m.t >= soakMem[0]!.t + r.options.warmupSec * 1000);
+  const warm = afterWarmup(r.memory, r.options.warmupSec)[0];
   const mb = (kb: number) => (kb / 1024).toFixed(1);
   const faultRows = r.phases
     .filter((p) => p.fault)

@@ -46,6 +46,13 @@ export function lowPointGrowth(samples: number[]): number {
   return first > 0 ? Math.round(((last - first) / first) * 10000) / 10000 : 0;
 }
 
+/** The soak's memory samples from the end of its warm-up on: what the growth rule judges. */
+export function afterWarmup(memory: MemorySample[], warmupSec: number): MemorySample[] {
+  const soak = memory.filter((m) => m.phase === 'soak');
+  const from = (soak[0]?.t ?? 0) + warmupSec * 1000;
+  return soak.filter((m) => m.t >= from);
+}
+
 export type Fault = 'kamailio-killed' | 'rtpengine-killed' | 'rtpengine-hung' | 'service-killed';
 
 export interface EnduranceOptions {
@@ -590,10 +597,7 @@ export async function runEndurance(o: EnduranceOptions): Promise<EnduranceResult
     for (const f of o.faults) phases.push(await phase(f, o.faultPhaseSec, true, actions[f]));
     clearInterval(sampler);
 
-    const soakStart = memory.find((m) => m.phase === 'soak')?.t ?? 0;
-    const soakSamples = memory.filter(
-      (m) => m.phase === 'soak' && m.t >= soakStart + o.warmupSec * 1000,
-    );
+    const soakSamples = afterWarmup(memory, o.warmupSec);
     const memoryGrowth: Record<string, number> = {};
     if (soakSamples.length >= 2) {
       for (const c of Object.keys(soakSamples[0]!.pssKb)) {
